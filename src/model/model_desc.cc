@@ -117,6 +117,9 @@ Result<ModelDescription> DescribeGguf(const GgufFile& f) {
   const GgufValue* tokens = f.Find("tokenizer.ggml.tokens");
   hp.n_vocab = tokens ? tokens->size() : 0;
   SEEKD_RETURN_IF_ERROR(U(f, a + "vocab_size", &hp.n_vocab));
+  if (hp.n_vocab == 0)  // no tokenizer and no vocab_size key: the embedding's rows
+    if (const GgufTensorInfo* emb = f.FindTensor("token_embd.weight"); emb && emb->shape.size() == 2)
+      hp.n_vocab = static_cast<uint64_t>(emb->shape[1]);
   hp.tied_embeddings = f.FindTensor("output.weight") == nullptr && f.FindTensor("token_embd.weight") != nullptr;
   return d;
 }
