@@ -19,7 +19,9 @@ constexpr Entry kTemplates[] = {
     {TemplateId::kQwen25, "qwen2.5"},
 };
 
-bool Has(std::string_view s, std::string_view needle) { return s.find(needle) != std::string_view::npos; }
+bool Has(std::string_view s, std::string_view needle) {
+  return s.find(needle) != std::string_view::npos;
+}
 }  // namespace
 
 std::string_view TemplateName(TemplateId id) {
@@ -37,8 +39,9 @@ std::vector<std::string_view> TemplateNames() {
 Status UnknownTemplateError() {
   std::string names;
   for (auto n : TemplateNames()) names += (names.empty() ? "" : ", ") + std::string(n);
-  return NotFound("the model's chat template is not one seekd renders; choose one with --template NAME (" +
-                  names + ")");
+  return NotFound(
+      "the model's chat template is not one seekd renders; choose one with --template NAME (" +
+      names + ")");
 }
 
 Result<TemplateId> TemplateFromName(std::string_view name) {
@@ -53,16 +56,18 @@ Result<TemplateId> TemplateFromName(std::string_view name) {
 // looks similar is not claimed.
 std::optional<TemplateId> RecognizeTemplate(std::string_view t) {
   const bool deepseek_tools = Has(t, "<｜tool▁outputs▁begin｜>") && Has(t, "<｜tool▁call▁begin｜>");
-  if (deepseek_tools && Has(t, "is_first_sp") && Has(t, "'\n\n' + message['content']") && !Has(t, "</think>") &&
-      Has(t, "{{'<｜Assistant｜>'}}"))
+  if (deepseek_tools && Has(t, "is_first_sp") && Has(t, "'\n\n' + message['content']") &&
+      !Has(t, "</think>") && Has(t, "{{'<｜Assistant｜>'}}"))
     return TemplateId::kDeepSeekV3;
-  if (deepseek_tools && Has(t, "content.split('</think>')[-1]") && Has(t, "<｜Assistant｜><think>\\n")) {
+  if (deepseek_tools && Has(t, "content.split('</think>')[-1]") &&
+      Has(t, "<｜Assistant｜><think>\\n")) {
     if (Has(t, "message['tool_calls']") && Has(t, "| tojson") && Has(t, "enable_thinking"))
       return TemplateId::kR1DistillQwen;
     if (Has(t, "message['content'] is none") && !Has(t, "tojson") && !Has(t, "enable_thinking"))
       return TemplateId::kR1DistillLlama;
   }
-  if (Has(t, "<|im_start|>") && Has(t, "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.") &&
+  if (Has(t, "<|im_start|>") &&
+      Has(t, "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.") &&
       Has(t, "<tool_call>\\n{\\\"name\\\": <function-name>") && Has(t, "<tool_response>"))
     return TemplateId::kQwen25;
   return std::nullopt;
@@ -73,13 +78,27 @@ void DumpString(const std::string& s, std::string* out) {
   out->push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
-      case '\b': *out += "\\b"; break;
-      case '\f': *out += "\\f"; break;
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      case '\b':
+        *out += "\\b";
+        break;
+      case '\f':
+        *out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -115,12 +134,24 @@ std::string PyFloat(double d) {
 
 void Dump(const ojson& v, std::string* out) {
   switch (v.type()) {
-    case ojson::value_t::null: *out += "null"; break;
-    case ojson::value_t::boolean: *out += v.get<bool>() ? "true" : "false"; break;
-    case ojson::value_t::number_integer: *out += std::to_string(v.get<int64_t>()); break;
-    case ojson::value_t::number_unsigned: *out += std::to_string(v.get<uint64_t>()); break;
-    case ojson::value_t::number_float: *out += PyFloat(v.get<double>()); break;
-    case ojson::value_t::string: DumpString(v.get<std::string>(), out); break;
+    case ojson::value_t::null:
+      *out += "null";
+      break;
+    case ojson::value_t::boolean:
+      *out += v.get<bool>() ? "true" : "false";
+      break;
+    case ojson::value_t::number_integer:
+      *out += std::to_string(v.get<int64_t>());
+      break;
+    case ojson::value_t::number_unsigned:
+      *out += std::to_string(v.get<uint64_t>());
+      break;
+    case ojson::value_t::number_float:
+      *out += PyFloat(v.get<double>());
+      break;
+    case ojson::value_t::string:
+      DumpString(v.get<std::string>(), out);
+      break;
     case ojson::value_t::array: {
       out->push_back('[');
       bool first = true;
@@ -145,7 +176,9 @@ void Dump(const ojson& v, std::string* out) {
       out->push_back('}');
       break;
     }
-    default: *out += "null"; break;
+    default:
+      *out += "null";
+      break;
   }
 }
 }  // namespace

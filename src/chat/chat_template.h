@@ -21,10 +21,10 @@
 namespace seekd::chat {
 
 enum class TemplateId {
-  kDeepSeekV3,         // DeepSeek-V3 (and its chat revisions)
-  kR1DistillQwen,      // DeepSeek-R1-Distill-Qwen 1.5B–32B
-  kR1DistillLlama,     // DeepSeek-R1-Distill-Llama 8B/70B
-  kQwen25,             // Qwen2.5 instruct, ChatML with tools
+  kDeepSeekV3,      // DeepSeek-V3 (and its chat revisions)
+  kR1DistillQwen,   // DeepSeek-R1-Distill-Qwen 1.5B–32B
+  kR1DistillLlama,  // DeepSeek-R1-Distill-Llama 8B/70B
+  kQwen25,          // Qwen2.5 instruct, ChatML with tools
 };
 
 std::string_view TemplateName(TemplateId id);
@@ -46,7 +46,8 @@ struct RenderOptions {
   std::string eos_token = "<｜end▁of▁sentence｜>";
 };
 
-Result<std::string> Render(TemplateId id, const nlohmann::ordered_json& messages, const RenderOptions& options);
+Result<std::string> Render(TemplateId id, const nlohmann::ordered_json& messages,
+                           const RenderOptions& options);
 
 // Python's json.dumps(x, ensure_ascii=False) — what the templates' tojson filter prints.
 std::string PyJsonDumps(const nlohmann::ordered_json& value);

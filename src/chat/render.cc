@@ -33,7 +33,8 @@ Result<std::vector<Msg>> Normalize(const ojson& messages) {
     Msg msg;
     msg.role = m["role"].get<std::string>();
     if (msg.role != "system" && msg.role != "user" && msg.role != "assistant" && msg.role != "tool")
-      return InvalidArgument(where + " has role '" + msg.role + "' (system, user, assistant or tool)");
+      return InvalidArgument(where + " has role '" + msg.role +
+                             "' (system, user, assistant or tool)");
     if (m.contains("content") && !m["content"].is_null()) {
       const ojson& c = m["content"];
       if (c.is_string()) {
@@ -41,8 +42,10 @@ Result<std::vector<Msg>> Normalize(const ojson& messages) {
       } else if (c.is_array()) {  // text parts are joined: the templates accept only strings
         std::string joined;
         for (const auto& part : c) {
-          if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
-            return InvalidArgument(where + ".content holds a part that is not {\"type\": \"text\", \"text\": ...}");
+          if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
+              !part["text"].is_string())
+            return InvalidArgument(
+                where + ".content holds a part that is not {\"type\": \"text\", \"text\": ...}");
           joined += part["text"].get<std::string>();
         }
         msg.content = joined;
@@ -51,7 +54,8 @@ Result<std::vector<Msg>> Normalize(const ojson& messages) {
       }
     }
     if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
-      if (!m["tool_calls"].is_array()) return InvalidArgument(where + ".tool_calls must be an array");
+      if (!m["tool_calls"].is_array())
+        return InvalidArgument(where + ".tool_calls must be an array");
       if (!m["tool_calls"].empty()) msg.tool_calls = &m["tool_calls"];
     }
     if (msg.role != "assistant" && !msg.content)
@@ -72,7 +76,8 @@ Result<std::vector<ToolCall>> ToolCalls(const Msg& m, bool need_type) {
       return InvalidArgument("a tool call needs function.name and function.arguments");
     ToolCall c{"", f["name"].get<std::string>(), &f["arguments"]};
     if (need_type) {
-      if (!tc.contains("type") || !tc["type"].is_string()) return InvalidArgument("a tool call needs a string 'type'");
+      if (!tc.contains("type") || !tc["type"].is_string())
+        return InvalidArgument("a tool call needs a string 'type'");
       c.type = tc["type"].get<std::string>();
     }
     out.push_back(std::move(c));
@@ -82,7 +87,8 @@ Result<std::vector<ToolCall>> ToolCalls(const Msg& m, bool need_type) {
 
 Result<std::string> ArgsText(const ToolCall& c, bool as_json) {
   if (as_json) return PyJsonDumps(*c.arguments);
-  if (!c.arguments->is_string()) return InvalidArgument("tool call arguments must be a JSON string for this template");
+  if (!c.arguments->is_string())
+    return InvalidArgument("tool call arguments must be a JSON string for this template");
   return c.arguments->get<std::string>();
 }
 
@@ -93,15 +99,16 @@ std::string AfterLastThink(const std::string& s) {
 
 // DeepSeek-V3 and the R1 distills share one skeleton; `Flavor` holds their differences.
 struct Flavor {
-  bool join_systems;         // V3: every system prompt, joined by a blank line; else the last
-  bool calls_when_present;   // Distill-Qwen: tool calls whenever present, closed after each message
-  bool args_tojson;          // Distill-Qwen: arguments through tojson
-  bool strip_think;          // R1: history loses its reasoning
-  std::string gen_prompt;    // after the last message
+  bool join_systems;        // V3: every system prompt, joined by a blank line; else the last
+  bool calls_when_present;  // Distill-Qwen: tool calls whenever present, closed after each message
+  bool args_tojson;         // Distill-Qwen: arguments through tojson
+  bool strip_think;         // R1: history loses its reasoning
+  std::string gen_prompt;   // after the last message
   bool close_think_unless_thinking;  // Distill-Qwen: '</think>' unless enable_thinking
 };
 
-Result<std::string> RenderDeepSeek(const std::vector<Msg>& msgs, const RenderOptions& o, const Flavor& fl) {
+Result<std::string> RenderDeepSeek(const std::vector<Msg>& msgs, const RenderOptions& o,
+                                   const Flavor& fl) {
   std::string sys;
   bool first_sp = true;
   for (const auto& m : msgs) {
@@ -126,7 +133,8 @@ Result<std::string> RenderDeepSeek(const std::vector<Msg>& msgs, const RenderOpt
       SEEKD_ASSIGN_OR_RETURN(std::vector<ToolCall> tcs, ToolCalls(m, true));
       for (const auto& tc : tcs) {
         SEEKD_ASSIGN_OR_RETURN(std::string args, ArgsText(tc, fl.args_tojson));
-        const std::string body = tc.type + "<｜tool▁sep｜>" + tc.name + "\n```json\n" + args + "\n```<｜tool▁call▁end｜>";
+        const std::string body = tc.type + "<｜tool▁sep｜>" + tc.name + "\n```json\n" + args +
+                                 "\n```<｜tool▁call▁end｜>";
         if (!is_first) {
           out += "<｜Assistant｜><｜tool▁calls▁begin｜><｜tool▁call▁begin｜>" + body;
           is_first = true;
@@ -142,13 +150,15 @@ Result<std::string> RenderDeepSeek(const std::vector<Msg>& msgs, const RenderOpt
         out += "<｜tool▁outputs▁end｜>" + *m.content + kEos;
         is_tool = false;
       } else {
-        out += "<｜Assistant｜>" + (fl.strip_think ? AfterLastThink(*m.content) : *m.content) + kEos;
+        out +=
+            "<｜Assistant｜>" + (fl.strip_think ? AfterLastThink(*m.content) : *m.content) + kEos;
       }
     }
     if (m.role == "tool") {
       is_tool = true;
       if (is_output_first) {
-        out += "<｜tool▁outputs▁begin｜><｜tool▁output▁begin｜>" + *m.content + "<｜tool▁output▁end｜>";
+        out += "<｜tool▁outputs▁begin｜><｜tool▁output▁begin｜>" + *m.content +
+               "<｜tool▁output▁end｜>";
         is_output_first = false;
       } else {
         out += "\n<｜tool▁output▁begin｜>" + *m.content + "<｜tool▁output▁end｜>";
@@ -163,7 +173,8 @@ Result<std::string> RenderDeepSeek(const std::vector<Msg>& msgs, const RenderOpt
   return out;
 }
 
-constexpr const char* kQwenDefaultSystem = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
+constexpr const char* kQwenDefaultSystem =
+    "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
 
 Result<std::string> RenderQwen25(const std::vector<Msg>& msgs, const RenderOptions& o) {
   std::string out;
@@ -173,12 +184,16 @@ Result<std::string> RenderQwen25(const std::vector<Msg>& msgs, const RenderOptio
     if (!o.tools->is_array()) return InvalidArgument("tools must be an array");
     out += "<|im_start|>system\n";
     out += first_is_system ? *msgs[0].content : kQwenDefaultSystem;
-    out += "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
-           "You are provided with function signatures within <tools></tools> XML tags:\n<tools>";
+    out +=
+        "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+        "You are provided with function signatures within <tools></tools> XML tags:\n<tools>";
     for (const auto& t : *o.tools) out += "\n" + PyJsonDumps(t);
-    out += "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
-           "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": "
-           "<args-json-object>}\n</tool_call><|im_end|>\n";
+    out +=
+        "\n</tools>\n\nFor each function call, return a json object with function name and "
+        "arguments within "
+        "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, "
+        "\"arguments\": "
+        "<args-json-object>}\n</tool_call><|im_end|>\n";
   } else if (first_is_system) {
     out += "<|im_start|>system\n" + *msgs[0].content + "<|im_end|>\n";
   } else {
@@ -186,16 +201,18 @@ Result<std::string> RenderQwen25(const std::vector<Msg>& msgs, const RenderOptio
   }
   for (size_t i = 0; i < msgs.size(); ++i) {
     const Msg& m = msgs[i];
-    if (m.role == "user" || (m.role == "system" && i != 0) || (m.role == "assistant" && !m.tool_calls)) {
-      if (!m.content) return InvalidArgument("messages[" + std::to_string(i) + "] needs a string content");
+    if (m.role == "user" || (m.role == "system" && i != 0) ||
+        (m.role == "assistant" && !m.tool_calls)) {
+      if (!m.content)
+        return InvalidArgument("messages[" + std::to_string(i) + "] needs a string content");
       out += "<|im_start|>" + m.role + "\n" + *m.content + "<|im_end|>\n";
     } else if (m.role == "assistant") {
       out += "<|im_start|>assistant";
       if (m.content && !m.content->empty()) out += "\n" + *m.content;
       SEEKD_ASSIGN_OR_RETURN(std::vector<ToolCall> tcs, ToolCalls(m, false));
       for (const auto& tc : tcs)
-        out += "\n<tool_call>\n{\"name\": \"" + tc.name + "\", \"arguments\": " + PyJsonDumps(*tc.arguments) +
-               "}\n</tool_call>";
+        out += "\n<tool_call>\n{\"name\": \"" + tc.name +
+               "\", \"arguments\": " + PyJsonDumps(*tc.arguments) + "}\n</tool_call>";
       out += "<|im_end|>\n";
     } else if (m.role == "tool") {
       if (i == 0 || msgs[i - 1].role != "tool") out += "<|im_start|>user";
@@ -217,7 +234,8 @@ Result<std::string> Render(TemplateId id, const ojson& messages, const RenderOpt
     case TemplateId::kR1DistillQwen:
       return RenderDeepSeek(msgs, o, {false, true, true, true, "<｜Assistant｜><think>\n", true});
     case TemplateId::kR1DistillLlama:
-      return RenderDeepSeek(msgs, o, {false, false, false, true, "<｜Assistant｜><think>\n", false});
+      return RenderDeepSeek(msgs, o,
+                            {false, false, false, true, "<｜Assistant｜><think>\n", false});
     case TemplateId::kQwen25:
       return RenderQwen25(msgs, o);
   }

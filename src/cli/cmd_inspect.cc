@@ -24,11 +24,20 @@ double Short(double v) {
 }
 
 json HyperParamsJson(const model::HyperParams& hp, const std::string& arch) {
-  json j = {{"context_length", hp.n_ctx_train}, {"embedding_length", hp.n_embd}, {"block_count", hp.n_layer},
-            {"head_count", hp.n_head}, {"head_count_kv", hp.n_head_kv}, {"feed_forward_length", hp.n_ff},
-            {"vocab_size", hp.n_vocab}, {"rms_norm_eps", Short(hp.rms_eps)}, {"head_dim_k", hp.head_dim_k},
-            {"head_dim_v", hp.head_dim_v}, {"rope_dimension_count", hp.rope_dims}, {"rope_freq_base", hp.rope_theta},
-            {"rope_scaling", hp.rope_scaling}, {"tied_embeddings", hp.tied_embeddings}};
+  json j = {{"context_length", hp.n_ctx_train},
+            {"embedding_length", hp.n_embd},
+            {"block_count", hp.n_layer},
+            {"head_count", hp.n_head},
+            {"head_count_kv", hp.n_head_kv},
+            {"feed_forward_length", hp.n_ff},
+            {"vocab_size", hp.n_vocab},
+            {"rms_norm_eps", Short(hp.rms_eps)},
+            {"head_dim_k", hp.head_dim_k},
+            {"head_dim_v", hp.head_dim_v},
+            {"rope_dimension_count", hp.rope_dims},
+            {"rope_freq_base", hp.rope_theta},
+            {"rope_scaling", hp.rope_scaling},
+            {"tied_embeddings", hp.tied_embeddings}};
   if (hp.rope_scaling != "none") {
     j["rope_scaling_factor"] = hp.rope_scaling_factor;
     j["rope_original_context_length"] = hp.rope_orig_ctx;
@@ -66,10 +75,18 @@ json TokenizerJson(const std::string& path) {
   }
   auto text = [&](int32_t id) -> json { return id >= 0 ? json(s.tokens[id]) : json(nullptr); };
   return {{"type", s.model == "gpt2" ? "byte-level BPE" : s.model},
-          {"pre_tokenizer", s.pre.empty() ? "from tokenizer.json (" + std::to_string(s.pre_split_regexes.size()) + " splits)" : s.pre},
-          {"vocab_size", tok->vocab_size()}, {"merges", s.merges.size()},
-          {"bos", text(s.bos_id)}, {"eos", text(s.eos_id)}, {"add_bos", s.add_bos},
-          {"control_tokens", n_control}, {"added_tokens", n_added}, {"special_tokens", special}};
+          {"pre_tokenizer",
+           s.pre.empty()
+               ? "from tokenizer.json (" + std::to_string(s.pre_split_regexes.size()) + " splits)"
+               : s.pre},
+          {"vocab_size", tok->vocab_size()},
+          {"merges", s.merges.size()},
+          {"bos", text(s.bos_id)},
+          {"eos", text(s.eos_id)},
+          {"add_bos", s.add_bos},
+          {"control_tokens", n_control},
+          {"added_tokens", n_added},
+          {"special_tokens", special}};
 }
 
 json ChatTemplateJson(const std::string& path) {
@@ -77,7 +94,8 @@ json ChatTemplateJson(const std::string& path) {
   if (!t.ok()) return {{"error", t.status().ToString()}};
   if (t->jinja.empty()) return {{"present", false}};
   auto id = chat::RecognizeTemplate(t->jinja);
-  return {{"present", true}, {"bytes", t->jinja.size()},
+  return {{"present", true},
+          {"bytes", t->jinja.size()},
           {"recognized", id ? json(std::string(chat::TemplateName(*id))) : json(nullptr)}};
 }
 
@@ -128,7 +146,8 @@ void PrintText(const json& j) {
               << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
   };
   std::cout << j["path"].get<std::string>() << "\n";
-  for (const char* k : {"format", "gguf_version", "architecture", "name", "file_type", "tensor_count", "dtype_mix"})
+  for (const char* k :
+       {"format", "gguf_version", "architecture", "name", "file_type", "tensor_count", "dtype_mix"})
     if (j.contains(k)) line(k, j[k]);
   if (j.contains("parameter_count")) line("parameters", Human(j["parameter_count"]));
   if (j.contains("file_bytes")) line("file size", Human(j["file_bytes"]) + "B");
@@ -161,8 +180,10 @@ CommandRegistrar reg("inspect", [](CLI::App& app, int* exit_code) {
       *exit_code = 1;
       return;
     }
-    if (*as_json) std::cout << r->dump(2, ' ', false, json::error_handler_t::replace) << "\n";
-    else PrintText(*r);
+    if (*as_json)
+      std::cout << r->dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    else
+      PrintText(*r);
   });
 });
 

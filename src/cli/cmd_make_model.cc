@@ -37,7 +37,8 @@ int Run(Options o) {
   }
   loader::AddVocabToGguf(*vocab, &w);
   auto tmpl = loader::LoadChatTemplate(o.tokenizer);
-  if (tmpl.ok() && !tmpl->jinja.empty()) w.Set("tokenizer.chat_template", model::GgufValue::String(tmpl->jinja));
+  if (tmpl.ok() && !tmpl->jinja.empty())
+    w.Set("tokenizer.chat_template", model::GgufValue::String(tmpl->jinja));
   if (Status st = w.Write(o.out); !st.ok()) {
     std::cerr << "seekd make-model: " << st.ToString() << "\n";
     return 1;
@@ -48,14 +49,18 @@ int Run(Options o) {
 
 CommandRegistrar reg("make-model", [](CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
-  CLI::App* c = app.add_subcommand("make-model", "Write a small random model (GGUF, llama.cpp layout) with a real tokenizer");
+  CLI::App* c = app.add_subcommand(
+      "make-model", "Write a small random model (GGUF, llama.cpp layout) with a real tokenizer");
   c->add_option("--out,-o", o->out, "output .gguf path")->required();
-  c->add_option("--tokenizer,-t", o->tokenizer, "tokenizer source: GGUF, model folder or tokenizer.json")->required();
+  c->add_option("--tokenizer,-t", o->tokenizer,
+                "tokenizer source: GGUF, model folder or tokenizer.json")
+      ->required();
   c->add_option("--arch", o->spec.arch, "llama | qwen2")->capture_default_str();
   c->add_option("--name", o->spec.name, "general.name")->capture_default_str();
   c->add_option("--weights", o->spec.weights, "q4_k_m | q8_0 | f16 | f32")->capture_default_str();
   c->add_option("--layers", o->spec.n_layer, "block count")->capture_default_str();
-  c->add_option("--embd", o->spec.n_embd, "embedding width (multiple of 256 for K types)")->capture_default_str();
+  c->add_option("--embd", o->spec.n_embd, "embedding width (multiple of 256 for K types)")
+      ->capture_default_str();
   c->add_option("--ff", o->spec.n_ff, "feed-forward width")->capture_default_str();
   c->add_option("--heads", o->spec.n_head, "attention heads")->capture_default_str();
   c->add_option("--kv-heads", o->spec.n_head_kv, "key/value heads")->capture_default_str();

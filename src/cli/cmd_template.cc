@@ -1,5 +1,5 @@
-// seekd template [--model PATH] [--template NAME] [--no-generation-prompt] [--tools FILE] [--thinking]
-// Reads an OpenAI `messages` array on stdin and prints the rendered prompt exactly.
+// seekd template [--model PATH] [--template NAME] [--no-generation-prompt] [--tools FILE]
+// [--thinking] Reads an OpenAI `messages` array on stdin and prints the rendered prompt exactly.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -41,7 +41,8 @@ int Run(const Options& o) {
     if (!src->bos_token.empty()) ro.bos_token = src->bos_token;
     if (!src->eos_token.empty()) ro.eos_token = src->eos_token;
     if (!id) {
-      if (src->jinja.empty()) return Fail("the model ships no chat template; choose one with --template NAME");
+      if (src->jinja.empty())
+        return Fail("the model ships no chat template; choose one with --template NAME");
       id = chat::RecognizeTemplate(src->jinja);
       if (!id) return Fail(chat::UnknownTemplateError().message());
     }
@@ -71,7 +72,8 @@ int Run(const Options& o) {
 
 CommandRegistrar reg("template", [](CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
-  CLI::App* c = app.add_subcommand("template", "Render an OpenAI messages array (stdin) with a chat template");
+  CLI::App* c = app.add_subcommand("template",
+                                   "Render an OpenAI messages array (stdin) with a chat template");
   c->add_option("--model,-m", o->model, "GGUF file or model folder whose chat template to use");
   std::string names;
   for (auto n : chat::TemplateNames()) names += (names.empty() ? "" : " | ") + std::string(n);

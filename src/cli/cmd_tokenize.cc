@@ -61,15 +61,20 @@ int Run(const Options& o) {
 
 CommandRegistrar reg("tokenize", [](CLI::App& app, int* exit_code) {
   auto opts = std::make_shared<Options>();
-  CLI::App* c = app.add_subcommand("tokenize", "Print the token ids of a text (exact DeepSeek/Qwen/Llama-3 BPE)");
-  c->add_option("--model,-m", opts->model, "GGUF file, Hugging Face model folder, or tokenizer.json")->required();
+  CLI::App* c = app.add_subcommand(
+      "tokenize", "Print the token ids of a text (exact DeepSeek/Qwen/Llama-3 BPE)");
+  c->add_option("--model,-m", opts->model,
+                "GGUF file, Hugging Face model folder, or tokenizer.json")
+      ->required();
   c->add_flag("--json", opts->json, "print {ids, pieces, count}");
   c->add_flag("--no-special", opts->no_special, "treat special-token text as plain text");
   c->add_flag("--no-bos", opts->no_bos, "do not add the BOS token");
-  c->add_flag("--jsonl", opts->jsonl, "read one JSON string per stdin line, print one id array per line");
+  c->add_flag("--jsonl", opts->jsonl,
+              "read one JSON string per stdin line, print one id array per line");
   c->add_option("text", opts->text, "the text to tokenize");
   c->callback([opts, c, exit_code] {
-    if (!opts->jsonl && c->count("text") == 0) throw CLI::ValidationError("TEXT", "give a text or --jsonl");
+    if (!opts->jsonl && c->count("text") == 0)
+      throw CLI::ValidationError("TEXT", "give a text or --jsonl");
     *exit_code = Run(*opts);
   });
 });

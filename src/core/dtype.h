@@ -52,7 +52,7 @@ struct DTypeTraits {
   int64_t block_size;     // elements per block (1 for plain types)
   int64_t block_bytes;    // bytes per block
   bool quantized;
-  bool dequantize;        // seekd can turn it into f32
+  bool dequantize;  // seekd can turn it into f32
 };
 
 // Traits of a known type id, or nullopt for an id no known file uses.

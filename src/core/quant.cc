@@ -159,7 +159,8 @@ void DeqQ5_K(const BlockQ5_K* b, float* y, int64_t nb) {
       const float d1 = d * sc, m1 = dmin * mn;
       ScaleMinK4(2 * c + 1, b[i].scales, &sc, &mn);
       const float d2 = d * sc, m2 = dmin * mn;
-      const uint8_t u1 = static_cast<uint8_t>(1u << (2 * c)), u2 = static_cast<uint8_t>(2u << (2 * c));
+      const uint8_t u1 = static_cast<uint8_t>(1u << (2 * c)),
+                    u2 = static_cast<uint8_t>(2u << (2 * c));
       for (int l = 0; l < 32; ++l)
         *y++ = d1 * static_cast<float>((ql[l] & 0x0f) + ((b[i].qh[l] & u1) ? 16 : 0)) - m1;
       for (int l = 0; l < 32; ++l)
@@ -196,9 +197,19 @@ bool CanDequantize(DType t) { return Traits(t).dequantize; }
 
 bool CanQuantize(DType t) {
   switch (t) {
-    case DType::kF32: case DType::kF16: case DType::kBF16: case DType::kQ4_0: case DType::kQ4_1:
-    case DType::kQ5_0: case DType::kQ5_1: case DType::kQ8_0: case DType::kQ2_K: case DType::kQ3_K:
-    case DType::kQ4_K: case DType::kQ5_K: case DType::kQ6_K:
+    case DType::kF32:
+    case DType::kF16:
+    case DType::kBF16:
+    case DType::kQ4_0:
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
+    case DType::kQ8_0:
+    case DType::kQ2_K:
+    case DType::kQ3_K:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K:
       return true;
     default:
       return false;
@@ -210,7 +221,9 @@ Status Dequantize(DType t, const void* src, float* dst, int64_t n) {
   SEEKD_CHECK(n >= 0 && n % tr.block_size == 0);
   const int64_t nb = n / tr.block_size;
   switch (t) {
-    case DType::kF32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); break;
+    case DType::kF32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * 4);
+      break;
     case DType::kF16: {
       const auto* h = static_cast<const uint16_t*>(src);
       for (int64_t i = 0; i < n; ++i) dst[i] = F16ToF32(h[i]);
@@ -221,16 +234,36 @@ Status Dequantize(DType t, const void* src, float* dst, int64_t n) {
       for (int64_t i = 0; i < n; ++i) dst[i] = Bf16ToF32(h[i]);
       break;
     }
-    case DType::kQ4_0: DeqQ4_0(static_cast<const BlockQ4_0*>(src), dst, nb); break;
-    case DType::kQ4_1: DeqQ4_1(static_cast<const BlockQ4_1*>(src), dst, nb); break;
-    case DType::kQ5_0: DeqQ5_0(static_cast<const BlockQ5_0*>(src), dst, nb); break;
-    case DType::kQ5_1: DeqQ5_1(static_cast<const BlockQ5_1*>(src), dst, nb); break;
-    case DType::kQ8_0: DeqQ8_0(static_cast<const BlockQ8_0*>(src), dst, nb); break;
-    case DType::kQ2_K: DeqQ2_K(static_cast<const BlockQ2_K*>(src), dst, nb); break;
-    case DType::kQ3_K: DeqQ3_K(static_cast<const BlockQ3_K*>(src), dst, nb); break;
-    case DType::kQ4_K: DeqQ4_K(static_cast<const BlockQ4_K*>(src), dst, nb); break;
-    case DType::kQ5_K: DeqQ5_K(static_cast<const BlockQ5_K*>(src), dst, nb); break;
-    case DType::kQ6_K: DeqQ6_K(static_cast<const BlockQ6_K*>(src), dst, nb); break;
+    case DType::kQ4_0:
+      DeqQ4_0(static_cast<const BlockQ4_0*>(src), dst, nb);
+      break;
+    case DType::kQ4_1:
+      DeqQ4_1(static_cast<const BlockQ4_1*>(src), dst, nb);
+      break;
+    case DType::kQ5_0:
+      DeqQ5_0(static_cast<const BlockQ5_0*>(src), dst, nb);
+      break;
+    case DType::kQ5_1:
+      DeqQ5_1(static_cast<const BlockQ5_1*>(src), dst, nb);
+      break;
+    case DType::kQ8_0:
+      DeqQ8_0(static_cast<const BlockQ8_0*>(src), dst, nb);
+      break;
+    case DType::kQ2_K:
+      DeqQ2_K(static_cast<const BlockQ2_K*>(src), dst, nb);
+      break;
+    case DType::kQ3_K:
+      DeqQ3_K(static_cast<const BlockQ3_K*>(src), dst, nb);
+      break;
+    case DType::kQ4_K:
+      DeqQ4_K(static_cast<const BlockQ4_K*>(src), dst, nb);
+      break;
+    case DType::kQ5_K:
+      DeqQ5_K(static_cast<const BlockQ5_K*>(src), dst, nb);
+      break;
+    case DType::kQ6_K:
+      DeqQ6_K(static_cast<const BlockQ6_K*>(src), dst, nb);
+      break;
     default:
       return Unsupported("dequantizing " + std::string(tr.name) + " is not supported");
   }

@@ -110,7 +110,8 @@ void FitAffine(const float* x, int n_sub, int sub, int qmax, int smax, float* d,
   float max_scale = 0, max_min = 0;
   for (int s = 0; s < n_sub; ++s) {
     float lo = 0, hi = 0;  // include 0 so the min is ≤ 0 (stored as a positive offset)
-    for (int l = 0; l < sub; ++l) lo = std::min(lo, x[s * sub + l]), hi = std::max(hi, x[s * sub + l]);
+    for (int l = 0; l < sub; ++l)
+      lo = std::min(lo, x[s * sub + l]), hi = std::max(hi, x[s * sub + l]);
     scale[s] = (hi - lo) / qmax;
     neg_min[s] = -lo;
     max_scale = std::max(max_scale, scale[s]);
@@ -216,8 +217,10 @@ void QuantQ3_K(const float* x, BlockQ3_K* b, int64_t nb) {
     std::memset(b[i].scales, 0, 12);
     for (int j = 0; j < 16; ++j) {
       const int v = sc[j] + 32;  // stored biased, 6 bits
-      if (j < 8) b[i].scales[j] |= static_cast<uint8_t>(v & 0x0f);
-      else b[i].scales[j - 8] |= static_cast<uint8_t>((v & 0x0f) << 4);
+      if (j < 8)
+        b[i].scales[j] |= static_cast<uint8_t>(v & 0x0f);
+      else
+        b[i].scales[j - 8] |= static_cast<uint8_t>((v & 0x0f) << 4);
       b[i].scales[8 + j % 4] |= static_cast<uint8_t>((v >> 4) << (2 * (j / 4)));
     }
     std::memset(b[i].qs, 0, sizeof b[i].qs);
@@ -246,8 +249,8 @@ void QuantQ6_K(const float* x, BlockQ6_K* b, int64_t nb) {
         const int q1 = qq[l] + 32, q2 = qq[l + 32] + 32, q3 = qq[l + 64] + 32, q4 = qq[l + 96] + 32;
         b[i].ql[64 * h + l] = static_cast<uint8_t>((q1 & 0x0f) | ((q3 & 0x0f) << 4));
         b[i].ql[64 * h + l + 32] = static_cast<uint8_t>((q2 & 0x0f) | ((q4 & 0x0f) << 4));
-        b[i].qh[32 * h + l] =
-            static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
+        b[i].qh[32 * h + l] = static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) |
+                                                   ((q4 >> 4) << 6));
       }
   }
 }
@@ -259,7 +262,9 @@ Status Quantize(DType t, const float* src, void* dst, int64_t n) {
   SEEKD_CHECK(n >= 0 && n % tr.block_size == 0);
   const int64_t nb = n / tr.block_size;
   switch (t) {
-    case DType::kF32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); break;
+    case DType::kF32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * 4);
+      break;
     case DType::kF16: {
       auto* h = static_cast<uint16_t*>(dst);
       for (int64_t i = 0; i < n; ++i) h[i] = F32ToF16(src[i]);
@@ -270,16 +275,36 @@ Status Quantize(DType t, const float* src, void* dst, int64_t n) {
       for (int64_t i = 0; i < n; ++i) h[i] = F32ToBf16(src[i]);
       break;
     }
-    case DType::kQ4_0: QuantQ4_0(src, static_cast<BlockQ4_0*>(dst), nb); break;
-    case DType::kQ4_1: QuantQ4_1(src, static_cast<BlockQ4_1*>(dst), nb); break;
-    case DType::kQ5_0: QuantQ5_0(src, static_cast<BlockQ5_0*>(dst), nb); break;
-    case DType::kQ5_1: QuantQ5_1(src, static_cast<BlockQ5_1*>(dst), nb); break;
-    case DType::kQ8_0: QuantQ8_0(src, static_cast<BlockQ8_0*>(dst), nb); break;
-    case DType::kQ2_K: QuantQ2_K(src, static_cast<BlockQ2_K*>(dst), nb); break;
-    case DType::kQ3_K: QuantQ3_K(src, static_cast<BlockQ3_K*>(dst), nb); break;
-    case DType::kQ4_K: QuantQ4_K(src, static_cast<BlockQ4_K*>(dst), nb); break;
-    case DType::kQ5_K: QuantQ5_K(src, static_cast<BlockQ5_K*>(dst), nb); break;
-    case DType::kQ6_K: QuantQ6_K(src, static_cast<BlockQ6_K*>(dst), nb); break;
+    case DType::kQ4_0:
+      QuantQ4_0(src, static_cast<BlockQ4_0*>(dst), nb);
+      break;
+    case DType::kQ4_1:
+      QuantQ4_1(src, static_cast<BlockQ4_1*>(dst), nb);
+      break;
+    case DType::kQ5_0:
+      QuantQ5_0(src, static_cast<BlockQ5_0*>(dst), nb);
+      break;
+    case DType::kQ5_1:
+      QuantQ5_1(src, static_cast<BlockQ5_1*>(dst), nb);
+      break;
+    case DType::kQ8_0:
+      QuantQ8_0(src, static_cast<BlockQ8_0*>(dst), nb);
+      break;
+    case DType::kQ2_K:
+      QuantQ2_K(src, static_cast<BlockQ2_K*>(dst), nb);
+      break;
+    case DType::kQ3_K:
+      QuantQ3_K(src, static_cast<BlockQ3_K*>(dst), nb);
+      break;
+    case DType::kQ4_K:
+      QuantQ4_K(src, static_cast<BlockQ4_K*>(dst), nb);
+      break;
+    case DType::kQ5_K:
+      QuantQ5_K(src, static_cast<BlockQ5_K*>(dst), nb);
+      break;
+    case DType::kQ6_K:
+      QuantQ6_K(src, static_cast<BlockQ6_K*>(dst), nb);
+      break;
     default:
       return Unsupported("quantizing to " + std::string(tr.name) + " is not supported");
   }

@@ -4,14 +4,22 @@ namespace seekd {
 
 const char* StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kInvalidArgument: return "invalid argument";
-    case StatusCode::kNotFound: return "not found";
-    case StatusCode::kCorrupt: return "corrupt";
-    case StatusCode::kUnsupported: return "unsupported";
-    case StatusCode::kOutOfRange: return "out of range";
-    case StatusCode::kIoError: return "i/o error";
-    case StatusCode::kInternal: return "internal error";
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kInvalidArgument:
+      return "invalid argument";
+    case StatusCode::kNotFound:
+      return "not found";
+    case StatusCode::kCorrupt:
+      return "corrupt";
+    case StatusCode::kUnsupported:
+      return "unsupported";
+    case StatusCode::kOutOfRange:
+      return "out of range";
+    case StatusCode::kIoError:
+      return "i/o error";
+    case StatusCode::kInternal:
+      return "internal error";
   }
   return "unknown";
 }
@@ -27,8 +35,8 @@ Status Status::WithContext(const std::string& context) const {
 }
 
 void CheckFailed(const char* file, int line, const char* expr, const char* msg) {
-  std::fprintf(stderr, "seekd: check failed at %s:%d: %s%s%s\n", file, line, expr,
-               msg ? " — " : "", msg ? msg : "");
+  std::fprintf(stderr, "seekd: check failed at %s:%d: %s%s%s\n", file, line, expr, msg ? " — " : "",
+               msg ? msg : "");
   std::abort();
 }
 

@@ -39,7 +39,8 @@ class [[nodiscard]] Status {
   // "corrupt: tensor 'x' ends past the end of the file"
   std::string ToString() const;
 
-  // Prefixes context: Status(kCorrupt, "bad").WithContext("reading a.gguf") → "reading a.gguf: bad".
+  // Prefixes context: Status(kCorrupt, "bad").WithContext("reading a.gguf") → "reading a.gguf:
+  // bad".
   Status WithContext(const std::string& context) const;
 
  private:
@@ -47,7 +48,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status Corrupt(std::string m) { return {StatusCode::kCorrupt, std::move(m)}; }
 inline Status Unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
@@ -59,9 +62,10 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
-    if (std::get<Status>(v_).ok()) v_ = Status(StatusCode::kInternal, "Result built from an ok Status");
+    if (std::get<Status>(v_).ok())
+      v_ = Status(StatusCode::kInternal, "Result built from an ok Status");
   }
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -86,13 +90,13 @@ class [[nodiscard]] Result {
 }  // namespace seekd
 
 // Invariant checks: always on. Never use on untrusted input; return a Status instead.
-#define SEEKD_CHECK(cond)                                                    \
-  do {                                                                       \
-    if (!(cond)) ::seekd::CheckFailed(__FILE__, __LINE__, #cond, nullptr);   \
+#define SEEKD_CHECK(cond)                                                  \
+  do {                                                                     \
+    if (!(cond)) ::seekd::CheckFailed(__FILE__, __LINE__, #cond, nullptr); \
   } while (0)
-#define SEEKD_CHECK_MSG(cond, msg)                                           \
-  do {                                                                       \
-    if (!(cond)) ::seekd::CheckFailed(__FILE__, __LINE__, #cond, (msg));     \
+#define SEEKD_CHECK_MSG(cond, msg)                                       \
+  do {                                                                   \
+    if (!(cond)) ::seekd::CheckFailed(__FILE__, __LINE__, #cond, (msg)); \
   } while (0)
 #ifdef NDEBUG
 #define SEEKD_DCHECK(cond) \
@@ -103,10 +107,10 @@ class [[nodiscard]] Result {
 #endif
 
 // Propagate a non-ok Status from an expression returning Status.
-#define SEEKD_RETURN_IF_ERROR(expr)            \
-  do {                                         \
-    ::seekd::Status _st = (expr);              \
-    if (!_st.ok()) return _st;                 \
+#define SEEKD_RETURN_IF_ERROR(expr) \
+  do {                              \
+    ::seekd::Status _st = (expr);   \
+    if (!_st.ok()) return _st;      \
   } while (0)
 
 #define SEEKD_CONCAT_INNER(a, b) a##b

@@ -18,7 +18,8 @@ using model::GgufValue;
 Result<SourceKind> DetectSource(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
-    if (fs::exists(fs::path(path) / "config.json", ec) || fs::exists(fs::path(path) / "tokenizer.json", ec))
+    if (fs::exists(fs::path(path) / "config.json", ec) ||
+        fs::exists(fs::path(path) / "tokenizer.json", ec))
       return SourceKind::kHfFolder;
     return InvalidArgument("'" + path + "' is a folder without config.json or tokenizer.json");
   }
@@ -28,21 +29,24 @@ Result<SourceKind> DetectSource(const std::string& path) {
   in.read(magic, 4);
   if (in.gcount() == 4 && std::memcmp(magic, "GGUF", 4) == 0) return SourceKind::kGguf;
   if (fs::path(path).extension() == ".json") return SourceKind::kTokenizerJson;
-  return InvalidArgument("'" + path + "' is neither a GGUF file, a model folder nor a tokenizer.json");
+  return InvalidArgument("'" + path +
+                         "' is neither a GGUF file, a model folder nor a tokenizer.json");
 }
 
 namespace {
 Result<int32_t> OptionalId(const GgufFile& f, const char* key, size_t n_vocab) {
   if (!f.Find(key)) return -1;
   SEEKD_ASSIGN_OR_RETURN(uint64_t id, f.GetUInt(key));
-  if (id >= n_vocab) return Corrupt(std::string(key) + " = " + std::to_string(id) + " is outside the vocabulary");
+  if (id >= n_vocab)
+    return Corrupt(std::string(key) + " = " + std::to_string(id) + " is outside the vocabulary");
   return static_cast<int32_t>(id);
 }
 }  // namespace
 
 Result<tok::VocabSpec> VocabSpecFromGguf(const GgufFile& f) {
   tok::VocabSpec s;
-  if (!f.Find("tokenizer.ggml.model")) return NotFound("the file has no tokenizer (tokenizer.ggml.model is missing)");
+  if (!f.Find("tokenizer.ggml.model"))
+    return NotFound("the file has no tokenizer (tokenizer.ggml.model is missing)");
   SEEKD_ASSIGN_OR_RETURN(s.model, f.GetString("tokenizer.ggml.model"));
   if (f.Find("tokenizer.ggml.pre")) {
     SEEKD_ASSIGN_OR_RETURN(s.pre, f.GetString("tokenizer.ggml.pre"));
@@ -84,12 +88,16 @@ void AddVocabToGguf(const tok::VocabSpec& s, model::GgufWriter* w) {
   std::vector<GgufValue> types;
   types.reserve(s.tokens.size());
   for (size_t i = 0; i < s.tokens.size(); ++i)
-    types.push_back(GgufValue::I32(i < s.token_types.size() ? s.token_types[i] : tok::kTokenNormal));
+    types.push_back(
+        GgufValue::I32(i < s.token_types.size() ? s.token_types[i] : tok::kTokenNormal));
   w->Set("tokenizer.ggml.token_type", GgufValue::Array(GgufType::kI32, std::move(types)));
   w->Set("tokenizer.ggml.merges", GgufValue::StringArray(s.merges));
-  if (s.bos_id >= 0) w->Set("tokenizer.ggml.bos_token_id", GgufValue::U32(static_cast<uint32_t>(s.bos_id)));
-  if (s.eos_id >= 0) w->Set("tokenizer.ggml.eos_token_id", GgufValue::U32(static_cast<uint32_t>(s.eos_id)));
-  if (s.pad_id >= 0) w->Set("tokenizer.ggml.padding_token_id", GgufValue::U32(static_cast<uint32_t>(s.pad_id)));
+  if (s.bos_id >= 0)
+    w->Set("tokenizer.ggml.bos_token_id", GgufValue::U32(static_cast<uint32_t>(s.bos_id)));
+  if (s.eos_id >= 0)
+    w->Set("tokenizer.ggml.eos_token_id", GgufValue::U32(static_cast<uint32_t>(s.eos_id)));
+  if (s.pad_id >= 0)
+    w->Set("tokenizer.ggml.padding_token_id", GgufValue::U32(static_cast<uint32_t>(s.pad_id)));
   w->Set("tokenizer.ggml.add_bos_token", GgufValue::Bool(s.add_bos));
   w->Set("tokenizer.ggml.add_eos_token", GgufValue::Bool(s.add_eos));
 }
@@ -124,8 +132,9 @@ Result<ChatTemplateSource> LoadChatTemplate(const std::string& path) {
     }
     return out;
   }
-  fs::path cfg = kind == SourceKind::kHfFolder ? fs::path(path) / "tokenizer_config.json"
-                                               : fs::path(path).parent_path() / "tokenizer_config.json";
+  fs::path cfg = kind == SourceKind::kHfFolder
+                     ? fs::path(path) / "tokenizer_config.json"
+                     : fs::path(path).parent_path() / "tokenizer_config.json";
   if (fs::path(path).filename() == "tokenizer_config.json") cfg = path;
   std::error_code ec;
   if (!fs::exists(cfg, ec)) return out;
@@ -136,7 +145,8 @@ Result<ChatTemplateSource> LoadChatTemplate(const std::string& path) {
       if (!j.contains(key)) return "";
       const auto& v = j[key];
       if (v.is_string()) return v.get<std::string>();
-      if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+      if (v.is_object() && v.contains("content") && v["content"].is_string())
+        return v["content"].get<std::string>();
       return "";
     };
     if (j.contains("chat_template")) {

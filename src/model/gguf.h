@@ -24,8 +24,19 @@
 namespace seekd::model {
 
 enum class GgufType : uint32_t {
-  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7,
-  kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
+  kU8 = 0,
+  kI8 = 1,
+  kU16 = 2,
+  kI16 = 3,
+  kU32 = 4,
+  kI32 = 5,
+  kF32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kU64 = 10,
+  kI64 = 11,
+  kF64 = 12,
 };
 std::string_view GgufTypeName(GgufType t);
 
@@ -75,7 +86,8 @@ class GgufValue {
   static GgufValue Signed(GgufType t, int64_t v);
 
   GgufType type_ = GgufType::kU8;
-  uint64_t bits_ = 0;  // integer (two's complement for signed), bool, or float bits (f64 holds a double)
+  uint64_t bits_ =
+      0;  // integer (two's complement for signed), bool, or float bits (f64 holds a double)
   std::string_view str_;
   std::shared_ptr<std::string> owned_;  // storage for writer-built strings
   GgufType elem_type_ = GgufType::kU8;

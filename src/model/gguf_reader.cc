@@ -16,11 +16,24 @@ constexpr int kMaxDims = 4;
 // Smallest encoded size of one element of a type: bounds an array's count before allocating.
 uint64_t MinEncodedSize(GgufType t) {
   switch (t) {
-    case GgufType::kU8: case GgufType::kI8: case GgufType::kBool: return 1;
-    case GgufType::kU16: case GgufType::kI16: return 2;
-    case GgufType::kU32: case GgufType::kI32: case GgufType::kF32: return 4;
-    case GgufType::kU64: case GgufType::kI64: case GgufType::kF64: case GgufType::kString: return 8;
-    case GgufType::kArray: return 12;
+    case GgufType::kU8:
+    case GgufType::kI8:
+    case GgufType::kBool:
+      return 1;
+    case GgufType::kU16:
+    case GgufType::kI16:
+      return 2;
+    case GgufType::kU32:
+    case GgufType::kI32:
+    case GgufType::kF32:
+      return 4;
+    case GgufType::kU64:
+    case GgufType::kI64:
+    case GgufType::kF64:
+    case GgufType::kString:
+      return 8;
+    case GgufType::kArray:
+      return 12;
   }
   return 1;
 }
@@ -37,8 +50,7 @@ class GgufParser {
     SEEKD_RETURN_IF_ERROR(Read(&magic, "magic"));
     if (magic != kMagic) return Corrupt("not a GGUF file (bad magic)");
     SEEKD_RETURN_IF_ERROR(Read(&f_->version_, "version"));
-    if ((f_->version_ & 0xffff) == 0)
-      return Unsupported("big-endian GGUF files are not supported");
+    if ((f_->version_ & 0xffff) == 0) return Unsupported("big-endian GGUF files are not supported");
     if (f_->version_ == 1) return Unsupported("GGUF version 1 is obsolete; re-convert the model");
     if (f_->version_ > 3)
       return Unsupported("GGUF version " + std::to_string(f_->version_) + " is newer than 3");
@@ -46,7 +58,8 @@ class GgufParser {
     SEEKD_RETURN_IF_ERROR(Read(&n_tensors, "tensor count"));
     SEEKD_RETURN_IF_ERROR(Read(&n_kv, "metadata count"));
     // Each KV needs ≥ 13 bytes and each tensor info ≥ 28: refuse counts the file cannot hold.
-    if (n_kv > Remaining() / 13) return Corrupt("metadata count " + std::to_string(n_kv) + " exceeds the file");
+    if (n_kv > Remaining() / 13)
+      return Corrupt("metadata count " + std::to_string(n_kv) + " exceeds the file");
     if (n_tensors > Remaining() / 28)
       return Corrupt("tensor count " + std::to_string(n_tensors) + " exceeds the file");
     SEEKD_RETURN_IF_ERROR(ParseMetadata(n_kv));
@@ -61,7 +74,8 @@ class GgufParser {
   template <typename T>
   Status Read(T* out, const char* what) {
     if (Remaining() < sizeof(T))
-      return Corrupt(std::string("file truncated reading ") + what + " at byte " + std::to_string(pos_));
+      return Corrupt(std::string("file truncated reading ") + what + " at byte " +
+                     std::to_string(pos_));
     std::memcpy(out, data_ + pos_, sizeof(T));
     pos_ += sizeof(T);
     return Status::Ok();
@@ -83,15 +97,18 @@ class GgufParser {
   Status ReadScalar(GgufValue* v) {
     T x{};
     SEEKD_RETURN_IF_ERROR(Read(&x, "value"));
-    if constexpr (std::is_signed_v<T>) v->bits_ = static_cast<uint64_t>(static_cast<int64_t>(x));
-    else v->bits_ = x;
+    if constexpr (std::is_signed_v<T>)
+      v->bits_ = static_cast<uint64_t>(static_cast<int64_t>(x));
+    else
+      v->bits_ = x;
     return Status::Ok();
   }
 
   Status ReadValue(GgufType type, GgufValue* v, const std::string& key, int depth) {
     v->type_ = type;
     switch (type) {
-      case GgufType::kU8: case GgufType::kBool: {
+      case GgufType::kU8:
+      case GgufType::kBool: {
         uint8_t x = 0;
         SEEKD_RETURN_IF_ERROR(Read(&x, "value"));
         if (type == GgufType::kBool && x > 1)
@@ -99,21 +116,33 @@ class GgufParser {
         v->bits_ = x;
         return Status::Ok();
       }
-      case GgufType::kI8: return ReadScalar<int8_t>(v);
-      case GgufType::kU16: return ReadScalar<uint16_t>(v);
-      case GgufType::kI16: return ReadScalar<int16_t>(v);
-      case GgufType::kU32: case GgufType::kF32: return ReadScalar<uint32_t>(v);
-      case GgufType::kI32: return ReadScalar<int32_t>(v);
-      case GgufType::kU64: case GgufType::kI64: case GgufType::kF64: return ReadScalar<uint64_t>(v);
-      case GgufType::kString: return ReadString(&v->str_, "key '" + key + "'");
-      case GgufType::kArray: return ReadArray(v, key, depth);
+      case GgufType::kI8:
+        return ReadScalar<int8_t>(v);
+      case GgufType::kU16:
+        return ReadScalar<uint16_t>(v);
+      case GgufType::kI16:
+        return ReadScalar<int16_t>(v);
+      case GgufType::kU32:
+      case GgufType::kF32:
+        return ReadScalar<uint32_t>(v);
+      case GgufType::kI32:
+        return ReadScalar<int32_t>(v);
+      case GgufType::kU64:
+      case GgufType::kI64:
+      case GgufType::kF64:
+        return ReadScalar<uint64_t>(v);
+      case GgufType::kString:
+        return ReadString(&v->str_, "key '" + key + "'");
+      case GgufType::kArray:
+        return ReadArray(v, key, depth);
     }
     return Corrupt("key '" + key + "': unknown value type");
   }
 
   Status ReadArray(GgufValue* v, const std::string& key, int depth) {
     if (depth >= kMaxArrayDepth)
-      return Corrupt("key '" + key + "': arrays nested deeper than " + std::to_string(kMaxArrayDepth));
+      return Corrupt("key '" + key + "': arrays nested deeper than " +
+                     std::to_string(kMaxArrayDepth));
     uint32_t et = 0;
     uint64_t n = 0;
     SEEKD_RETURN_IF_ERROR(Read(&et, "array type"));
@@ -209,8 +238,8 @@ class GgufParser {
     if (t->shape[0] == 0) rows = 0;
     if (MulOverflows(*row, rows, &t->n_bytes)) return Corrupt(where + " byte size overflows");
     if (t->offset % f_->alignment_ != 0)
-      return Corrupt(where + " offset " + std::to_string(t->offset) + " is not a multiple of the alignment " +
-                     std::to_string(f_->alignment_));
+      return Corrupt(where + " offset " + std::to_string(t->offset) +
+                     " is not a multiple of the alignment " + std::to_string(f_->alignment_));
     return Status::Ok();
   }
 
@@ -222,8 +251,9 @@ class GgufParser {
     for (const auto& t : f_->tensors_) {
       uint64_t end = 0;
       if (AddOverflows(t.offset, t.n_bytes, &end) || end > data_size)
-        return Corrupt("tensor '" + t.name + "' (" + std::to_string(t.n_bytes) + " bytes at data offset " +
-                       std::to_string(t.offset) + ") ends past the end of the file (data section is " +
+        return Corrupt("tensor '" + t.name + "' (" + std::to_string(t.n_bytes) +
+                       " bytes at data offset " + std::to_string(t.offset) +
+                       ") ends past the end of the file (data section is " +
                        std::to_string(data_size) + " bytes)");
       by_offset.push_back(&t);
     }
@@ -232,7 +262,8 @@ class GgufParser {
     for (size_t i = 1; i < by_offset.size(); ++i)
       if (by_offset[i - 1]->offset + by_offset[i - 1]->n_bytes > by_offset[i]->offset &&
           by_offset[i - 1]->n_bytes > 0 && by_offset[i]->n_bytes > 0)
-        return Corrupt("tensors '" + by_offset[i - 1]->name + "' and '" + by_offset[i]->name + "' overlap");
+        return Corrupt("tensors '" + by_offset[i - 1]->name + "' and '" + by_offset[i]->name +
+                       "' overlap");
     return Status::Ok();
   }
 

@@ -7,19 +7,32 @@ namespace seekd::model {
 
 std::string_view GgufTypeName(GgufType t) {
   switch (t) {
-    case GgufType::kU8: return "u8";
-    case GgufType::kI8: return "i8";
-    case GgufType::kU16: return "u16";
-    case GgufType::kI16: return "i16";
-    case GgufType::kU32: return "u32";
-    case GgufType::kI32: return "i32";
-    case GgufType::kF32: return "f32";
-    case GgufType::kBool: return "bool";
-    case GgufType::kString: return "string";
-    case GgufType::kArray: return "array";
-    case GgufType::kU64: return "u64";
-    case GgufType::kI64: return "i64";
-    case GgufType::kF64: return "f64";
+    case GgufType::kU8:
+      return "u8";
+    case GgufType::kI8:
+      return "i8";
+    case GgufType::kU16:
+      return "u16";
+    case GgufType::kI16:
+      return "i16";
+    case GgufType::kU32:
+      return "u32";
+    case GgufType::kI32:
+      return "i32";
+    case GgufType::kF32:
+      return "f32";
+    case GgufType::kBool:
+      return "bool";
+    case GgufType::kString:
+      return "string";
+    case GgufType::kArray:
+      return "array";
+    case GgufType::kU64:
+      return "u64";
+    case GgufType::kI64:
+      return "i64";
+    case GgufType::kF64:
+      return "f64";
   }
   return "?";
 }
@@ -32,8 +45,14 @@ bool IsSignedType(GgufType t) {
 
 bool GgufValue::IsInteger() const {
   switch (type_) {
-    case GgufType::kU8: case GgufType::kI8: case GgufType::kU16: case GgufType::kI16:
-    case GgufType::kU32: case GgufType::kI32: case GgufType::kU64: case GgufType::kI64:
+    case GgufType::kU8:
+    case GgufType::kI8:
+    case GgufType::kU16:
+    case GgufType::kI16:
+    case GgufType::kU32:
+    case GgufType::kI32:
+    case GgufType::kU64:
+    case GgufType::kI64:
       return true;
     default:
       return false;
@@ -86,11 +105,14 @@ std::string GgufValue::ToString(size_t max_elems) const {
       std::string s(str_.substr(0, 80));
       return "\"" + s + (str_.size() > 80 ? "…" : "") + "\"";
     }
-    case GgufType::kBool: return bits_ ? "true" : "false";
-    case GgufType::kF32: case GgufType::kF64: return std::to_string(*AsFloat());
+    case GgufType::kBool:
+      return bits_ ? "true" : "false";
+    case GgufType::kF32:
+    case GgufType::kF64:
+      return std::to_string(*AsFloat());
     case GgufType::kArray: {
-      std::string s = "[" + std::string(GgufTypeName(elem_type_)) + " × " +
-                      std::to_string(elems_.size());
+      std::string s =
+          "[" + std::string(GgufTypeName(elem_type_)) + " × " + std::to_string(elems_.size());
       if (elems_.size() <= max_elems && elem_type_ != GgufType::kArray) {
         s += ":";
         for (const auto& e : elems_) s += " " + e.ToString(max_elems);
@@ -98,7 +120,8 @@ std::string GgufValue::ToString(size_t max_elems) const {
       return s + "]";
     }
     default:
-      return IsSignedType(type_) ? std::to_string(static_cast<int64_t>(bits_)) : std::to_string(bits_);
+      return IsSignedType(type_) ? std::to_string(static_cast<int64_t>(bits_))
+                                 : std::to_string(bits_);
   }
 }
 

@@ -27,18 +27,42 @@ class Buf {
 
 void PutValue(Buf& b, const GgufValue& v) {
   switch (v.type()) {
-    case GgufType::kU8: b.Put<uint8_t>(static_cast<uint8_t>(*v.AsUInt())); break;
-    case GgufType::kI8: b.Put<int8_t>(static_cast<int8_t>(*v.AsInt())); break;
-    case GgufType::kU16: b.Put<uint16_t>(static_cast<uint16_t>(*v.AsUInt())); break;
-    case GgufType::kI16: b.Put<int16_t>(static_cast<int16_t>(*v.AsInt())); break;
-    case GgufType::kU32: b.Put<uint32_t>(static_cast<uint32_t>(*v.AsUInt())); break;
-    case GgufType::kI32: b.Put<int32_t>(static_cast<int32_t>(*v.AsInt())); break;
-    case GgufType::kU64: b.Put<uint64_t>(*v.AsUInt()); break;
-    case GgufType::kI64: b.Put<int64_t>(*v.AsInt()); break;
-    case GgufType::kF32: b.Put<float>(static_cast<float>(*v.AsFloat())); break;
-    case GgufType::kF64: b.Put<double>(*v.AsFloat()); break;
-    case GgufType::kBool: b.Put<uint8_t>(*v.AsBool() ? 1 : 0); break;
-    case GgufType::kString: b.PutString(*v.AsString()); break;
+    case GgufType::kU8:
+      b.Put<uint8_t>(static_cast<uint8_t>(*v.AsUInt()));
+      break;
+    case GgufType::kI8:
+      b.Put<int8_t>(static_cast<int8_t>(*v.AsInt()));
+      break;
+    case GgufType::kU16:
+      b.Put<uint16_t>(static_cast<uint16_t>(*v.AsUInt()));
+      break;
+    case GgufType::kI16:
+      b.Put<int16_t>(static_cast<int16_t>(*v.AsInt()));
+      break;
+    case GgufType::kU32:
+      b.Put<uint32_t>(static_cast<uint32_t>(*v.AsUInt()));
+      break;
+    case GgufType::kI32:
+      b.Put<int32_t>(static_cast<int32_t>(*v.AsInt()));
+      break;
+    case GgufType::kU64:
+      b.Put<uint64_t>(*v.AsUInt());
+      break;
+    case GgufType::kI64:
+      b.Put<int64_t>(*v.AsInt());
+      break;
+    case GgufType::kF32:
+      b.Put<float>(static_cast<float>(*v.AsFloat()));
+      break;
+    case GgufType::kF64:
+      b.Put<double>(*v.AsFloat());
+      break;
+    case GgufType::kBool:
+      b.Put<uint8_t>(*v.AsBool() ? 1 : 0);
+      break;
+    case GgufType::kString:
+      b.PutString(*v.AsString());
+      break;
     case GgufType::kArray:
       b.Put<uint32_t>(static_cast<uint32_t>(v.element_type()));
       b.Put<uint64_t>(v.size());
@@ -47,7 +71,9 @@ void PutValue(Buf& b, const GgufValue& v) {
   }
 }
 
-uint64_t PaddedSize(uint64_t n, uint64_t alignment) { return (n + alignment - 1) / alignment * alignment; }
+uint64_t PaddedSize(uint64_t n, uint64_t alignment) {
+  return (n + alignment - 1) / alignment * alignment;
+}
 
 }  // namespace
 
@@ -58,7 +84,8 @@ void GgufWriter::Set(std::string key, GgufValue value) {
 
 Status GgufWriter::AddTensor(std::string name, DType dtype, std::vector<int64_t> shape,
                              std::span<const uint8_t> bytes) {
-  if (shape.empty() || shape.size() > 4) return InvalidArgument("tensor '" + name + "': 1 to 4 dimensions");
+  if (shape.empty() || shape.size() > 4)
+    return InvalidArgument("tensor '" + name + "': 1 to 4 dimensions");
   if (name.size() >= 64) return InvalidArgument("tensor name '" + name + "' is over 63 bytes");
   for (const auto& t : tensors_)
     if (t.name == name) return InvalidArgument("duplicate tensor '" + name + "'");
@@ -114,10 +141,12 @@ Status GgufWriter::Write(const std::string& path) const {
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return IoError("cannot create '" + tmp + "'");
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
     if (!out) return IoError("short write to '" + tmp + "'");
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return IoError("cannot rename '" + tmp + "' to '" + path + "'");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    return IoError("cannot rename '" + tmp + "' to '" + path + "'");
   return Status::Ok();
 }
 

@@ -52,7 +52,8 @@ std::string GgufNameFromHf(const std::string& hf) {
     if (rest.rfind(from, 0) == 0) return blk + to + rest.substr(from.size());
   // Routed experts stay one tensor each: blk.N.ffn_gate_exps.E.weight.
   static const std::regex kExpert(R"(mlp\.experts\.(\d+)\.(gate|up|down)_proj\.(.+))");
-  if (std::regex_match(rest, m, kExpert)) return blk + "ffn_" + m[2].str() + "_exps." + m[1].str() + "." + m[3].str();
+  if (std::regex_match(rest, m, kExpert))
+    return blk + "ffn_" + m[2].str() + "_exps." + m[1].str() + "." + m[3].str();
   return hf;
 }
 
@@ -65,10 +66,15 @@ void Get(const json& j, const char* key, T* out) {
 
 Status ReadConfig(const json& c, ModelDescription* d) {
   const std::string type = c.value("model_type", "");
-  if (type == "llama" || type == "mistral") d->architecture = "llama";
-  else if (type == "qwen2") d->architecture = "qwen2";
-  else if (type == "deepseek_v2" || type == "deepseek_v3") d->architecture = "deepseek2";
-  else return Unsupported("config.json model_type '" + type + "' (seekd knows llama, qwen2, deepseek_v2, deepseek_v3)");
+  if (type == "llama" || type == "mistral")
+    d->architecture = "llama";
+  else if (type == "qwen2")
+    d->architecture = "qwen2";
+  else if (type == "deepseek_v2" || type == "deepseek_v3")
+    d->architecture = "deepseek2";
+  else
+    return Unsupported("config.json model_type '" + type +
+                       "' (seekd knows llama, qwen2, deepseek_v2, deepseek_v3)");
   HyperParams& hp = d->hp;
   Get(c, "max_position_embeddings", &hp.n_ctx_train);
   Get(c, "hidden_size", &hp.n_embd);
@@ -119,10 +125,12 @@ Status ReadConfig(const json& c, ModelDescription* d) {
 Result<std::vector<std::string>> SafetensorsFiles(const fs::path& dir) {
   std::error_code ec;
   if (fs::exists(dir / "model.safetensors.index.json", ec)) {
-    SEEKD_ASSIGN_OR_RETURN(std::string text, ReadFileToString((dir / "model.safetensors.index.json").string()));
+    SEEKD_ASSIGN_OR_RETURN(std::string text,
+                           ReadFileToString((dir / "model.safetensors.index.json").string()));
     std::set<std::string> files;
     try {
-      for (const auto& [name, file] : json::parse(text).at("weight_map").items()) files.insert(file.get<std::string>());
+      for (const auto& [name, file] : json::parse(text).at("weight_map").items())
+        files.insert(file.get<std::string>());
     } catch (const json::exception& e) {
       return Corrupt(std::string("model.safetensors.index.json: ") + e.what());
     }
@@ -134,7 +142,8 @@ Result<std::vector<std::string>> SafetensorsFiles(const fs::path& dir) {
     }
     return out;
   }
-  if (fs::exists(dir / "model.safetensors", ec)) return std::vector<std::string>{(dir / "model.safetensors").string()};
+  if (fs::exists(dir / "model.safetensors", ec))
+    return std::vector<std::string>{(dir / "model.safetensors").string()};
   return NotFound("no model.safetensors or model.safetensors.index.json in '" + dir.string() + "'");
 }
 
@@ -161,7 +170,8 @@ Result<ModelDescription> DescribeHfFolder(const std::string& dir_str) {
   try {
     const json c = json::parse(cfg_text);
     if (!c.is_object()) return Corrupt("config.json is not a JSON object");
-    if (Status st = ReadConfig(c, &d); !st.ok()) return st.WithContext((dir / "config.json").string());
+    if (Status st = ReadConfig(c, &d); !st.ok())
+      return st.WithContext((dir / "config.json").string());
   } catch (const json::exception& e) {
     return InvalidArgument((dir / "config.json").string() + ": " + e.what());
   }
@@ -181,7 +191,8 @@ Result<ModelDescription> DescribeHfFolder(const std::string& dir_str) {
       d.tensors.push_back(std::move(td));
     }
   }
-  std::sort(d.tensors.begin(), d.tensors.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::sort(d.tensors.begin(), d.tensors.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
   if (!d.hp.tied_embeddings) {
     bool has_output = false;
     for (const auto& t : d.tensors) has_output |= t.name == "output.weight";

@@ -19,7 +19,8 @@ uint64_t ModelDescription::ParameterCount() const {
 
 std::string ModelDescription::DTypeMix() const {
   std::map<std::string, int> count;
-  for (const auto& t : tensors) ++count[t.dtype_name.empty() ? std::string(DTypeName(t.dtype)) : t.dtype_name];
+  for (const auto& t : tensors)
+    ++count[t.dtype_name.empty() ? std::string(DTypeName(t.dtype)) : t.dtype_name];
   std::vector<std::pair<std::string, int>> v(count.begin(), count.end());
   std::stable_sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.second > b.second; });
   std::string s;
@@ -113,14 +114,17 @@ Result<ModelDescription> DescribeGguf(const GgufFile& f) {
     hp.v_head_dim = v_mla ? v_mla : hp.head_dim_v;
   }
   for (const auto& t : f.tensors())
-    d.tensors.push_back({t.name, t.dtype, std::string(DTypeName(t.dtype)), t.shape, t.n_bytes, t.n_elements});
+    d.tensors.push_back(
+        {t.name, t.dtype, std::string(DTypeName(t.dtype)), t.shape, t.n_bytes, t.n_elements});
   const GgufValue* tokens = f.Find("tokenizer.ggml.tokens");
   hp.n_vocab = tokens ? tokens->size() : 0;
   SEEKD_RETURN_IF_ERROR(U(f, a + "vocab_size", &hp.n_vocab));
   if (hp.n_vocab == 0)  // no tokenizer and no vocab_size key: the embedding's rows
-    if (const GgufTensorInfo* emb = f.FindTensor("token_embd.weight"); emb && emb->shape.size() == 2)
+    if (const GgufTensorInfo* emb = f.FindTensor("token_embd.weight");
+        emb && emb->shape.size() == 2)
       hp.n_vocab = static_cast<uint64_t>(emb->shape[1]);
-  hp.tied_embeddings = f.FindTensor("output.weight") == nullptr && f.FindTensor("token_embd.weight") != nullptr;
+  hp.tied_embeddings =
+      f.FindTensor("output.weight") == nullptr && f.FindTensor("token_embd.weight") != nullptr;
   return d;
 }
 

@@ -54,7 +54,7 @@ struct ModelDescription {
   std::string format;        // "gguf" | "safetensors"
   std::string architecture;  // llama | qwen2 | deepseek2
   std::string name;
-  uint64_t file_type = 0;    // GGUF general.file_type, when given
+  uint64_t file_type = 0;  // GGUF general.file_type, when given
   HyperParams hp;
   std::vector<TensorDesc> tensors;
   uint64_t file_bytes = 0;

@@ -42,8 +42,10 @@ Status SafetensorsFile::Parse() {
   if (size < 8) return Corrupt("file truncated: no header length");
   uint64_t n = 0;
   std::memcpy(&n, file_.data(), 8);
-  if (n > kMaxHeaderBytes) return Corrupt("header length " + std::to_string(n) + " is over the 100 MiB limit");
-  if (n > size - 8) return Corrupt("header of " + std::to_string(n) + " bytes runs past the end of the file");
+  if (n > kMaxHeaderBytes)
+    return Corrupt("header length " + std::to_string(n) + " is over the 100 MiB limit");
+  if (n > size - 8)
+    return Corrupt("header of " + std::to_string(n) + " bytes runs past the end of the file");
   data_offset_ = 8 + n;
   const uint64_t data_size = size - data_offset_;
   nlohmann::json h;
@@ -64,7 +66,8 @@ Status SafetensorsFile::Parse() {
       continue;
     }
     const std::string where = "tensor '" + key + "'";
-    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
+    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") ||
+        !v.contains("data_offsets"))
       return Corrupt(where + " lacks dtype, shape or data_offsets");
     SafetensorsTensor t;
     t.name = key;
@@ -74,25 +77,30 @@ Status SafetensorsFile::Parse() {
     if (es == 0) return Unsupported(where + ": dtype " + t.dtype);
     const auto& shape = v["shape"];
     const auto& off = v["data_offsets"];
-    if (!shape.is_array() || shape.size() > 8) return Corrupt(where + ": shape is not a short array");
+    if (!shape.is_array() || shape.size() > 8)
+      return Corrupt(where + ": shape is not a short array");
     uint64_t count = 1;
     for (const auto& d : shape) {
-      if (!d.is_number_unsigned()) return Corrupt(where + ": a dimension is not a non-negative integer");
+      if (!d.is_number_unsigned())
+        return Corrupt(where + ": a dimension is not a non-negative integer");
       t.shape.push_back(d.get<int64_t>());
-      if (MulOverflows(count, d.get<uint64_t>(), &count)) return Corrupt(where + ": element count overflows");
+      if (MulOverflows(count, d.get<uint64_t>(), &count))
+        return Corrupt(where + ": element count overflows");
     }
-    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
+        !off[1].is_number_unsigned())
       return Corrupt(where + ": data_offsets must be two non-negative integers");
     t.begin = off[0].get<uint64_t>();
     t.end = off[1].get<uint64_t>();
     uint64_t bytes = 0;
     if (MulOverflows(count, es, &bytes)) return Corrupt(where + ": byte size overflows");
     if (t.begin > t.end || t.end > data_size)
-      return Corrupt(where + ": data_offsets [" + std::to_string(t.begin) + ", " + std::to_string(t.end) +
-                     ") outside the data section of " + std::to_string(data_size) + " bytes");
+      return Corrupt(where + ": data_offsets [" + std::to_string(t.begin) + ", " +
+                     std::to_string(t.end) + ") outside the data section of " +
+                     std::to_string(data_size) + " bytes");
     if (t.end - t.begin != bytes)
-      return Corrupt(where + ": " + std::to_string(t.end - t.begin) + " bytes for a shape needing " +
-                     std::to_string(bytes));
+      return Corrupt(where + ": " + std::to_string(t.end - t.begin) +
+                     " bytes for a shape needing " + std::to_string(bytes));
     tensors_.push_back(std::move(t));
   }
   std::vector<const SafetensorsTensor*> by;
@@ -108,13 +116,15 @@ std::span<const uint8_t> SafetensorsFile::TensorData(const SafetensorsTensor& t)
   return file_.bytes().subspan(data_offset_ + t.begin, t.end - t.begin);
 }
 
-Status WriteSafetensors(const std::string& path, const std::vector<SafetensorsWriterTensor>& tensors,
+Status WriteSafetensors(const std::string& path,
+                        const std::vector<SafetensorsWriterTensor>& tensors,
                         const std::map<std::string, std::string>& metadata) {
   nlohmann::json h = nlohmann::json::object();
   if (!metadata.empty()) h["__metadata__"] = metadata;
   uint64_t off = 0;
   for (const auto& t : tensors) {
-    h[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {off, off + t.bytes.size()}}};
+    h[t.name] = {
+        {"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {off, off + t.bytes.size()}}};
     off += t.bytes.size();
   }
   std::string header = h.dump();
@@ -124,7 +134,9 @@ Status WriteSafetensors(const std::string& path, const std::vector<SafetensorsWr
   const uint64_t n = header.size();
   out.write(reinterpret_cast<const char*>(&n), 8);
   out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  for (const auto& t : tensors) out.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
+  for (const auto& t : tensors)
+    out.write(reinterpret_cast<const char*>(t.bytes.data()),
+              static_cast<std::streamsize>(t.bytes.size()));
   if (!out) return IoError("short write to '" + path + "'");
   return Status::Ok();
 }

@@ -19,8 +19,8 @@ namespace seekd::model {
 
 struct SafetensorsTensor {
   std::string name;
-  std::string dtype;  // "F32", "F16", "BF16", "F8_E4M3", "I8", ...
-  std::vector<int64_t> shape;  // row-major, slowest first (as PyTorch)
+  std::string dtype;            // "F32", "F16", "BF16", "F8_E4M3", "I8", ...
+  std::vector<int64_t> shape;   // row-major, slowest first (as PyTorch)
   uint64_t begin = 0, end = 0;  // relative to the data section
 };
 
@@ -51,7 +51,8 @@ struct SafetensorsWriterTensor {
   std::vector<uint8_t> bytes;
 };
 // Writes tensors in the given order (header keys sorted, as the reference writer does).
-Status WriteSafetensors(const std::string& path, const std::vector<SafetensorsWriterTensor>& tensors,
+Status WriteSafetensors(const std::string& path,
+                        const std::vector<SafetensorsWriterTensor>& tensors,
                         const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace seekd::model

@@ -9,15 +9,19 @@ namespace {
 
 // llama.cpp's Q4_K_M rule for attn_v / ffn_down: Q6_K on the first and last eighth of the
 // layers and every third layer between, Q4_K elsewhere.
-bool UseMoreBits(uint64_t i, uint64_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+bool UseMoreBits(uint64_t i, uint64_t n) {
+  return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
 
 DType WeightType(const TinyModelSpec& s, const std::string& name, uint64_t layer, int64_t ne0) {
   if (s.weights == "f32") return DType::kF32;
   if (s.weights == "f16") return DType::kF16;
   if (s.weights == "q8_0") return DType::kQ8_0;
   DType t = DType::kQ4_K;
-  if (name == "output.weight" || (s.tied_embeddings && name == "token_embd.weight")) t = DType::kQ6_K;
-  if ((name.ends_with("attn_v.weight") || name.ends_with("ffn_down.weight")) && UseMoreBits(layer, s.n_layer))
+  if (name == "output.weight" || (s.tied_embeddings && name == "token_embd.weight"))
+    t = DType::kQ6_K;
+  if ((name.ends_with("attn_v.weight") || name.ends_with("ffn_down.weight")) &&
+      UseMoreBits(layer, s.n_layer))
     t = DType::kQ6_K;
   if (ne0 % 256 != 0) t = t == DType::kQ6_K ? DType::kQ8_0 : DType::kQ5_0;  // llama.cpp's fallback
   return t;
@@ -26,7 +30,8 @@ DType WeightType(const TinyModelSpec& s, const std::string& name, uint64_t layer
 }  // namespace
 
 Status WriteTinyModel(const TinyModelSpec& s, GgufWriter* w) {
-  if (s.arch != "llama" && s.arch != "qwen2") return InvalidArgument("tiny models are llama or qwen2, not " + s.arch);
+  if (s.arch != "llama" && s.arch != "qwen2")
+    return InvalidArgument("tiny models are llama or qwen2, not " + s.arch);
   if (s.n_head == 0 || s.n_embd % s.n_head != 0 || s.n_head_kv == 0 || s.n_head % s.n_head_kv != 0)
     return InvalidArgument("head counts must divide the embedding and each other");
   if (s.weights != "q4_k_m" && s.weights != "q8_0" && s.weights != "f16" && s.weights != "f32")
@@ -44,7 +49,10 @@ Status WriteTinyModel(const TinyModelSpec& s, GgufWriter* w) {
   w->Set(a + "attention.head_count_kv", GgufValue::U32(static_cast<uint32_t>(s.n_head_kv)));
   w->Set(a + "rope.freq_base", GgufValue::F32(static_cast<float>(s.rope_theta)));
   w->Set(a + "attention.layer_norm_rms_epsilon", GgufValue::F32(static_cast<float>(s.rms_eps)));
-  const uint32_t file_type = s.weights == "q4_k_m" ? 15 : s.weights == "q8_0" ? 7 : s.weights == "f16" ? 1 : 0;
+  const uint32_t file_type = s.weights == "q4_k_m" ? 15
+                             : s.weights == "q8_0" ? 7
+                             : s.weights == "f16"  ? 1
+                                                   : 0;
   w->Set("general.file_type", GgufValue::U32(file_type));
   if (s.arch == "llama") {
     w->Set(a + "vocab_size", GgufValue::U32(static_cast<uint32_t>(s.n_vocab)));
@@ -54,7 +62,8 @@ Status WriteTinyModel(const TinyModelSpec& s, GgufWriter* w) {
 
   std::mt19937 rng(s.seed);
   std::normal_distribution<float> dist(0.0f, 0.02f);
-  auto add = [&](const std::string& name, std::vector<int64_t> shape, uint64_t layer, bool norm) -> Status {
+  auto add = [&](const std::string& name, std::vector<int64_t> shape, uint64_t layer,
+                 bool norm) -> Status {
     int64_t n = 1;
     for (auto d : shape) n *= d;
     std::vector<float> x(static_cast<size_t>(n));

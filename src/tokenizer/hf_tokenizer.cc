@@ -32,7 +32,8 @@ Status AddPreTokenizer(const json& p, VocabSpec* spec) {
     return Status::Ok();
   }
   if (type == "ByteLevel") {
-    if (p.value("add_prefix_space", false)) return Unsupported("pre_tokenizer ByteLevel with add_prefix_space");
+    if (p.value("add_prefix_space", false))
+      return Unsupported("pre_tokenizer ByteLevel with add_prefix_space");
     if (p.value("use_regex", true)) spec->pre_split_regexes.push_back(kByteLevelRegex);
     return Status::Ok();
   }
@@ -60,26 +61,31 @@ Status ReadNormalizer(const json& n, VocabSpec* spec) {
 // tokenizer_config.json's bos/eos entries are a string or {"content": ...}.
 std::string TokenContent(const json& v) {
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string())
+    return v["content"].get<std::string>();
   return "";
 }
 
 Result<VocabSpec> Parse(const json& tj, const json& cfg) {
   VocabSpec spec;
   const json& model = tj.at("model");
-  if (model.value("type", "BPE") != "BPE") return Unsupported("tokenizer model type '" + model.value("type", "") + "'");
-  if (model.value("byte_fallback", false)) return Unsupported("BPE with byte_fallback (SentencePiece-style)");
+  if (model.value("type", "BPE") != "BPE")
+    return Unsupported("tokenizer model type '" + model.value("type", "") + "'");
+  if (model.value("byte_fallback", false))
+    return Unsupported("BPE with byte_fallback (SentencePiece-style)");
   spec.ignore_merges = model.value("ignore_merges", false);
   const json& vocab = model.at("vocab");
   if (!vocab.is_object()) return InvalidArgument("model.vocab is not an object");
   size_t n = vocab.size();
-  for (const auto& at : tj.value("added_tokens", json::array())) n = std::max(n, at.at("id").get<size_t>() + 1);
+  for (const auto& at : tj.value("added_tokens", json::array()))
+    n = std::max(n, at.at("id").get<size_t>() + 1);
   if (n > (size_t{1} << 24)) return InvalidArgument("vocabulary ids go up to " + std::to_string(n));
   spec.tokens.assign(n, "");
   spec.token_types.assign(n, kTokenUnused);
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
     const auto id = it.value().get<int64_t>();
-    if (id < 0 || static_cast<size_t>(id) >= n) return InvalidArgument("token '" + it.key() + "' has id " + std::to_string(id));
+    if (id < 0 || static_cast<size_t>(id) >= n)
+      return InvalidArgument("token '" + it.key() + "' has id " + std::to_string(id));
     spec.tokens[id] = it.key();
     spec.token_types[id] = kTokenNormal;
   }
@@ -89,9 +95,12 @@ Result<VocabSpec> Parse(const json& tj, const json& cfg) {
     spec.token_types[id] = at.value("special", false) ? kTokenControl : kTokenUserDefined;
   }
   for (const auto& m : model.at("merges")) {
-    if (m.is_string()) spec.merges.push_back(m.get<std::string>());
-    else if (m.is_array() && m.size() == 2) spec.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
-    else return InvalidArgument("a merge is neither \"a b\" nor [\"a\", \"b\"]");
+    if (m.is_string())
+      spec.merges.push_back(m.get<std::string>());
+    else if (m.is_array() && m.size() == 2)
+      spec.merges.push_back(m[0].get<std::string>() + " " + m[1].get<std::string>());
+    else
+      return InvalidArgument("a merge is neither \"a b\" nor [\"a\", \"b\"]");
   }
   SEEKD_RETURN_IF_ERROR(ReadNormalizer(tj.value("normalizer", json()), &spec));
   SEEKD_RETURN_IF_ERROR(AddPreTokenizer(tj.value("pre_tokenizer", json()), &spec));
@@ -115,7 +124,8 @@ Result<VocabSpec> Parse(const json& tj, const json& cfg) {
 }
 }  // namespace
 
-Result<VocabSpec> VocabSpecFromHf(std::string_view tokenizer_json, std::string_view tokenizer_config_json) {
+Result<VocabSpec> VocabSpecFromHf(std::string_view tokenizer_json,
+                                  std::string_view tokenizer_config_json) {
   try {
     const json tj = json::parse(tokenizer_json);
     const json cfg = tokenizer_config_json.empty() ? json() : json::parse(tokenizer_config_json);

@@ -27,7 +27,8 @@ const std::vector<std::string>& DeepSeekV3() {
   static const std::vector<std::string> v = {
       "\\p{N}{1,3}",
       "[一-龥぀-ゟ゠-ヿ]+",
-      "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\\r\\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+|"
+      "[!\"#$%&'()*+,\\-./"
+      ":;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\\r\\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+|"
       " ?[\\p{P}\\p{S}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
   };
   return v;
@@ -37,14 +38,17 @@ const std::vector<std::string>& DeepSeekV3() {
 
 Result<std::vector<std::string>> SplitRegexesForPre(std::string_view pre) {
   if (pre == "deepseek-v3" || pre == "deepseek-r1") return DeepSeekV3();
-  if (pre == "qwen2" || pre == "deepseek-r1-qwen") return std::vector<std::string>{Llama3Style("\\p{N}")};
+  if (pre == "qwen2" || pre == "deepseek-r1-qwen")
+    return std::vector<std::string>{Llama3Style("\\p{N}")};
   if (pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3")
     return std::vector<std::string>{Llama3Style("\\p{N}{1,3}")};
   if (pre == "deepseek-coder")
-    return std::vector<std::string>{"[\\r\\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", "[一-龥ࠀ-一가-퟿]+", "\\p{N}"};
+    return std::vector<std::string>{"[\\r\\n]", "\\s?\\p{L}+", "\\s?\\p{P}+",
+                                    "[一-龥ࠀ-一가-퟿]+", "\\p{N}"};
   if (pre == "deepseek-llm")  // its cased-letter class is not yet verified against a reference
-    return Unsupported("pre-tokenizer 'deepseek-llm' from GGUF metadata is not supported yet; "
-                       "open the model's Hugging Face folder (tokenizer.json carries the regexes)");
+    return Unsupported(
+        "pre-tokenizer 'deepseek-llm' from GGUF metadata is not supported yet; "
+        "open the model's Hugging Face folder (tokenizer.json carries the regexes)");
   if (pre == "gpt2" || pre == "default" || pre.empty()) return std::vector<std::string>{kGpt2};
   return NotFound("unknown pre-tokenizer '" + std::string(pre) + "'");
 }
@@ -104,8 +108,9 @@ Result<PreTokenizer> PreTokenizer::Create(const std::vector<std::string>& js_pat
     if (!code) {
       PCRE2_UCHAR msg[256];
       pcre2_get_error_message(err, msg, sizeof msg);
-      return InvalidArgument("pre-tokenizer regex '" + js + "' does not compile: " +
-                             reinterpret_cast<char*>(msg) + " at offset " + std::to_string(err_off));
+      return InvalidArgument("pre-tokenizer regex '" + js +
+                             "' does not compile: " + reinterpret_cast<char*>(msg) + " at offset " +
+                             std::to_string(err_off));
     }
     pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter on failure
     p.impl_->codes.push_back(code);
@@ -123,7 +128,8 @@ void PreTokenizer::Split(std::string_view text, std::vector<std::string_view>* o
       const auto* subject = reinterpret_cast<PCRE2_SPTR>(piece.data());
       size_t start = 0, last_end = 0;
       while (start <= piece.size()) {
-        const int rc = pcre2_match(code, subject, piece.size(), start, PCRE2_NO_UTF_CHECK, md, nullptr);
+        const int rc =
+            pcre2_match(code, subject, piece.size(), start, PCRE2_NO_UTF_CHECK, md, nullptr);
         if (rc < 0) break;
         const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
         const size_t b = ov[0], e = ov[1];
@@ -135,7 +141,8 @@ void PreTokenizer::Split(std::string_view text, std::vector<std::string_view>* o
         } else {  // empty match: step one code point, as JavaScript's matchAll does
           if (b >= piece.size()) break;
           start = b + 1;
-          while (start < piece.size() && (static_cast<uint8_t>(piece[start]) & 0xc0) == 0x80) ++start;
+          while (start < piece.size() && (static_cast<uint8_t>(piece[start]) & 0xc0) == 0x80)
+            ++start;
         }
       }
       if (last_end < piece.size()) next.push_back(piece.substr(last_end));

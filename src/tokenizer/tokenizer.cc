@@ -118,7 +118,8 @@ void Tokenizer::Impl::Bpe(std::string_view piece, std::vector<int32_t>* out) con
     if (syms[i].id >= 0) out->push_back(syms[i].id);
 }
 
-void Tokenizer::Impl::EncodePiece(std::string_view piece, bool ignore_merges, std::vector<int32_t>* out) {
+void Tokenizer::Impl::EncodePiece(std::string_view piece, bool ignore_merges,
+                                  std::vector<int32_t>* out) {
   // Byte-level map: each byte → its stand-in character; BPE then works on those characters,
   // which here are represented directly by their single-character token ids.
   if (ignore_merges) {
@@ -156,17 +157,20 @@ Tokenizer::~Tokenizer() = default;
 
 Result<Tokenizer> Tokenizer::Create(VocabSpec spec) {
   if (spec.model != "gpt2")
-    return Unsupported("tokenizer model '" + spec.model + "' (only byte-level BPE, 'gpt2', is supported)");
+    return Unsupported("tokenizer model '" + spec.model +
+                       "' (only byte-level BPE, 'gpt2', is supported)");
   const size_t n = spec.tokens.size();
   if (n == 0) return InvalidArgument("the vocabulary is empty");
-  if (n > (size_t{1} << 24)) return InvalidArgument("vocabulary of " + std::to_string(n) + " tokens is too large");
+  if (n > (size_t{1} << 24))
+    return InvalidArgument("vocabulary of " + std::to_string(n) + " tokens is too large");
   if (spec.token_types.empty()) spec.token_types.assign(n, kTokenNormal);
   if (spec.token_types.size() != n)
-    return InvalidArgument("token_type has " + std::to_string(spec.token_types.size()) + " entries for " +
-                           std::to_string(n) + " tokens");
+    return InvalidArgument("token_type has " + std::to_string(spec.token_types.size()) +
+                           " entries for " + std::to_string(n) + " tokens");
   for (int32_t* id : {&spec.bos_id, &spec.eos_id, &spec.pad_id, &spec.unk_id})
     if (*id < -1 || *id >= static_cast<int32_t>(n))
-      return InvalidArgument("special token id " + std::to_string(*id) + " is outside the vocabulary");
+      return InvalidArgument("special token id " + std::to_string(*id) +
+                             " is outside the vocabulary");
   std::vector<std::string> regexes = spec.pre_split_regexes;
   if (regexes.empty()) {
     auto r = SplitRegexesForPre(spec.pre);
@@ -200,10 +204,13 @@ Result<Tokenizer> Tokenizer::Create(VocabSpec spec) {
     for (size_t j = 0; j < s.size();) {
       const int len = Utf8SeqLen(static_cast<uint8_t>(s[j]));
       uint32_t cp = static_cast<uint8_t>(s[j]) & (len == 1 ? 0x7f : (0xff >> (len + 1)));
-      for (int k = 1; k < len && j + k < s.size(); ++k) cp = (cp << 6) | (static_cast<uint8_t>(s[j + k]) & 0x3f);
+      for (int k = 1; k < len && j + k < s.size(); ++k)
+        cp = (cp << 6) | (static_cast<uint8_t>(s[j + k]) & 0x3f);
       const int b = UnicodeToByte(cp);
-      if (b >= 0) bytes.push_back(static_cast<char>(b));
-      else bytes.append(s, j, static_cast<size_t>(len));
+      if (b >= 0)
+        bytes.push_back(static_cast<char>(b));
+      else
+        bytes.append(s, j, static_cast<size_t>(len));
       j += static_cast<size_t>(len);
     }
     im.token_bytes[i] = std::move(bytes);
@@ -217,11 +224,14 @@ Result<Tokenizer> Tokenizer::Create(VocabSpec spec) {
     const std::string& m = spec.merges[r];
     const size_t sp = m.find(' ', 1);
     if (sp == std::string::npos)
-      return InvalidArgument("merge #" + std::to_string(r) + " '" + m + "' is not two tokens separated by a space");
+      return InvalidArgument("merge #" + std::to_string(r) + " '" + m +
+                             "' is not two tokens separated by a space");
     const std::string left = m.substr(0, sp), right = m.substr(sp + 1);
-    auto l = im.token_to_id.find(left), rr = im.token_to_id.find(right), mm = im.token_to_id.find(left + right);
+    auto l = im.token_to_id.find(left), rr = im.token_to_id.find(right),
+         mm = im.token_to_id.find(left + right);
     if (l == im.token_to_id.end() || rr == im.token_to_id.end())
-      return InvalidArgument("merge #" + std::to_string(r) + " '" + m + "' names a token not in the vocabulary");
+      return InvalidArgument("merge #" + std::to_string(r) + " '" + m +
+                             "' names a token not in the vocabulary");
     if (mm == im.token_to_id.end()) continue;  // its result cannot be emitted: never applied
     im.merges.emplace(PairKey(l->second, rr->second), Merge{static_cast<int32_t>(r), mm->second});
   }

@@ -45,7 +45,7 @@ class Tokenizer {
   int32_t vocab_size() const { return static_cast<int32_t>(spec_.tokens.size()); }
   int32_t bos_id() const { return spec_.bos_id; }
   int32_t eos_id() const { return spec_.eos_id; }
-  bool IsSpecial(int32_t id) const;  // control token
+  bool IsSpecial(int32_t id) const;                // control token
   int32_t FindToken(std::string_view text) const;  // -1 when absent
   const VocabSpec& spec() const { return spec_; }
   std::string_view pre_name() const { return spec_.pre; }
@@ -74,7 +74,8 @@ class StreamDecoder {
 };
 
 // Reads a Hugging Face tokenizer.json (+ tokenizer_config.json, may be empty) into a VocabSpec.
-Result<VocabSpec> VocabSpecFromHf(std::string_view tokenizer_json, std::string_view tokenizer_config_json);
+Result<VocabSpec> VocabSpecFromHf(std::string_view tokenizer_json,
+                                  std::string_view tokenizer_config_json);
 // path: a tokenizer.json file, or a folder holding tokenizer.json (+ tokenizer_config.json).
 Result<VocabSpec> LoadHfTokenizer(const std::string& path);
 

@@ -90,8 +90,10 @@ std::string SanitizeUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     uint32_t cp;
     const size_t n = DecodeOne(s, i, &cp);
-    if (cp == 0xfffd) AppendUtf8(cp, &out);
-    else out.append(s.substr(i, n));
+    if (cp == 0xfffd)
+      AppendUtf8(cp, &out);
+    else
+      out.append(s.substr(i, n));
     i += n;
   }
   return out;
@@ -125,9 +127,9 @@ int UnicodeToByte(uint32_t cp) {
 
 std::string Nfc(std::string_view s) {
   utf8proc_uint8_t* out = nullptr;
-  const utf8proc_ssize_t n =
-      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), static_cast<utf8proc_ssize_t>(s.size()),
-                   &out, static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+  const utf8proc_ssize_t n = utf8proc_map(
+      reinterpret_cast<const utf8proc_uint8_t*>(s.data()), static_cast<utf8proc_ssize_t>(s.size()),
+      &out, static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
   if (n < 0 || !out) return std::string(s);
   std::string r(reinterpret_cast<char*>(out), static_cast<size_t>(n));
   std::free(out);

@@ -19,10 +19,14 @@ TEST(ChatTest, BadMessagesAreClearErrors) {
   EXPECT_NE(err(R"([{"content": "x"}])").find("role"), std::string::npos);
   EXPECT_NE(err(R"([{"role": "user"}])").find("content"), std::string::npos);
   EXPECT_NE(err(R"([{"role": "user", "content": 5}])").find("content"), std::string::npos);
-  EXPECT_NE(err(R"([{"role": "user", "content": [{"type": "image_url"}]}])").find("text"), std::string::npos);
-  EXPECT_NE(err(R"([{"role": "assistant", "content": null}])").find("tool_calls"), std::string::npos);
-  EXPECT_NE(err(R"([{"role": "assistant", "content": null, "tool_calls": [{"function": {"name": "f"}}]}])").find("arguments"),
+  EXPECT_NE(err(R"([{"role": "user", "content": [{"type": "image_url"}]}])").find("text"),
             std::string::npos);
+  EXPECT_NE(err(R"([{"role": "assistant", "content": null}])").find("tool_calls"),
+            std::string::npos);
+  EXPECT_NE(
+      err(R"([{"role": "assistant", "content": null, "tool_calls": [{"function": {"name": "f"}}]}])")
+          .find("arguments"),
+      std::string::npos);
 }
 
 TEST(ChatTest, NamesAndUnknownTemplateError) {

@@ -41,8 +41,8 @@ TEST(ChatExactnessTest, EveryCaseMatchesTheRealTemplate) {
     ASSERT_TRUE(got.ok()) << got.status().ToString() << "\n" << c["messages"].dump();
     const std::string want = c["expected"].get<std::string>();
     if (*got != want && ++failures <= 5)
-      ADD_FAILURE() << c["template"].get<std::string>() << ": " << FirstDifference(*got, want) << "\n  messages: "
-                    << c["messages"].dump();
+      ADD_FAILURE() << c["template"].get<std::string>() << ": " << FirstDifference(*got, want)
+                    << "\n  messages: " << c["messages"].dump();
     ++per_template[c["template"].get<std::string>()];
   }
   EXPECT_EQ(failures, 0);

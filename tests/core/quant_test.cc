@@ -57,12 +57,29 @@ std::vector<uint8_t> RandomBlocks(DType t, int n_blocks, std::mt19937& rng) {
   for (int i = 0; i < n_blocks; ++i) {
     const size_t base = static_cast<size_t>(tr.block_bytes) * i;
     switch (t) {
-      case DType::kQ4_1: case DType::kQ5_1: put(base); put(base + 2); break;
-      case DType::kQ4_K: case DType::kQ5_K: put(base); put(base + 2); break;
-      case DType::kQ2_K: put(base + 80); put(base + 82); break;
-      case DType::kQ3_K: put(base + 108); break;
-      case DType::kQ6_K: put(base + 208); break;
-      default: put(base); break;
+      case DType::kQ4_1:
+      case DType::kQ5_1:
+        put(base);
+        put(base + 2);
+        break;
+      case DType::kQ4_K:
+      case DType::kQ5_K:
+        put(base);
+        put(base + 2);
+        break;
+      case DType::kQ2_K:
+        put(base + 80);
+        put(base + 82);
+        break;
+      case DType::kQ3_K:
+        put(base + 108);
+        break;
+      case DType::kQ6_K:
+        put(base + 208);
+        break;
+      default:
+        put(base);
+        break;
     }
   }
   return bytes;
@@ -167,7 +184,7 @@ TEST(Fp16Test, ConversionsAreExactAndRoundToNearestEven) {
     ASSERT_EQ(F32ToF16(f), h) << std::hex << h;
   }
   EXPECT_EQ(F32ToF16(1.0f), 0x3c00);
-  EXPECT_EQ(F32ToF16(65520.0f), 0x7c00);          // rounds up to inf
+  EXPECT_EQ(F32ToF16(65520.0f), 0x7c00);            // rounds up to inf
   EXPECT_EQ(F32ToF16(1.0f + 1.0f / 2048), 0x3c00);  // tie → even
   EXPECT_EQ(F32ToF16(1.0f + 3.0f / 2048), 0x3c02);  // tie → even (up)
   EXPECT_EQ(F16ToF32(0x0001), std::ldexp(1.0f, -24));

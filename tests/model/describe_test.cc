@@ -22,13 +22,15 @@ std::vector<std::string> HfNames(const std::string& arch, uint64_t n_layer) {
   std::vector<std::string> v = {"model.embed_tokens.weight"};
   for (uint64_t i = 0; i < n_layer; ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
-    for (const char* s : {"input_layernorm.weight", "self_attn.q_proj.weight", "self_attn.k_proj.weight",
-                          "self_attn.v_proj.weight"})
+    for (const char* s : {"input_layernorm.weight", "self_attn.q_proj.weight",
+                          "self_attn.k_proj.weight", "self_attn.v_proj.weight"})
       v.push_back(p + s);
     if (arch == "qwen2")
-      for (const char* s : {"self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias"}) v.push_back(p + s);
-    for (const char* s : {"self_attn.o_proj.weight", "post_attention_layernorm.weight", "mlp.gate_proj.weight",
-                          "mlp.up_proj.weight", "mlp.down_proj.weight"})
+      for (const char* s :
+           {"self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias"})
+        v.push_back(p + s);
+    for (const char* s : {"self_attn.o_proj.weight", "post_attention_layernorm.weight",
+                          "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"})
       v.push_back(p + s);
   }
   v.push_back("model.norm.weight");
@@ -53,7 +55,8 @@ TEST_P(DescribeTest, GgufAndHfFolderDescribeTheSameModel) {
   auto a = DescribeGguf(*gguf);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
 
-  const fs::path dir = fs::temp_directory_path() / ("seekd_hf_" + arch + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("seekd_hf_" + arch + std::to_string(::getpid()));
   fs::create_directories(dir);
   std::ofstream(dir / "config.json")
       << R"({"model_type": ")" << arch << R"(", "hidden_size": 256, "num_hidden_layers": 2,

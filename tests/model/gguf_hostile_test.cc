@@ -40,7 +40,8 @@ size_t Find(const std::vector<uint8_t>& b, const std::string& s) {
 TEST(GgufHostileTest, EveryTruncationIsAnError) {
   const auto good = ValidFile();
   ASSERT_EQ(ErrorOf(good), "");
-  // The data section's final padding is not needed by any tensor, so stop before the last tensor's end.
+  // The data section's final padding is not needed by any tensor, so stop before the last tensor's
+  // end.
   auto f = GgufFile::FromBytes(good);
   const auto& last = f->tensors().back();
   const size_t needed = f->data_offset() + last.offset + last.n_bytes;

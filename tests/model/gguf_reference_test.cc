@@ -65,13 +65,27 @@ const Ggml& Lib() {
       all = all && fn != nullptr;
     };
 #define SEEKD_LOAD(name) load(g.name, #name)
-    SEEKD_LOAD(ggml_init); SEEKD_LOAD(ggml_free); SEEKD_LOAD(ggml_new_tensor);
-    SEEKD_LOAD(ggml_set_name); SEEKD_LOAD(ggml_get_data); SEEKD_LOAD(gguf_init_empty);
-    SEEKD_LOAD(gguf_init_from_file); SEEKD_LOAD(gguf_free); SEEKD_LOAD(gguf_set_val_u32);
-    SEEKD_LOAD(gguf_set_val_i32); SEEKD_LOAD(gguf_set_val_f32); SEEKD_LOAD(gguf_set_val_u64);
-    SEEKD_LOAD(gguf_set_val_bool); SEEKD_LOAD(gguf_set_val_str); SEEKD_LOAD(gguf_set_arr_str);
-    SEEKD_LOAD(gguf_set_arr_data); SEEKD_LOAD(gguf_add_tensor); SEEKD_LOAD(gguf_write_to_file);
-    SEEKD_LOAD(gguf_get_n_kv); SEEKD_LOAD(gguf_get_n_tensors); SEEKD_LOAD(gguf_get_data_offset);
+    SEEKD_LOAD(ggml_init);
+    SEEKD_LOAD(ggml_free);
+    SEEKD_LOAD(ggml_new_tensor);
+    SEEKD_LOAD(ggml_set_name);
+    SEEKD_LOAD(ggml_get_data);
+    SEEKD_LOAD(gguf_init_empty);
+    SEEKD_LOAD(gguf_init_from_file);
+    SEEKD_LOAD(gguf_free);
+    SEEKD_LOAD(gguf_set_val_u32);
+    SEEKD_LOAD(gguf_set_val_i32);
+    SEEKD_LOAD(gguf_set_val_f32);
+    SEEKD_LOAD(gguf_set_val_u64);
+    SEEKD_LOAD(gguf_set_val_bool);
+    SEEKD_LOAD(gguf_set_val_str);
+    SEEKD_LOAD(gguf_set_arr_str);
+    SEEKD_LOAD(gguf_set_arr_data);
+    SEEKD_LOAD(gguf_add_tensor);
+    SEEKD_LOAD(gguf_write_to_file);
+    SEEKD_LOAD(gguf_get_n_kv);
+    SEEKD_LOAD(gguf_get_n_tensors);
+    SEEKD_LOAD(gguf_get_data_offset);
     SEEKD_LOAD(gguf_get_tensor_offset);
 #undef SEEKD_LOAD
     g.ok = all;
@@ -129,16 +143,21 @@ void WriteBoth(uint32_t alignment, const std::string& ours_path, const std::stri
   g.gguf_set_arr_str(gctx, "tokenizer.ggml.tokens", tokens, 3);
   w.Set("tokenizer.ggml.tokens", GgufValue::StringArray({tokens[0], tokens[1], tokens[2]}));
   g.gguf_set_arr_data(gctx, "tokenizer.ggml.token_type", 5 /* i32 */, types, 3);
-  w.Set("tokenizer.ggml.token_type", GgufValue::Array(GgufType::kI32, {GgufValue::I32(3), GgufValue::I32(1), GgufValue::I32(1)}));
+  w.Set(
+      "tokenizer.ggml.token_type",
+      GgufValue::Array(GgufType::kI32, {GgufValue::I32(3), GgufValue::I32(1), GgufValue::I32(1)}));
   g.gguf_set_arr_data(gctx, "tokenizer.ggml.scores", 6 /* f32 */, scores, 3);
-  w.Set("tokenizer.ggml.scores", GgufValue::Array(GgufType::kF32, {GgufValue::F32(0.0f), GgufValue::F32(-1.5f), GgufValue::F32(2.25f)}));
+  w.Set("tokenizer.ggml.scores",
+        GgufValue::Array(GgufType::kF32,
+                         {GgufValue::F32(0.0f), GgufValue::F32(-1.5f), GgufValue::F32(2.25f)}));
   // Re-setting a key moves it to the end in ggml; ours must do the same.
   g.gguf_set_val_i32(gctx, "llama.block_count", 2);
   w.Set("llama.block_count", GgufValue::I32(2));
 
   void* ctx = g.ggml_init({size_t{16} << 20, nullptr, false});
   for (const auto& s : specs) {
-    void* t = g.ggml_new_tensor(ctx, static_cast<int>(s.dtype), static_cast<int>(s.shape.size()), s.shape.data());
+    void* t = g.ggml_new_tensor(ctx, static_cast<int>(s.dtype), static_cast<int>(s.shape.size()),
+                                s.shape.data());
     g.ggml_set_name(t, s.name);
     int64_t n = 1;
     for (auto d : s.shape) n *= d;
@@ -169,7 +188,8 @@ TEST_P(GgufReferenceTest, SameBytesAsGgmlAndReadableBothWays) {
     ASSERT_FALSE(b.empty());
     EXPECT_EQ(a.size(), b.size());
     size_t first_diff = 0;
-    while (first_diff < std::min(a.size(), b.size()) && a[first_diff] == b[first_diff]) ++first_diff;
+    while (first_diff < std::min(a.size(), b.size()) && a[first_diff] == b[first_diff])
+      ++first_diff;
     EXPECT_EQ(first_diff, std::max(a.size(), b.size())) << "files differ from byte " << first_diff;
     // We read ggml's file.
     auto theirs_file = GgufFile::Open(theirs);
@@ -189,7 +209,8 @@ TEST_P(GgufReferenceTest, SameBytesAsGgmlAndReadableBothWays) {
   EXPECT_EQ(Lib().gguf_get_n_tensors(g), 5);
   EXPECT_EQ(Lib().gguf_get_n_kv(g), static_cast<int64_t>(f->metadata().size()));
   EXPECT_EQ(Lib().gguf_get_data_offset(g), f->data_offset());
-  for (int64_t i = 0; i < 5; ++i) EXPECT_EQ(Lib().gguf_get_tensor_offset(g, i), f->tensors()[i].offset);
+  for (int64_t i = 0; i < 5; ++i)
+    EXPECT_EQ(Lib().gguf_get_tensor_offset(g, i), f->tensors()[i].offset);
   Lib().gguf_free(g);
   if (meta) Lib().ggml_free(meta);
   std::remove(ours.c_str());

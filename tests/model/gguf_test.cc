@@ -23,10 +23,12 @@ GgufWriter SmallModel() {
   w.Set("llama.block_count", GgufValue::U32(2));
   w.Set("llama.rope.freq_base", GgufValue::F32(10000.0f));
   w.Set("tokenizer.ggml.tokens", GgufValue::StringArray({"a", "b", "Ġc"}));
-  w.Set("tokenizer.ggml.token_type",
-        GgufValue::Array(GgufType::kI32, {GgufValue::I32(1), GgufValue::I32(3), GgufValue::I32(-1)}));
+  w.Set(
+      "tokenizer.ggml.token_type",
+      GgufValue::Array(GgufType::kI32, {GgufValue::I32(1), GgufValue::I32(3), GgufValue::I32(-1)}));
   EXPECT_TRUE(w.AddTensor("token_embd.weight", DType::kF32, {4, 3},
-                          F32Bytes({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})).ok());
+                          F32Bytes({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}))
+                  .ok());
   std::vector<float> x(64);
   for (int i = 0; i < 64; ++i) x[i] = 0.01f * i;
   std::vector<uint8_t> q(2 * sizeof(BlockQ8_0));
@@ -46,9 +48,9 @@ TEST(GgufTest, RoundTripsEveryValueTypeAndTensor) {
   w.Set("t.i64", GgufValue::I64(-(int64_t{1} << 40)));
   w.Set("t.f64", GgufValue::F64(0.125));
   w.Set("t.bool", GgufValue::Bool(true));
-  w.Set("t.nested", GgufValue::Array(GgufType::kArray,
-                                     {GgufValue::StringArray({"x", "y"}),
-                                      GgufValue::Array(GgufType::kU8, {GgufValue::U8(7)})}));
+  w.Set("t.nested",
+        GgufValue::Array(GgufType::kArray, {GgufValue::StringArray({"x", "y"}),
+                                            GgufValue::Array(GgufType::kU8, {GgufValue::U8(7)})}));
   auto bytes = w.ToBytes();
   auto f = GgufFile::FromBytes(bytes);
   ASSERT_TRUE(f.ok()) << f.status().ToString();
@@ -72,7 +74,8 @@ TEST(GgufTest, RoundTripsEveryValueTypeAndTensor) {
   ASSERT_EQ(nested->size(), 2u);
   EXPECT_EQ(*(*nested)[0][1].AsString(), "y");
   EXPECT_EQ(*(*nested)[1][0].AsUInt(), 7u);
-  EXPECT_EQ(*f->GetStringArray("tokenizer.ggml.tokens"), (std::vector<std::string>{"a", "b", "Ġc"}));
+  EXPECT_EQ(*f->GetStringArray("tokenizer.ggml.tokens"),
+            (std::vector<std::string>{"a", "b", "Ġc"}));
   EXPECT_EQ(*f->Find("tokenizer.ggml.token_type")->elements()[2].AsInt(), -1);
 
   // Typed getters name the key on a mismatch, and report absence as NotFound.
@@ -99,11 +102,11 @@ TEST(GgufTest, RoundTripsEveryValueTypeAndTensor) {
 TEST(GgufTest, WriterRejectsBadTensors) {
   GgufWriter w;
   std::vector<uint8_t> b(10);
-  EXPECT_FALSE(w.AddTensor("x", DType::kF32, {3}, b).ok());         // 12 bytes needed
-  EXPECT_FALSE(w.AddTensor("x", DType::kQ4_0, {16}, b).ok());       // not a block multiple
+  EXPECT_FALSE(w.AddTensor("x", DType::kF32, {3}, b).ok());    // 12 bytes needed
+  EXPECT_FALSE(w.AddTensor("x", DType::kQ4_0, {16}, b).ok());  // not a block multiple
   EXPECT_FALSE(w.AddTensor(std::string(64, 'n'), DType::kI8, {10}, b).ok());  // name too long
   EXPECT_TRUE(w.AddTensor("x", DType::kI8, {10}, b).ok());
-  EXPECT_FALSE(w.AddTensor("x", DType::kI8, {10}, b).ok());         // duplicate
+  EXPECT_FALSE(w.AddTensor("x", DType::kI8, {10}, b).ok());  // duplicate
 }
 
 TEST(GgufTest, CustomAlignmentIsHonoured) {

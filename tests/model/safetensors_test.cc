@@ -30,9 +30,13 @@ std::string ErrorOf(const std::vector<uint8_t>& b) {
 }
 
 TEST(SafetensorsTest, RoundTripsThroughTheWriter) {
-  const std::string path = (std::filesystem::temp_directory_path() / ("seekd_st_" + std::to_string(::getpid()))).string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("seekd_st_" + std::to_string(::getpid())))
+          .string();
   std::vector<uint8_t> a(2 * 3 * 2, 7), b(4 * 4, 9);
-  ASSERT_TRUE(WriteSafetensors(path, {{"x.weight", "BF16", {2, 3}, a}, {"y", "F32", {4}, b}}, {{"format", "pt"}}).ok());
+  ASSERT_TRUE(WriteSafetensors(path, {{"x.weight", "BF16", {2, 3}, a}, {"y", "F32", {4}, b}},
+                               {{"format", "pt"}})
+                  .ok());
   auto f = SafetensorsFile::Open(path);
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   ASSERT_EQ(f->tensors().size(), 2u);
@@ -66,19 +70,28 @@ TEST(SafetensorsTest, HostileHeadersAreClearErrors) {
   }
   expect(Bytes("{not json", 0), "not JSON");
   expect(Bytes("[1,2]", 0), "not a JSON object");
-  expect(Bytes(R"({"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})", 4), "outside the data section");
-  expect(Bytes(R"({"t": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}})", 8), "needing 12");
-  expect(Bytes(R"({"t": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 8]}})", 8), "non-negative");
+  expect(Bytes(R"({"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})", 4),
+         "outside the data section");
+  expect(Bytes(R"({"t": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}})", 8),
+         "needing 12");
+  expect(Bytes(R"({"t": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 8]}})", 8),
+         "non-negative");
   expect(Bytes(R"({"t": {"dtype": "Q9", "shape": [2], "data_offsets": [0, 8]}})", 8), "dtype Q9");
-  expect(Bytes(R"({"t": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 8]}})", 8), "overflows");
+  expect(
+      Bytes(R"({"t": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 8]}})",
+            8),
+      "overflows");
   expect(Bytes(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
-                  "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})", 12), "overlap");
+                  "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})",
+               12),
+         "overlap");
   expect(Bytes(R"({"t": {"dtype": "F32", "shape": [2]}})", 8), "lacks");
 }
 
 std::vector<std::vector<uint8_t>> Corpus(const std::string& kind) {
   std::vector<std::vector<uint8_t>> out;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(SEEKD_FUZZ_CORPUS) + "/" + kind)) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::string(SEEKD_FUZZ_CORPUS) + "/" + kind)) {
     std::ifstream in(e.path(), std::ios::binary);
     out.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
@@ -102,7 +115,8 @@ TEST(FuzzSeedsTest, SeedsParseAndDamageNeverCrashes) {
       for (int iter = 0; iter < 2000; ++iter) {
         auto b = seed;
         if (iter % 3 == 0) b.resize(rng() % (b.size() + 1));
-        for (int k = 0; k < 1 + iter % 5 && !b.empty(); ++k) b[rng() % b.size()] = static_cast<uint8_t>(rng());
+        for (int k = 0; k < 1 + iter % 5 && !b.empty(); ++k)
+          b[rng() % b.size()] = static_cast<uint8_t>(rng());
         if (kind == "gguf") {
           auto f = GgufFile::FromBytes(b);
           if (f.ok()) (void)DescribeGguf(*f);
@@ -118,9 +132,12 @@ TEST(HfNamesTest, MapsToGgufNames) {
   EXPECT_EQ(GgufNameFromHf("model.layers.12.self_attn.q_proj.weight"), "blk.12.attn_q.weight");
   EXPECT_EQ(GgufNameFromHf("model.layers.0.self_attn.k_proj.bias"), "blk.0.attn_k.bias");
   EXPECT_EQ(GgufNameFromHf("model.layers.3.mlp.down_proj.weight"), "blk.3.ffn_down.weight");
-  EXPECT_EQ(GgufNameFromHf("model.layers.3.self_attn.kv_a_proj_with_mqa.weight"), "blk.3.attn_kv_a_mqa.weight");
-  EXPECT_EQ(GgufNameFromHf("model.layers.5.mlp.experts.17.up_proj.weight"), "blk.5.ffn_up_exps.17.weight");
-  EXPECT_EQ(GgufNameFromHf("model.layers.5.mlp.shared_experts.gate_proj.weight"), "blk.5.ffn_gate_shexp.weight");
+  EXPECT_EQ(GgufNameFromHf("model.layers.3.self_attn.kv_a_proj_with_mqa.weight"),
+            "blk.3.attn_kv_a_mqa.weight");
+  EXPECT_EQ(GgufNameFromHf("model.layers.5.mlp.experts.17.up_proj.weight"),
+            "blk.5.ffn_up_exps.17.weight");
+  EXPECT_EQ(GgufNameFromHf("model.layers.5.mlp.shared_experts.gate_proj.weight"),
+            "blk.5.ffn_gate_shexp.weight");
   EXPECT_EQ(GgufNameFromHf("model.embed_tokens.weight"), "token_embd.weight");
   EXPECT_EQ(GgufNameFromHf("lm_head.weight"), "output.weight");
   EXPECT_EQ(GgufNameFromHf("something.else"), "something.else");

@@ -24,7 +24,8 @@ std::vector<std::string> ReadCorpus() {
   std::string line;
   while (std::getline(in, line)) {
     std::string bytes;
-    for (size_t i = 0; i + 1 < line.size(); i += 2) bytes.push_back(static_cast<char>(std::stoi(line.substr(i, 2), nullptr, 16)));
+    for (size_t i = 0; i + 1 < line.size(); i += 2)
+      bytes.push_back(static_cast<char>(std::stoi(line.substr(i, 2), nullptr, 16)));
     out.push_back(bytes);
   }
   return out;
@@ -53,7 +54,8 @@ std::string Show(const std::vector<int32_t>& ids) {
 class ExactnessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (Env("SEEKD_TOKREF_DIR").empty()) GTEST_SKIP() << "run through ctest (needs the Node reference)";
+    if (Env("SEEKD_TOKREF_DIR").empty())
+      GTEST_SKIP() << "run through ctest (needs the Node reference)";
     corpus_ = ReadCorpus();
     expected_ = ReadExpected();
     ASSERT_GE(corpus_.size(), 2000u);
@@ -67,8 +69,8 @@ class ExactnessTest : public ::testing::Test {
     for (size_t i = 0; i < corpus_.size(); ++i) {
       const auto ids = tok.Encode(corpus_[i], no_bos);
       if (ids != expected_[i] && ++bad <= 5)
-        ADD_FAILURE() << what << " case " << i << " text '" << SanitizeUtf8(corpus_[i]) << "'\n  seekd:     "
-                      << Show(ids) << "\n  reference: " << Show(expected_[i]);
+        ADD_FAILURE() << what << " case " << i << " text '" << SanitizeUtf8(corpus_[i])
+                      << "'\n  seekd:     " << Show(ids) << "\n  reference: " << Show(expected_[i]);
     }
     return bad;
   }

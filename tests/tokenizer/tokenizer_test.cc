@@ -17,11 +17,14 @@ std::vector<std::string> Pieces(const PreTokenizer& p, std::string_view text) {
 TEST(Utf8Test, SanitizeFollowsWhatwg) {
   EXPECT_EQ(SanitizeUtf8("abc"), "abc");
   EXPECT_EQ(SanitizeUtf8("\xff"), "\xef\xbf\xbd");
-  EXPECT_EQ(SanitizeUtf8("\xc0\x80"), "\xef\xbf\xbd\xef\xbf\xbd");        // overlong: two errors
-  EXPECT_EQ(SanitizeUtf8("\xe2\x82"), "\xef\xbf\xbd");                    // truncated: one error
+  EXPECT_EQ(SanitizeUtf8("\xc0\x80"), "\xef\xbf\xbd\xef\xbf\xbd");  // overlong: two errors
+  EXPECT_EQ(SanitizeUtf8("\xe2\x82"), "\xef\xbf\xbd");              // truncated: one error
   EXPECT_EQ(SanitizeUtf8("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // surrogate
   EXPECT_EQ(SanitizeUtf8("\xe6\x97\xa5\xe6"), "日\xef\xbf\xbd");
-  EXPECT_EQ(SanitizeUtf8("\xe2\x82" "a"), "\xef\xbf\xbd" "a");
+  EXPECT_EQ(SanitizeUtf8("\xe2\x82"
+                         "a"),
+            "\xef\xbf\xbd"
+            "a");
   EXPECT_TRUE(IsValidUtf8("日本 \xef\xbf\xbd"));
   EXPECT_FALSE(IsValidUtf8("\xe2\x82"));
 }
@@ -33,7 +36,8 @@ TEST(Utf8Test, ByteMapIsABijection) {
   for (int b = 0; b < 256; ++b) {
     const std::string& s = ByteToUnicode()[b];
     uint32_t cp = s.size() == 1 ? static_cast<uint8_t>(s[0])
-                                : ((static_cast<uint8_t>(s[0]) & 0x1f) << 6) | (static_cast<uint8_t>(s[1]) & 0x3f);
+                                : ((static_cast<uint8_t>(s[0]) & 0x1f) << 6) |
+                                      (static_cast<uint8_t>(s[1]) & 0x3f);
     EXPECT_EQ(UnicodeToByte(cp), b);
   }
 }
@@ -44,8 +48,15 @@ TEST(PreTokenizerTest, JsWhitespaceIsNotPcreWhitespace) {
   // JS \s includes U+FEFF and excludes U+0085; the translation must follow JS.
   auto p = PreTokenizer::Create({"\\s+"});
   ASSERT_TRUE(p.ok());
-  EXPECT_EQ(Pieces(*p, "a\xef\xbb\xbf" "b"), (std::vector<std::string>{"a", "\xef\xbb\xbf", "b"}));
-  EXPECT_EQ(Pieces(*p, "a\xc2\x85" "b"), (std::vector<std::string>{"a\xc2\x85" "b"}));
+  EXPECT_EQ(Pieces(*p,
+                   "a\xef\xbb\xbf"
+                   "b"),
+            (std::vector<std::string>{"a", "\xef\xbb\xbf", "b"}));
+  EXPECT_EQ(Pieces(*p,
+                   "a\xc2\x85"
+                   "b"),
+            (std::vector<std::string>{"a\xc2\x85"
+                                      "b"}));
   EXPECT_NE(PreTokenizer::TranslateJsPattern("[^\\s\\p{L}]").find("\\x{feff}"), std::string::npos);
 }
 
@@ -98,7 +109,8 @@ TEST(TokenizerTest, MergesByRank) {
 TEST(TokenizerTest, MalformedSpecsAreClearErrors) {
   VocabSpec s = TinySpec();
   s.merges.push_back("zz q");
-  EXPECT_NE(Tokenizer::Create(s).status().message().find("not in the vocabulary"), std::string::npos);
+  EXPECT_NE(Tokenizer::Create(s).status().message().find("not in the vocabulary"),
+            std::string::npos);
   s = TinySpec();
   s.merges.push_back("nospace");
   EXPECT_FALSE(Tokenizer::Create(s).ok());
@@ -121,7 +133,8 @@ TEST(TokenizerTest, MalformedTokenizerJsonIsAClearError) {
   EXPECT_FALSE(VocabSpecFromHf("{}", "").ok());
   EXPECT_FALSE(VocabSpecFromHf(R"({"model": {"type": "Unigram", "vocab": []}})", "").ok());
   auto r = VocabSpecFromHf(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
-                               "pre_tokenizer": {"type": "Whitespace"}})", "");
+                               "pre_tokenizer": {"type": "Whitespace"}})",
+                           "");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("Whitespace"), std::string::npos);
   EXPECT_FALSE(LoadHfTokenizer("/nonexistent/tokenizer.json").ok());
