@@ -17,10 +17,16 @@ constexpr Entry kTemplates[] = {
     {TemplateId::kR1DistillQwen, "deepseek-r1-distill-qwen"},
     {TemplateId::kR1DistillLlama, "deepseek-r1-distill-llama"},
     {TemplateId::kQwen25, "qwen2.5"},
+    {TemplateId::kDeepSeekV31, "deepseek-v3.1"},
 };
 
 bool Has(std::string_view s, std::string_view needle) {
   return s.find(needle) != std::string_view::npos;
+}
+// V3.1 writes tool calls without a type and without the tool-outputs block.
+bool deepseek_tools_v31(std::string_view t) {
+  return Has(t, "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>'+ tool['function']['name']") &&
+         Has(t, "<｜tool▁output▁begin｜>") && !Has(t, "<｜tool▁outputs▁begin｜>");
 }
 }  // namespace
 
@@ -66,6 +72,10 @@ std::optional<TemplateId> RecognizeTemplate(std::string_view t) {
     if (Has(t, "message['content'] is none") && !Has(t, "tojson") && !Has(t, "enable_thinking"))
       return TemplateId::kR1DistillLlama;
   }
+  if (deepseek_tools_v31(t) && Has(t, "is_last_user") && Has(t, "split('</think>', 1)[1]") &&
+      Has(t, "{{'<｜Assistant｜><think></think>'}}") && Has(t, "set thinking = enable_thinking") &&
+      Has(t, "message['prefix']"))
+    return TemplateId::kDeepSeekV31;
   if (Has(t, "<|im_start|>") &&
       Has(t, "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.") &&
       Has(t, "<tool_call>\\n{\\\"name\\\": <function-name>") && Has(t, "<tool_response>"))

@@ -25,6 +25,7 @@ enum class TemplateId {
   kR1DistillQwen,   // DeepSeek-R1-Distill-Qwen 1.5B–32B
   kR1DistillLlama,  // DeepSeek-R1-Distill-Llama 8B/70B
   kQwen25,          // Qwen2.5 instruct, ChatML with tools
+  kDeepSeekV31,     // DeepSeek-V3.1: thinking switch, compact tool calls
 };
 
 std::string_view TemplateName(TemplateId id);
@@ -39,8 +40,8 @@ Status UnknownTemplateError();
 struct RenderOptions {
   bool add_generation_prompt = true;
   std::optional<nlohmann::ordered_json> tools;  // OpenAI tools array
-  // R1-Distill-Qwen's enable_thinking: nullopt leaves it undefined, as a caller that does not
-  // pass it would (the template then closes the think block).
+  // The thinking switch (R1-Distill-Qwen's enable_thinking, V3.1's thinking): nullopt leaves it
+  // undefined, as a caller that does not pass it would.
   std::optional<bool> thinking;
   std::string bos_token = "<｜begin▁of▁sentence｜>";
   std::string eos_token = "<｜end▁of▁sentence｜>";

@@ -10,6 +10,7 @@ using ojson = nlohmann::ordered_json;
 
 struct Msg {
   std::string role;
+  bool prefix = false;  // DeepSeek's prefix completion flag on the last assistant message
   std::optional<std::string> content;  // nullopt: null or absent
   const ojson* tool_calls = nullptr;   // non-empty array or null
 };
@@ -32,6 +33,7 @@ Result<std::vector<Msg>> Normalize(const ojson& messages) {
       return InvalidArgument(where + " needs a string 'role'");
     Msg msg;
     msg.role = m["role"].get<std::string>();
+    if (m.contains("prefix") && m["prefix"].is_boolean()) msg.prefix = m["prefix"].get<bool>();
     if (msg.role != "system" && msg.role != "user" && msg.role != "assistant" && msg.role != "tool")
       return InvalidArgument(where + " has role '" + msg.role +
                              "' (system, user, assistant or tool)");
@@ -173,6 +175,65 @@ Result<std::string> RenderDeepSeek(const std::vector<Msg>& msgs, const RenderOpt
   return out;
 }
 
+// DeepSeek-V3.1: the assistant turn opens with an explicit (empty or open) think block, tool
+// calls carry no type and JSON-encode their arguments, tool outputs have no enclosing block.
+Result<std::string> RenderDeepSeekV31(const std::vector<Msg>& msgs, const RenderOptions& o) {
+  const bool thinking = o.thinking.value_or(false);
+  std::string sys;
+  bool first_sp = true;
+  for (const auto& m : msgs)
+    if (m.role == "system") {
+      sys += (first_sp ? "" : "\n\n") + *m.content;
+      first_sp = false;
+    }
+  std::string out = o.bos_token + sys;
+  bool is_first = false, is_tool = false, is_last_user = false;
+  for (const auto& m : msgs) {
+    if (m.role == "user") {
+      is_tool = is_first = false;
+      is_last_user = true;
+      out += "<｜User｜>" + *m.content;
+    }
+    if (m.role == "assistant" && m.tool_calls) {
+      if (is_last_user) out += "<｜Assistant｜><think></think>";
+      is_last_user = is_first = is_tool = false;
+      SEEKD_ASSIGN_OR_RETURN(std::vector<ToolCall> tcs, ToolCalls(m, false));
+      for (const auto& tc : tcs) {
+        const std::string call = "<｜tool▁call▁begin｜>" + tc.name + "<｜tool▁sep｜>" +
+                                 PyJsonDumps(*tc.arguments) + "<｜tool▁call▁end｜>";
+        if (!is_first) {
+          out += (m.content ? *m.content : "") + "<｜tool▁calls▁begin｜>" + call;
+          is_first = true;
+        } else {
+          out += call;
+        }
+      }
+      out += "<｜tool▁calls▁end｜>" + kEos;
+    }
+    if (m.role == "assistant" && !m.tool_calls) {
+      if (is_last_user)
+        out +=
+            std::string("<｜Assistant｜>") + (m.prefix && thinking ? "<think>" : "<think></think>");
+      is_last_user = false;
+      if (is_tool) {
+        out += *m.content + kEos;
+        is_tool = false;
+      } else {
+        const size_t p = m.content->find("</think>");
+        out += (p == std::string::npos ? *m.content : m.content->substr(p + 8)) + kEos;
+      }
+    }
+    if (m.role == "tool") {
+      is_last_user = false;
+      is_tool = true;
+      out += "<｜tool▁output▁begin｜>" + *m.content + "<｜tool▁output▁end｜>";
+    }
+  }
+  if (o.add_generation_prompt && is_last_user && !is_tool)
+    out += std::string("<｜Assistant｜>") + (thinking ? "<think>" : "<think></think>");
+  return out;
+}
+
 constexpr const char* kQwenDefaultSystem =
     "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
 
@@ -238,6 +299,8 @@ Result<std::string> Render(TemplateId id, const ojson& messages, const RenderOpt
                             {false, false, false, true, "<｜Assistant｜><think>\n", false});
     case TemplateId::kQwen25:
       return RenderQwen25(msgs, o);
+    case TemplateId::kDeepSeekV31:
+      return RenderDeepSeekV31(msgs, o);
   }
   return Internal("unknown template id");
 }

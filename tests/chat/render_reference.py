@@ -22,6 +22,7 @@ TEMPLATES = {
     "deepseek-r1-distill-qwen": "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja",
     "deepseek-r1-distill-llama": "deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja",
     "qwen2.5": "Qwen-Qwen2.5-7B-Instruct.jinja",
+    "deepseek-v3.1": "deepseek-ai-DeepSeek-V3.1.jinja",
 }
 
 TEXTS = [
@@ -126,6 +127,14 @@ def main():
             if name == "deepseek-r1-distill-qwen" and rng.random() < 0.6:
                 case["thinking"] = rng.random() < 0.5
                 variables["enable_thinking"] = case["thinking"]
+            if name == "deepseek-v3.1":
+                if rng.random() < 0.7:
+                    case["thinking"] = rng.random() < 0.5
+                    variables["thinking" if rng.random() < 0.5 else "enable_thinking"] = case["thinking"]
+                last = msgs[-1]
+                if last["role"] == "assistant" and last.get("content") is not None and rng.random() < 0.5:
+                    last["prefix"] = True  # DeepSeek prefix completion
+                    variables["messages"] = joined(msgs)
             case["expected"] = template.render(**variables)
             cases.append(case)
             made += 1
