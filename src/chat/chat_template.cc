@@ -18,6 +18,7 @@ constexpr Entry kTemplates[] = {
     {TemplateId::kR1DistillLlama, "deepseek-r1-distill-llama"},
     {TemplateId::kQwen25, "qwen2.5"},
     {TemplateId::kDeepSeekV31, "deepseek-v3.1"},
+    {TemplateId::kLlama31, "llama-3.1"},
 };
 
 bool Has(std::string_view s, std::string_view needle) {
@@ -80,6 +81,11 @@ std::optional<TemplateId> RecognizeTemplate(std::string_view t) {
       Has(t, "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.") &&
       Has(t, "<tool_call>\\n{\\\"name\\\": <function-name>") && Has(t, "<tool_response>"))
     return TemplateId::kQwen25;
+  if (Has(t, "<|start_header_id|>system<|end_header_id|>") &&
+      Has(t, "Cutting Knowledge Date: December 2023") && Has(t, "tools_in_user_message") &&
+      Has(t, "26 Jul 2024") && Has(t, "This model only supports single tool-calls at once!") &&
+      Has(t, "t | tojson(indent=4)"))
+    return TemplateId::kLlama31;
   return std::nullopt;
 }
 
@@ -142,7 +148,7 @@ std::string PyFloat(double d) {
   return s;
 }
 
-void Dump(const ojson& v, std::string* out) {
+void Dump(const ojson& v, int indent, int depth, std::string* out) {
   switch (v.type()) {
     case ojson::value_t::null:
       *out += "null";
@@ -162,28 +168,30 @@ void Dump(const ojson& v, std::string* out) {
     case ojson::value_t::string:
       DumpString(v.get<std::string>(), out);
       break;
-    case ojson::value_t::array: {
-      out->push_back('[');
-      bool first = true;
-      for (const auto& e : v) {
-        if (!first) *out += ", ";
-        first = false;
-        Dump(e, out);
-      }
-      out->push_back(']');
-      break;
-    }
+    case ojson::value_t::array:
     case ojson::value_t::object: {
-      out->push_back('{');
+      // Python: "[a, b]" on one line, or with indent one item per line and "," at line ends.
+      const bool obj = v.is_object();
+      if (v.empty()) {
+        *out += obj ? "{}" : "[]";
+        break;
+      }
+      out->push_back(obj ? '{' : '[');
+      const std::string pad =
+          indent > 0 ? "\n" + std::string(static_cast<size_t>(indent * (depth + 1)), ' ') : "";
       bool first = true;
       for (auto it = v.begin(); it != v.end(); ++it) {
-        if (!first) *out += ", ";
+        if (!first) *out += indent > 0 ? "," : ", ";
         first = false;
-        DumpString(it.key(), out);
-        *out += ": ";
-        Dump(it.value(), out);
+        *out += pad;
+        if (obj) {
+          DumpString(it.key(), out);
+          *out += ": ";
+        }
+        Dump(it.value(), indent, depth + 1, out);
       }
-      out->push_back('}');
+      if (indent > 0) *out += "\n" + std::string(static_cast<size_t>(indent * depth), ' ');
+      out->push_back(obj ? '}' : ']');
       break;
     }
     default:
@@ -193,9 +201,9 @@ void Dump(const ojson& v, std::string* out) {
 }
 }  // namespace
 
-std::string PyJsonDumps(const ojson& value) {
+std::string PyJsonDumps(const ojson& value, int indent) {
   std::string out;
-  Dump(value, &out);
+  Dump(value, indent, 0, &out);
   return out;
 }
 

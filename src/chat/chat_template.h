@@ -26,6 +26,7 @@ enum class TemplateId {
   kR1DistillLlama,  // DeepSeek-R1-Distill-Llama 8B/70B
   kQwen25,          // Qwen2.5 instruct, ChatML with tools
   kDeepSeekV31,     // DeepSeek-V3.1: thinking switch, compact tool calls
+  kLlama31,         // Llama-3.1 instruct (tools in the first user message)
 };
 
 std::string_view TemplateName(TemplateId id);
@@ -43,14 +44,15 @@ struct RenderOptions {
   // The thinking switch (R1-Distill-Qwen's enable_thinking, V3.1's thinking): nullopt leaves it
   // undefined, as a caller that does not pass it would.
   std::optional<bool> thinking;
-  std::string bos_token = "<｜begin▁of▁sentence｜>";
+  std::string bos_token = "<｜begin▁of▁sentence｜>";  // callers pass the model's own
+  std::string date_string;  // Llama-3.1's "Today Date" ("" → its default)
   std::string eos_token = "<｜end▁of▁sentence｜>";
 };
 
 Result<std::string> Render(TemplateId id, const nlohmann::ordered_json& messages,
                            const RenderOptions& options);
 
-// Python's json.dumps(x, ensure_ascii=False) — what the templates' tojson filter prints.
-std::string PyJsonDumps(const nlohmann::ordered_json& value);
+// Python's json.dumps(x, ensure_ascii=False[, indent=N]) — what the templates' tojson prints.
+std::string PyJsonDumps(const nlohmann::ordered_json& value, int indent = 0);
 
 }  // namespace seekd::chat

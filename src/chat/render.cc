@@ -13,6 +13,8 @@ struct Msg {
   bool prefix = false;  // DeepSeek's prefix completion flag on the last assistant message
   std::optional<std::string> content;  // nullopt: null or absent
   const ojson* tool_calls = nullptr;   // non-empty array or null
+  const ojson* tool_calls_key =
+      nullptr;  // the "tool_calls" value whenever the key is present   // non-empty array or null
 };
 
 struct ToolCall {
@@ -55,6 +57,7 @@ Result<std::vector<Msg>> Normalize(const ojson& messages) {
         return InvalidArgument(where + ".content must be a string, text parts or null");
       }
     }
+    if (m.contains("tool_calls")) msg.tool_calls_key = &m["tool_calls"];
     if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
       if (!m["tool_calls"].is_array())
         return InvalidArgument(where + ".tool_calls must be an array");
@@ -234,6 +237,91 @@ Result<std::string> RenderDeepSeekV31(const std::vector<Msg>& msgs, const Render
   return out;
 }
 
+// Python's str.strip(): Unicode whitespace at both ends (what Jinja's trim filter does).
+std::string PyStrip(const std::string& s) {
+  static const char* const kSpaces[] = {
+      "\t",           "\n",           "\v",           "\f",           "\r",
+      "\x1c",         "\x1d",         "\x1e",         "\x1f",         " ",
+      "\xc2\x85",     "\xc2\xa0",     "\xe1\x9a\x80", "\xe2\x80\xa8", "\xe2\x80\xa9",
+      "\xe2\x80\xaf", "\xe2\x81\x9f", "\xe3\x80\x80"};
+  auto space_at = [&](size_t i,
+                      bool backwards) -> size_t {  // length of the space ending/starting at i
+    for (const char* sp : kSpaces) {
+      const size_t n = std::char_traits<char>::length(sp);
+      if (backwards ? (i >= n && s.compare(i - n, n, sp) == 0) : s.compare(i, n, sp) == 0) return n;
+    }
+    // U+2000..U+200A: e2 80 80..8a
+    if (backwards ? (i >= 3 && s.compare(i - 3, 2, "\xe2\x80") == 0 &&
+                     static_cast<uint8_t>(s[i - 1]) <= 0x8a)
+                  : (s.compare(i, 2, "\xe2\x80") == 0 && i + 2 < s.size() &&
+                     static_cast<uint8_t>(s[i + 2]) <= 0x8a))
+      return 3;
+    return 0;
+  };
+  size_t b = 0, e = s.size();
+  while (b < e)
+    if (size_t n = space_at(b, false))
+      b += n;
+    else
+      break;
+  while (e > b)
+    if (size_t n = space_at(e, true))
+      e -= n;
+    else
+      break;
+  return s.substr(b, e - b);
+}
+
+Result<std::string> RenderLlama31(std::vector<Msg> msgs, const RenderOptions& o) {
+  const bool has_tools = o.tools.has_value() && !o.tools->is_null();
+  std::string out = o.bos_token;
+  std::string system_message;
+  if (msgs[0].role == "system") {
+    system_message = PyStrip(*msgs[0].content);
+    msgs.erase(msgs.begin());
+  }
+  out += "<|start_header_id|>system<|end_header_id|>\n\n";
+  if (has_tools) out += "Environment: ipython\n";
+  out += "Cutting Knowledge Date: December 2023\nToday Date: " +
+         (o.date_string.empty() ? std::string("26 Jul 2024") : o.date_string) + "\n\n";
+  out += system_message + "<|eot_id|>";
+  if (has_tools) {
+    if (msgs.empty())
+      return InvalidArgument(
+          "Cannot put tools in the first user message when there's no first user message!");
+    if (!msgs[0].content) return InvalidArgument("the first user message needs a string content");
+    const std::string first_user = PyStrip(*msgs[0].content);
+    msgs.erase(msgs.begin());
+    out +=
+        "<|start_header_id|>user<|end_header_id|>\n\n"
+        "Given the following functions, please respond with a JSON for a function call with its "
+        "proper "
+        "arguments that best answers the given prompt.\n\nRespond in the format {\"name\": "
+        "function name, "
+        "\"parameters\": dictionary of argument name and its value}.Do not use variables.\n\n";
+    for (const auto& t : *o.tools) out += PyJsonDumps(t, 4) + "\n\n";
+    out += first_user + "<|eot_id|>";
+  }
+  for (const auto& m : msgs) {
+    if (m.role != "tool" && !m.tool_calls_key) {
+      if (!m.content) return InvalidArgument("a " + m.role + " message needs a string content");
+      out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + PyStrip(*m.content) +
+             "<|eot_id|>";
+    } else if (m.tool_calls_key) {
+      if (!m.tool_calls_key->is_array() || m.tool_calls_key->size() != 1)
+        return InvalidArgument("This model only supports single tool-calls at once!");
+      SEEKD_ASSIGN_OR_RETURN(std::vector<ToolCall> tcs, ToolCalls(m, false));
+      out += "<|start_header_id|>assistant<|end_header_id|>\n\n{\"name\": \"" + tcs[0].name +
+             "\", \"parameters\": " + PyJsonDumps(*tcs[0].arguments) + "}<|eot_id|>";
+    } else {  // tool: a string is iterable, so the template prints it through tojson
+      out += "<|start_header_id|>ipython<|end_header_id|>\n\n" + PyJsonDumps(ojson(*m.content)) +
+             "<|eot_id|>";
+    }
+  }
+  if (o.add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
+  return out;
+}
+
 constexpr const char* kQwenDefaultSystem =
     "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
 
@@ -299,6 +387,8 @@ Result<std::string> Render(TemplateId id, const ojson& messages, const RenderOpt
                             {false, false, false, true, "<｜Assistant｜><think>\n", false});
     case TemplateId::kQwen25:
       return RenderQwen25(msgs, o);
+    case TemplateId::kLlama31:
+      return RenderLlama31(std::move(msgs), o);
     case TemplateId::kDeepSeekV31:
       return RenderDeepSeekV31(msgs, o);
   }

@@ -37,6 +37,8 @@ TEST(ChatExactnessTest, EveryCaseMatchesTheRealTemplate) {
     o.add_generation_prompt = c["add_generation_prompt"].get<bool>();
     if (c.contains("tools")) o.tools = c["tools"];
     if (c.contains("thinking")) o.thinking = c["thinking"].get<bool>();
+    if (c.contains("bos_token")) o.bos_token = c["bos_token"].get<std::string>();
+    if (c.contains("date_string")) o.date_string = c["date_string"].get<std::string>();
     auto got = Render(*id, c["messages"], o);
     ASSERT_TRUE(got.ok()) << got.status().ToString() << "\n" << c["messages"].dump();
     const std::string want = c["expected"].get<std::string>();
@@ -61,7 +63,7 @@ TEST(ChatExactnessTest, RecognizesEachFixture) {
       {"deepseek-ai-DeepSeek-V3.1.jinja", TemplateId::kDeepSeekV31},
       {"deepseek-ai-DeepSeek-V3.2.jinja", std::nullopt},
       {"deepseek-ai-DeepSeek-V4.jinja", std::nullopt},
-      {"meta-llama-Llama-3.1-8B-Instruct.jinja", std::nullopt},
+      {"meta-llama-Llama-3.1-8B-Instruct.jinja", TemplateId::kLlama31},
   };
   for (const auto& [file, id] : want) {
     auto src = ReadFileToString(dir + "/" + file);

@@ -23,9 +23,11 @@ TEMPLATES = {
     "deepseek-r1-distill-llama": "deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja",
     "qwen2.5": "Qwen-Qwen2.5-7B-Instruct.jinja",
     "deepseek-v3.1": "deepseek-ai-DeepSeek-V3.1.jinja",
+    "llama-3.1": "meta-llama-Llama-3.1-8B-Instruct.jinja",
 }
 
 TEXTS = [
+    "  padded both sides  ", "\u3000ideographic space\u00a0", "\t\ttabs\n",
     "Hello!", "What is 2+2?", "Explain MLA in one sentence.", "你好，请介绍一下你自己。", "日本語で答えてください。",
     "", " ", "trailing space ", "\nleading newline", "two\n\nparagraphs\n", "emoji 🎉👨‍👩‍👧", "quotes \"double\" and 'single'",
     "code:\n```python\nprint('hi')\n```", "tab\tand\\backslash", "<think>not a real think</think> tail", "{\"json\": true}",
@@ -121,6 +123,19 @@ def main():
             case = {"template": name, "messages": msgs, "add_generation_prompt": rng.random() < 0.7}
             variables = {"messages": joined(msgs), "add_generation_prompt": case["add_generation_prompt"],
                          "bos_token": "<｜begin▁of▁sentence｜>", "eos_token": "<｜end▁of▁sentence｜>"}
+            if name == "llama-3.1":
+                # One call per assistant turn is all this template accepts.
+                for m in msgs:
+                    if m.get("tool_calls"):
+                        m["tool_calls"] = m["tool_calls"][:1]
+                variables["messages"] = joined(msgs)
+                case["bos_token"] = variables["bos_token"] = "<|begin_of_text|>"
+                if rng.random() < 0.5:
+                    case["date_string"] = variables["date_string"] = rng.choice(["28 Nov 2026", "1 Jan 2025"])
+                first = next((m for m in msgs if m["role"] != "system"), None)
+                if rng.random() < 0.4 and first is not None and first["role"] == "user" and msgs.index(first) <= 1:
+                    case["tools"] = TOOLS[: rng.randint(1, 2)]
+                    variables["tools"] = case["tools"]
             if name == "qwen2.5" and rng.random() < 0.5:
                 case["tools"] = TOOLS[: rng.randint(1, 2)]
                 variables["tools"] = case["tools"]
