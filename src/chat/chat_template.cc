@@ -19,6 +19,8 @@ constexpr Entry kTemplates[] = {
     {TemplateId::kQwen25, "qwen2.5"},
     {TemplateId::kDeepSeekV31, "deepseek-v3.1"},
     {TemplateId::kLlama31, "llama-3.1"},
+    {TemplateId::kDeepSeekLlm, "deepseek-llm"},
+    {TemplateId::kDeepSeekCoder, "deepseek-coder"},
 };
 
 bool Has(std::string_view s, std::string_view needle) {
@@ -86,6 +88,12 @@ std::optional<TemplateId> RecognizeTemplate(std::string_view t) {
       Has(t, "26 Jul 2024") && Has(t, "This model only supports single tool-calls at once!") &&
       Has(t, "t | tojson(indent=4)"))
     return TemplateId::kLlama31;
+  if (Has(t, "'User: ' + message['content'] + '\\n\\n'") &&
+      Has(t, "'Assistant: ' + message['content'] + eos_token") && Has(t, "'Assistant:'"))
+    return TemplateId::kDeepSeekLlm;
+  if (Has(t, "'### Instruction:\\n' + message['content'] + '\\n'") && Has(t, "\\n<|EOT|>\\n") &&
+      Has(t, "utilizing the Deepseek Coder model") && Has(t, "ns.found"))
+    return TemplateId::kDeepSeekCoder;
   return std::nullopt;
 }
 

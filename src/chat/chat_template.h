@@ -27,6 +27,8 @@ enum class TemplateId {
   kQwen25,          // Qwen2.5 instruct, ChatML with tools
   kDeepSeekV31,     // DeepSeek-V3.1: thinking switch, compact tool calls
   kLlama31,         // Llama-3.1 instruct (tools in the first user message)
+  kDeepSeekLlm,     // DeepSeek-LLM 7B/67B chat (and V2-Lite chat)
+  kDeepSeekCoder,   // DeepSeek-Coder instruct
 };
 
 std::string_view TemplateName(TemplateId id);

@@ -322,6 +322,52 @@ Result<std::string> RenderLlama31(std::vector<Msg> msgs, const RenderOptions& o)
   return out;
 }
 
+Status NeedsContent(const Msg& m) {
+  return m.content ? Status::Ok()
+                   : InvalidArgument("this template needs a string content in every " + m.role +
+                                     " message");
+}
+
+Result<std::string> RenderDeepSeekLlm(const std::vector<Msg>& msgs, const RenderOptions& o) {
+  std::string out = o.bos_token;
+  for (const auto& m : msgs) {
+    SEEKD_RETURN_IF_ERROR(NeedsContent(m));
+    if (m.role == "user")
+      out += "User: " + *m.content + "\n\n";
+    else if (m.role == "assistant")
+      out += "Assistant: " + *m.content + o.eos_token;
+    else if (m.role == "system")
+      out += *m.content + "\n\n";
+  }
+  if (o.add_generation_prompt) out += "Assistant:";
+  return out;
+}
+
+Result<std::string> RenderDeepSeekCoder(const std::vector<Msg>& msgs, const RenderOptions& o) {
+  bool has_system = false;
+  for (const auto& m : msgs) has_system |= m.role == "system";
+  std::string out = o.bos_token;
+  if (!has_system)
+    out +=
+        "You are an AI programming assistant, utilizing the Deepseek Coder model, developed by "
+        "Deepseek Company, "
+        "and you only answer questions related to computer science. For politically sensitive "
+        "questions, "
+        "security and privacy issues, and other non-computer science questions, you will refuse to "
+        "answer\n";
+  for (const auto& m : msgs) {
+    SEEKD_RETURN_IF_ERROR(NeedsContent(m));
+    if (m.role == "system")
+      out += *m.content;
+    else if (m.role == "user")
+      out += "### Instruction:\n" + *m.content + "\n";
+    else
+      out += "### Response:\n" + *m.content + "\n<|EOT|>\n";
+  }
+  if (o.add_generation_prompt) out += "### Response:";
+  return out;
+}
+
 constexpr const char* kQwenDefaultSystem =
     "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
 
@@ -387,6 +433,10 @@ Result<std::string> Render(TemplateId id, const ojson& messages, const RenderOpt
                             {false, false, false, true, "<｜Assistant｜><think>\n", false});
     case TemplateId::kQwen25:
       return RenderQwen25(msgs, o);
+    case TemplateId::kDeepSeekLlm:
+      return RenderDeepSeekLlm(msgs, o);
+    case TemplateId::kDeepSeekCoder:
+      return RenderDeepSeekCoder(msgs, o);
     case TemplateId::kLlama31:
       return RenderLlama31(std::move(msgs), o);
     case TemplateId::kDeepSeekV31:

@@ -70,6 +70,13 @@ TEST(ChatExactnessTest, RecognizesEachFixture) {
     ASSERT_TRUE(src.ok()) << src.status().ToString();
     EXPECT_EQ(RecognizeTemplate(*src), id) << file;
   }
+  for (const auto& [file, id] : std::map<std::string, TemplateId>{
+           {"deepseek-llm-chat.jinja", TemplateId::kDeepSeekLlm},
+           {"deepseek-coder-instruct.jinja", TemplateId::kDeepSeekCoder}}) {
+    auto src = ReadFileToString(std::string(SEEKD_CHAT_SEEKD_WRITTEN) + "/" + file);
+    ASSERT_TRUE(src.ok()) << src.status().ToString();
+    EXPECT_EQ(RecognizeTemplate(*src), id) << file;
+  }
   EXPECT_EQ(RecognizeTemplate("{{ messages }}"), std::nullopt);
   EXPECT_EQ(RecognizeTemplate(""), std::nullopt);
 }

@@ -24,7 +24,12 @@ TEMPLATES = {
     "qwen2.5": "Qwen-Qwen2.5-7B-Instruct.jinja",
     "deepseek-v3.1": "deepseek-ai-DeepSeek-V3.1.jinja",
     "llama-3.1": "meta-llama-Llama-3.1-8B-Instruct.jinja",
+    # No copy of these two models' own files is in the fixtures: seekd-written references
+    # (tests/chat/seekd-written/README.md).
+    "deepseek-llm": "@seekd-written/deepseek-llm-chat.jinja",
+    "deepseek-coder": "@seekd-written/deepseek-coder-instruct.jinja",
 }
+SEEKD_WRITTEN = __import__("os").path.join(__import__("os").path.dirname(__file__), "seekd-written")
 
 TEXTS = [
     "  padded both sides  ", "\u3000ideographic space\u00a0", "\t\ttabs\n",
@@ -66,7 +71,7 @@ def tool_call(rng, i):
     return {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": args}}
 
 
-def conversation(rng):
+def conversation(rng, tools=True):
     msgs = []
     n_sys = rng.choice([0, 0, 1, 1, 2])
     for _ in range(n_sys):
@@ -76,7 +81,7 @@ def conversation(rng):
         if turn and rng.random() < 0.1:
             msgs.append({"role": "system", "content": rng.choice(TEXTS)})
         msgs.append({"role": "user", "content": rng.choice(TEXTS)})
-        if rng.random() < 0.3:
+        if tools and rng.random() < 0.3:
             calls = [tool_call(rng, call_id + k) for k in range(rng.randint(1, 3))]
             call_id += len(calls)
             msgs.append({"role": "assistant", "content": None, "tool_calls": calls})
@@ -113,11 +118,15 @@ def main():
     rng = random.Random(20261128)
     cases = []
     for name, file in TEMPLATES.items():
-        with open(f"{fixtures}/{file}", encoding="utf-8") as f:
+        if file.startswith("@seekd-written/"):
+            file_path = SEEKD_WRITTEN + "/" + file[len("@seekd-written/"):]
+        else:
+            file_path = f"{fixtures}/{file}"
+        with open(file_path, encoding="utf-8") as f:
             template = env.from_string(f.read())
         made = 0
         while made < per_template:
-            msgs = conversation(rng)
+            msgs = conversation(rng, tools=name not in ("deepseek-llm", "deepseek-coder"))
             if name == "qwen2.5" and msgs[0]["role"] != "system" and any(m["role"] == "system" for m in msgs):
                 pass  # a later system message is rendered in place: keep these cases
             case = {"template": name, "messages": msgs, "add_generation_prompt": rng.random() < 0.7}
