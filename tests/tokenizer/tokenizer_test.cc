@@ -70,9 +70,26 @@ TEST(PreTokenizerTest, DeepSeekV3Splits) {
   EXPECT_EQ(Pieces(*p, "你好abc"), (std::vector<std::string>{"你好", "abc"}));
   EXPECT_EQ(Pieces(*p, "a  \n\nb"), (std::vector<std::string>{"a", "  \n\n", "b"}));
   EXPECT_FALSE(SplitRegexesForPre("no-such-pre").ok());
-  EXPECT_EQ(SplitRegexesForPre("deepseek-llm").status().code(), StatusCode::kUnsupported);
-  for (const char* name : {"deepseek-coder", "qwen2", "llama-bpe", "gpt2"})
+  for (const char* name : {"deepseek-llm", "deepseek-coder", "qwen2", "llama-bpe", "gpt2"})
     EXPECT_TRUE(PreTokenizer::Create(*SplitRegexesForPre(name)).ok()) << name;
+}
+
+TEST(PreTokenizerTest, DeepSeekLlmSplits) {
+  auto p = PreTokenizer::Create(*SplitRegexesForPre("deepseek-llm"));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(Pieces(*p, "Hello world, 2024!"),
+            (std::vector<std::string>{"Hello", " world", ",", " ", "2", "0", "2", "4", "!"}));
+  EXPECT_EQ(Pieces(*p, "你好世界ok\n"), (std::vector<std::string>{"你好世界", "ok", "\n"}));
+  EXPECT_EQ(Pieces(*p, " \xce\xb1\xce\xb2 abc"),
+            (std::vector<std::string>{" \xce\xb1\xce\xb2", " abc"}));
+  // U+1F7D (Greek, with a canonical singleton decomposition) belongs to the letter class itself;
+  // the later CJK step (U+0800–U+4E00) then isolates it, as the rule list says.
+  auto letters = PreTokenizer::Create({(*SplitRegexesForPre("deepseek-llm"))[1]});
+  ASSERT_TRUE(letters.ok());
+  EXPECT_EQ(Pieces(*letters, " \xe1\xbd\xbd\xce\xb1"),
+            (std::vector<std::string>{" \xe1\xbd\xbd\xce\xb1"}));
+  EXPECT_EQ(Pieces(*p, " \xe1\xbd\xbd\xce\xb1"),
+            (std::vector<std::string>{" ", "\xe1\xbd\xbd", "\xce\xb1"}));
 }
 
 TEST(PreTokenizerTest, BadRegexIsAClearError) {
