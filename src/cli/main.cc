@@ -2,6 +2,8 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cstdio>
+#include <exception>
 
 #include "cli/commands.h"
 
@@ -12,7 +14,8 @@ std::vector<Command>& Commands() {
 }
 }  // namespace seekd::cli
 
-int main(int argc, char** argv) {
+namespace {
+int Main(int argc, char** argv) {
   CLI::App app{"seekd — run, serve and call DeepSeek models"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "seekd 0.1.0");
@@ -27,4 +30,18 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   return exit_code;
+}
+}  // namespace
+
+// Commands report expected failures themselves; anything thrown past them (out of memory, a
+// library's exception) still ends with one clear line and exit code 1, never an abort.
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "seekd: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "seekd: internal error\n");
+  }
+  return 1;
 }

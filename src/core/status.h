@@ -116,9 +116,12 @@ class [[nodiscard]] Result {
 #define SEEKD_CONCAT_INNER(a, b) a##b
 #define SEEKD_CONCAT(a, b) SEEKD_CONCAT_INNER(a, b)
 // SEEKD_ASSIGN_OR_RETURN(auto x, F()); — declares x from a Result or returns its Status.
+// `lhs` is a declaration, so it cannot be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define SEEKD_ASSIGN_OR_RETURN(lhs, expr) \
   SEEKD_ASSIGN_OR_RETURN_IMPL(SEEKD_CONCAT(_res_, __LINE__), lhs, expr)
 #define SEEKD_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                \
   if (!tmp.ok()) return tmp.status();               \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
