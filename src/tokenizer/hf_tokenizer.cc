@@ -38,7 +38,10 @@ Status AddPreTokenizer(const json& p, VocabSpec* spec) {
     return Status::Ok();
   }
   if (type == "Digits") {
-    spec->pre_split_regexes.push_back(p.value("individual_digits", false) ? "\\d" : "\\d+");
+    // Hugging Face's Digits splits on every numeric character (categories Nd, Nl, No), not just
+    // ASCII digits, which is \p{N} (transformers.js uses ASCII \d here; the model's own
+    // tokenizer and llama.cpp's tables follow \p{N}).
+    spec->pre_split_regexes.push_back(p.value("individual_digits", false) ? "\\p{N}" : "\\p{N}+");
     return Status::Ok();
   }
   return Unsupported("pre_tokenizer type '" + type + "'");
@@ -76,10 +79,24 @@ Result<VocabSpec> Parse(const json& tj, const json& cfg) {
   spec.ignore_merges = model.value("ignore_merges", false);
   const json& vocab = model.at("vocab");
   if (!vocab.is_object()) return InvalidArgument("model.vocab is not an object");
+  constexpr int64_t kMaxId = int64_t{1} << 24;
   size_t n = vocab.size();
-  for (const auto& at : tj.value("added_tokens", json::array()))
-    n = std::max(n, at.at("id").get<size_t>() + 1);
-  if (n > (size_t{1} << 24)) return InvalidArgument("vocabulary ids go up to " + std::to_string(n));
+  const json added = tj.value("added_tokens", json::array());
+  if (!added.is_array()) return InvalidArgument("added_tokens is not an array");
+  for (const auto& at : added) {
+    const auto id = at.at("id").get<int64_t>();
+    if (id < 0 || id >= kMaxId)
+      return InvalidArgument("added token '" + at.value("content", "") + "' has id " +
+                             std::to_string(id));
+    // Whitespace-stripping and whole-word added tokens change the text around the match; no
+    // supported family uses them, so refuse rather than tokenize differently.
+    for (const char* flag : {"lstrip", "rstrip", "single_word"})
+      if (at.contains(flag) && at[flag].is_boolean() && at[flag].get<bool>())
+        return Unsupported("added token '" + at.value("content", "") + "' with " + flag);
+    n = std::max(n, static_cast<size_t>(id) + 1);
+  }
+  if (n > static_cast<size_t>(kMaxId))
+    return InvalidArgument("vocabulary of " + std::to_string(n) + " tokens is too large");
   spec.tokens.assign(n, "");
   spec.token_types.assign(n, kTokenUnused);
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
@@ -89,8 +106,8 @@ Result<VocabSpec> Parse(const json& tj, const json& cfg) {
     spec.tokens[id] = it.key();
     spec.token_types[id] = kTokenNormal;
   }
-  for (const auto& at : tj.value("added_tokens", json::array())) {
-    const auto id = at.at("id").get<size_t>();
+  for (const auto& at : added) {
+    const auto id = static_cast<size_t>(at.at("id").get<int64_t>());
     spec.tokens[id] = at.at("content").get<std::string>();
     spec.token_types[id] = at.value("special", false) ? kTokenControl : kTokenUserDefined;
   }

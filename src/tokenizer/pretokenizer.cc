@@ -16,9 +16,17 @@ constexpr const char* kJsSpaceMembers =
 constexpr const char* kGpt2 =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
+// The case-insensitive English contractions of the Llama-3 / Qwen2 regex. tokenizer.json writes
+// them as an inline (?i:...) group, which JavaScript's RegExp cannot parse; the reference rewrites
+// that exact group to ASCII case classes, and so does seekd: PCRE2's caseless UTF matching would
+// also accept U+017F (long s) for 's', which the reference never does.
+constexpr std::string_view kCaselessContractions = "(?i:'s|'t|'re|'ve|'m|'ll|'d)";
+constexpr const char* kAsciiContractions =
+    "(?:'(?:[sS]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD]))";
+
 // Llama-3 / Qwen2 family; digits one at a time (qwen2) or up to three (llama-bpe).
 std::string Llama3Style(const char* digits) {
-  return std::string("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|") + digits +
+  return std::string(kAsciiContractions) + "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|" + digits +
          "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 }
 
@@ -78,12 +86,24 @@ Result<std::vector<std::string>> SplitRegexesForPre(std::string_view pre) {
   return NotFound("unknown pre-tokenizer '" + std::string(pre) + "'");
 }
 
-std::string PreTokenizer::TranslateJsPattern(std::string_view js) {
+std::string PreTokenizer::TranslateJsPattern(std::string_view js_in) {
+  // Case-insensitive contractions: JavaScript engines (and the reference) spell them as explicit
+  // ASCII classes; PCRE2's (?i) would also fold ſ (U+017F) into s and K (U+212A) into k.
+  std::string rewritten(js_in);
+  const std::string ci = "(?i:'s|'t|'re|'ve|'m|'ll|'d)";
+  for (size_t p = rewritten.find(ci); p != std::string::npos; p = rewritten.find(ci, p))
+    rewritten.replace(p, ci.size(), "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])");
+  std::string_view js = rewritten;
   std::string out;
   out.reserve(js.size() + 64);
   bool in_class = false;
   for (size_t i = 0; i < js.size(); ++i) {
     const char c = js[i];
+    if (!in_class && js.substr(i, kCaselessContractions.size()) == kCaselessContractions) {
+      out += kAsciiContractions;
+      i += kCaselessContractions.size() - 1;
+      continue;
+    }
     if (c == '\\' && i + 1 < js.size()) {
       const char n = js[i + 1];
       ++i;

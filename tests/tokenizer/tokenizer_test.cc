@@ -157,5 +157,59 @@ TEST(TokenizerTest, MalformedTokenizerJsonIsAClearError) {
   EXPECT_FALSE(LoadHfTokenizer("/nonexistent/tokenizer.json").ok());
 }
 
+TEST(TokenizerTest, HostileTokenizerJsonIdsAreRejected) {
+  const std::string model = R"("model": {"type": "BPE", "vocab": {"a": 0}, "merges": []})";
+  auto neg = VocabSpecFromHf(
+      "{" + model + R"(, "added_tokens": [{"id": -1, "content": "<x>", "special": true}]})", "");
+  ASSERT_FALSE(neg.ok());
+  EXPECT_NE(neg.status().message().find("has id -1"), std::string::npos);
+  EXPECT_FALSE(
+      VocabSpecFromHf("{" + model + R"(, "added_tokens": [{"id": 1e15, "content": "<x>"}]})", "")
+          .ok());
+  EXPECT_FALSE(VocabSpecFromHf("{" + model + R"(, "added_tokens": {"id": 3}})", "").ok());
+  EXPECT_FALSE(
+      VocabSpecFromHf(R"({"model": {"type": "BPE", "vocab": {"a": -5}, "merges": []}})", "").ok());
+  EXPECT_FALSE(
+      VocabSpecFromHf(R"({"model": {"type": "BPE", "vocab": {"a": "x"}, "merges": []}})", "").ok());
+  EXPECT_FALSE(
+      VocabSpecFromHf(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [7]}})", "").ok());
+  auto strip = VocabSpecFromHf(
+      "{" + model +
+          R"(, "added_tokens": [{"id": 1, "content": "<x>", "special": true, "lstrip": true}]})",
+      "");
+  ASSERT_FALSE(strip.ok());
+  EXPECT_EQ(strip.status().code(), StatusCode::kUnsupported);
+}
+
+TEST(TokenizerTest, HfDigitsSplitEveryNumericCharacter) {
+  auto spec = VocabSpecFromHf(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+      "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+        {"type": "Digits", "individual_digits": true},
+        {"type": "ByteLevel", "add_prefix_space": false, "use_regex": false}]}})",
+                              "");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  auto p = PreTokenizer::Create(spec->pre_split_regexes);
+  ASSERT_TRUE(p.ok());
+  // Arabic-Indic digits and circled numbers are numeric (Nd, No) like ASCII digits.
+  EXPECT_EQ(Pieces(*p, "x12\xd9\xa3\xe2\x91\xa0"),
+            (std::vector<std::string>{"x", "1", "2", "\xd9\xa3", "\xe2\x91\xa0"}));
+}
+
+TEST(PreTokenizerTest, ContractionsAreAsciiCaseless) {
+  for (const char* name : {"qwen2", "llama-bpe"}) {
+    auto p = PreTokenizer::Create(*SplitRegexesForPre(name));
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(Pieces(*p, "it'S we'Ll"), (std::vector<std::string>{"it", "'S", " we", "'Ll"}))
+        << name;
+    // U+017F LATIN SMALL LETTER LONG S folds to 's' but is not a contraction here.
+    EXPECT_EQ(Pieces(*p, "x'\xc5\xbf"), (std::vector<std::string>{"x", "'\xc5\xbf"})) << name;
+  }
+  // The same group written the tokenizer.json way is rewritten to the same thing.
+  auto hf = PreTokenizer::Create({"(?i:'s|'t|'re|'ve|'m|'ll|'d)|\\p{L}+"});
+  ASSERT_TRUE(hf.ok());
+  EXPECT_EQ(Pieces(*hf, "x'\xc5\xbf"), (std::vector<std::string>{"x", "'", "\xc5\xbf"}));
+  EXPECT_EQ(Pieces(*hf, "x'S"), (std::vector<std::string>{"x", "'S"}));
+}
+
 }  // namespace
 }  // namespace seekd::tok

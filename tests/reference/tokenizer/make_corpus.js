@@ -19,7 +19,7 @@ const english = [
   'Hello, world!', "The quick brown fox jumps over the lazy dog.", "It's what we've said: they'll go, I'd stay.",
   'DeepSeek-V3 uses Multi-head Latent Attention (MLA).', 'e-mail: someone@example.com; URL: https://api.deepseek.com/v1/chat',
   'HELLO World hello WORLD', "Don't STOP; won't've y'all'd've", 'naïve café résumé coöperate façade', 'Ångström Øresund ß straße',
-  'A long time ago...', '"Quoted" and \'single\' and `backticks`', '(parentheses) [brackets] {braces} <angles>',
+  'A long time ago...', "It'ſ K'K 'S 'LL 'Ve — case-folding traps", '"Quoted" and \'single\' and `backticks`', '(parentheses) [brackets] {braces} <angles>',
   '$100.00 + 20% = €120,5 — ¿qué? ¡sí!', 'Mr. Smith—the CEO—said: “No.”', 'tab\tseparated\tvalues', 'path/to/file_name.txt',
 ];
 const chinese = [
