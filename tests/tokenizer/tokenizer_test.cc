@@ -92,6 +92,18 @@ TEST(PreTokenizerTest, DeepSeekLlmSplits) {
             (std::vector<std::string>{" ", "\xe1\xbd\xbd", "\xce\xb1"}));
 }
 
+TEST(PreTokenizerTest, UnicodeFifteenCjkIsALetter) {
+  // U+31404 (CJK Extension H, Unicode 15) is a letter to the reference; PCRE2 10.42 predates it.
+  auto p = PreTokenizer::Create({"\\p{L}+|[^\\p{L}]+"});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(Pieces(*p,
+                   "a\xf0\xb1\x90\x84"
+                   "b'"),
+            (std::vector<std::string>{"a\xf0\xb1\x90\x84"
+                                      "b",
+                                      "'"}));
+}
+
 TEST(PreTokenizerTest, BadRegexIsAClearError) {
   auto p = PreTokenizer::Create({"(unclosed"});
   ASSERT_FALSE(p.ok());

@@ -30,7 +30,8 @@ const japanese = [
   'こんにちは世界', 'カタカナとひらがなと漢字が混ざった文章です。', '東京は日本の首都です。', 'ラーメンを食べたい！', 'ｶﾀｶﾅ半角',
 ];
 const korean = ['안녕하세요 세계', '한국어 문장을 토큰화합니다.', '서울특별시'];
-const other = ['Привет, мир!', 'Γειά σου Κόσμε', 'مرحبا بالعالم', 'שלום עולם', 'नमस्ते दुनिया', 'สวัสดีชาวโลก', 'Xin chào thế giới', 'Türkçe ğüşiöç'];
+const other = ['Привет, мир!', 'Γειά σου Κόσμε', 'مرحبا بالعالم', 'שלום עולם', 'नमस्ते दुनिया', 'สวัสดีชาวโลก', 'Xin chào thế giới', 'Türkçe ğüşiöç',
+  "\u{31404}'D \u{31DD4}'s \u{2EBF0}x" /* CJK Ext H/I: letters since Unicode 15 */];
 const code = [
   'def fib(n):\n    return n if n < 2 else fib(n-1) + fib(n-2)\n',
   'int main(int argc, char** argv) {\n  printf("%d\\n", argc);\n  return 0;\n}\n',
