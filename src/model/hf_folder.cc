@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -118,6 +119,7 @@ Status ReadConfig(const json& c, ModelDescription* d) {
     hp.rope_dims = hp.qk_rope_dim;
     hp.head_dim_k = hp.qk_nope_dim + hp.qk_rope_dim;
     hp.head_dim_v = hp.v_head_dim;
+    hp.n_head_kv = hp.n_head;  // MLA decompresses to one K/V per query head
   }
   return Status::Ok();
 }
@@ -158,6 +160,76 @@ DType DTypeFromSafetensors(const std::string& d) {
   return DType::kF32;
 }
 
+// Routed experts: blk.N.ffn_gate_exps.E.weight × n_expert → blk.N.ffn_gate_exps.weight with
+// ne [in, out, n_expert], when every index 0..n-1 is there with the same shape and dtype.
+void StackExperts(std::vector<TensorDesc>* tensors) {
+  static const std::regex kExpert(R"((blk\.\d+\.ffn_(?:gate|up|down)_exps)\.(\d{1,9})\.weight)");
+  std::map<std::string, std::map<uint64_t, size_t>> groups;  // stacked name → index → position
+  for (size_t i = 0; i < tensors->size(); ++i) {
+    std::smatch m;
+    if (std::regex_match((*tensors)[i].name, m, kExpert))
+      groups[m[1].str() + ".weight"][std::stoull(m[2].str())] = i;
+  }
+  std::vector<bool> drop(tensors->size(), false);
+  std::vector<TensorDesc> stacked;
+  for (const auto& [name, members] : groups) {
+    const TensorDesc& first = (*tensors)[members.begin()->second];
+    bool uniform = members.rbegin()->first + 1 == members.size() && first.shape.size() == 2;
+    for (const auto& [e, pos] : members)
+      uniform = uniform && (*tensors)[pos].shape == first.shape &&
+                (*tensors)[pos].dtype_name == first.dtype_name;
+    if (!uniform) continue;
+    TensorDesc t = first;
+    t.name = name;
+    t.shape.push_back(static_cast<int64_t>(members.size()));
+    t.n_bytes = t.n_elements = 0;
+    for (const auto& [e, pos] : members) {
+      t.n_bytes += (*tensors)[pos].n_bytes;
+      t.n_elements += (*tensors)[pos].n_elements;
+      drop[pos] = true;
+    }
+    stacked.push_back(std::move(t));
+  }
+  std::vector<TensorDesc> kept;
+  for (size_t i = 0; i < tensors->size(); ++i)
+    if (!drop[i]) kept.push_back(std::move((*tensors)[i]));
+  for (auto& t : stacked) kept.push_back(std::move(t));
+  *tensors = std::move(kept);
+}
+
+// kv_b_proj (ne [kv_lora, n_head·(qk_nope + v)], per head the nope rows then the v rows) →
+// attn_k_b ne [qk_nope, kv_lora, n_head] and attn_v_b ne [kv_lora, v, n_head].
+void SplitKvB(const HyperParams& hp, std::vector<TensorDesc>* tensors) {
+  constexpr uint64_t kSane = uint64_t{1} << 24;  // config.json is untrusted: keep products small
+  for (uint64_t x : {hp.kv_lora_rank, hp.n_head, hp.qk_nope_dim, hp.v_head_dim})
+    if (x > kSane) return;
+  if (hp.kv_lora_rank == 0 || hp.n_head == 0 || hp.qk_nope_dim + hp.v_head_dim == 0) return;
+  const auto kvl = static_cast<int64_t>(hp.kv_lora_rank), h = static_cast<int64_t>(hp.n_head);
+  const auto nope = static_cast<int64_t>(hp.qk_nope_dim), v = static_cast<int64_t>(hp.v_head_dim);
+  std::vector<TensorDesc> out;
+  for (auto& t : *tensors) {
+    if (!t.name.ends_with(".attn_kv_b.weight") ||
+        t.shape != std::vector<int64_t>{kvl, h * (nope + v)}) {
+      out.push_back(std::move(t));
+      continue;
+    }
+    const std::string blk =
+        t.name.substr(0, t.name.size() - std::string("attn_kv_b.weight").size());
+    TensorDesc k = t, vb = t;
+    k.name = blk + "attn_k_b.weight";
+    k.shape = {nope, kvl, h};
+    k.n_elements = static_cast<uint64_t>(nope * kvl * h);
+    k.n_bytes = t.n_bytes / t.n_elements * k.n_elements;
+    vb.name = blk + "attn_v_b.weight";
+    vb.shape = {kvl, v, h};
+    vb.n_elements = static_cast<uint64_t>(kvl * v * h);
+    vb.n_bytes = t.n_bytes - k.n_bytes;
+    out.push_back(std::move(k));
+    out.push_back(std::move(vb));
+  }
+  *tensors = std::move(out);
+}
+
 }  // namespace
 
 Result<ModelDescription> DescribeHfFolder(const std::string& dir_str) {
@@ -191,6 +263,11 @@ Result<ModelDescription> DescribeHfFolder(const std::string& dir_str) {
       d.tensors.push_back(std::move(td));
     }
   }
+  if (d.architecture == "deepseek2") {
+    StackExperts(&d.tensors);
+    SplitKvB(d.hp, &d.tensors);
+  }
+  d.hp.attention_bias = HasAttentionBias(d.tensors);
   std::sort(d.tensors.begin(), d.tensors.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
   if (!d.hp.tied_embeddings) {

@@ -11,6 +11,13 @@ bool KnownArchitecture(const std::string& arch) {
   return arch == "llama" || arch == "qwen2" || arch == "deepseek2";
 }
 
+bool HasAttentionBias(const std::vector<TensorDesc>& tensors) {
+  for (const auto& t : tensors)
+    for (const char* s : {".attn_q.bias", ".attn_k.bias", ".attn_v.bias", ".attn_output.bias"})
+      if (t.name.starts_with("blk.") && t.name.ends_with(s)) return true;
+  return false;
+}
+
 uint64_t ModelDescription::ParameterCount() const {
   uint64_t n = 0;
   for (const auto& t : tensors) n += t.n_elements;
@@ -53,6 +60,39 @@ Status HeadCountKv(const GgufFile& f, const std::string& key, uint64_t* out) {
   return U(f, key, out);
 }
 
+// deepseek2's mixture-of-experts and multi-head latent attention keys.
+Status ReadMoeAndMla(const GgufFile& f, const std::string& a, HyperParams* h) {
+  HyperParams& hp = *h;
+  SEEKD_RETURN_IF_ERROR(U(f, a + "expert_count", &hp.n_expert));
+  SEEKD_RETURN_IF_ERROR(U(f, a + "expert_used_count", &hp.n_expert_used));
+  SEEKD_RETURN_IF_ERROR(U(f, a + "expert_shared_count", &hp.n_expert_shared));
+  SEEKD_RETURN_IF_ERROR(U(f, a + "expert_feed_forward_length", &hp.n_ff_expert));
+  SEEKD_RETURN_IF_ERROR(U(f, a + "leading_dense_block_count", &hp.n_leading_dense));
+  SEEKD_RETURN_IF_ERROR(F(f, a + "expert_weights_scale", &hp.expert_weights_scale));
+  if (f.Find(a + "expert_weights_norm")) {
+    SEEKD_ASSIGN_OR_RETURN(hp.expert_weights_norm, f.GetBool(a + "expert_weights_norm"));
+  }
+  uint64_t gating = 1;
+  SEEKD_RETURN_IF_ERROR(U(f, a + "expert_gating_func", &gating));
+  hp.expert_gating = gating == 2 ? "sigmoid" : "softmax";
+  SEEKD_RETURN_IF_ERROR(U(f, a + "attention.q_lora_rank", &hp.q_lora_rank));
+  SEEKD_RETURN_IF_ERROR(U(f, a + "attention.kv_lora_rank", &hp.kv_lora_rank));
+  if (hp.kv_lora_rank > 0) {
+    hp.qk_rope_dim = hp.rope_dims;
+    uint64_t k_mla = 0, v_mla = 0;
+    SEEKD_RETURN_IF_ERROR(U(f, a + "attention.key_length_mla", &k_mla));
+    SEEKD_RETURN_IF_ERROR(U(f, a + "attention.value_length_mla", &v_mla));
+    const uint64_t k = k_mla ? k_mla : hp.head_dim_k;  // legacy files: key_length is nope+rope
+    hp.qk_nope_dim = k > hp.qk_rope_dim ? k - hp.qk_rope_dim : 0;
+    hp.v_head_dim = v_mla ? v_mla : hp.head_dim_v;
+    // The model's attention, not the file's MQA view (see HyperParams).
+    hp.n_head_kv = hp.n_head;
+    hp.head_dim_k = hp.qk_nope_dim + hp.qk_rope_dim;
+    hp.head_dim_v = hp.v_head_dim;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<ModelDescription> DescribeGguf(const GgufFile& f) {
@@ -90,29 +130,7 @@ Result<ModelDescription> DescribeGguf(const GgufFile& f) {
   }
   SEEKD_RETURN_IF_ERROR(U(f, a + "rope.scaling.original_context_length", &hp.rope_orig_ctx));
   SEEKD_RETURN_IF_ERROR(F(f, a + "rope.scaling.yarn_log_multiplier", &hp.yarn_log_multiplier));
-  SEEKD_RETURN_IF_ERROR(U(f, a + "expert_count", &hp.n_expert));
-  SEEKD_RETURN_IF_ERROR(U(f, a + "expert_used_count", &hp.n_expert_used));
-  SEEKD_RETURN_IF_ERROR(U(f, a + "expert_shared_count", &hp.n_expert_shared));
-  SEEKD_RETURN_IF_ERROR(U(f, a + "expert_feed_forward_length", &hp.n_ff_expert));
-  SEEKD_RETURN_IF_ERROR(U(f, a + "leading_dense_block_count", &hp.n_leading_dense));
-  SEEKD_RETURN_IF_ERROR(F(f, a + "expert_weights_scale", &hp.expert_weights_scale));
-  if (f.Find(a + "expert_weights_norm")) {
-    SEEKD_ASSIGN_OR_RETURN(hp.expert_weights_norm, f.GetBool(a + "expert_weights_norm"));
-  }
-  uint64_t gating = 1;
-  SEEKD_RETURN_IF_ERROR(U(f, a + "expert_gating_func", &gating));
-  hp.expert_gating = gating == 2 ? "sigmoid" : "softmax";
-  SEEKD_RETURN_IF_ERROR(U(f, a + "attention.q_lora_rank", &hp.q_lora_rank));
-  SEEKD_RETURN_IF_ERROR(U(f, a + "attention.kv_lora_rank", &hp.kv_lora_rank));
-  if (hp.kv_lora_rank > 0) {
-    hp.qk_rope_dim = hp.rope_dims;
-    uint64_t k_mla = 0, v_mla = 0;
-    SEEKD_RETURN_IF_ERROR(U(f, a + "attention.key_length_mla", &k_mla));
-    SEEKD_RETURN_IF_ERROR(U(f, a + "attention.value_length_mla", &v_mla));
-    const uint64_t k = k_mla ? k_mla : hp.head_dim_k;  // legacy files: key_length is nope+rope
-    hp.qk_nope_dim = k > hp.qk_rope_dim ? k - hp.qk_rope_dim : 0;
-    hp.v_head_dim = v_mla ? v_mla : hp.head_dim_v;
-  }
+  SEEKD_RETURN_IF_ERROR(ReadMoeAndMla(f, a, &hp));
   for (const auto& t : f.tensors())
     d.tensors.push_back(
         {t.name, t.dtype, std::string(DTypeName(t.dtype)), t.shape, t.n_bytes, t.n_elements});
@@ -123,6 +141,7 @@ Result<ModelDescription> DescribeGguf(const GgufFile& f) {
     if (const GgufTensorInfo* emb = f.FindTensor("token_embd.weight");
         emb && emb->shape.size() == 2)
       hp.n_vocab = static_cast<uint64_t>(emb->shape[1]);
+  hp.attention_bias = HasAttentionBias(d.tensors);
   hp.tied_embeddings =
       f.FindTensor("output.weight") == nullptr && f.FindTensor("token_embd.weight") != nullptr;
   return d;

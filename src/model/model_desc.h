@@ -22,7 +22,11 @@ struct HyperParams {
   uint64_t n_ff = 0;
   uint64_t n_vocab = 0;
   double rms_eps = 1e-6;
-  uint64_t head_dim_k = 0;  // per-head K and V dims (n_embd / n_head unless given)
+  // Per-head K and V dims (n_embd / n_head unless given). For MLA models these and n_head_kv
+  // describe the decompressed attention (n_head_kv = n_head, head_dim_k = qk_nope + qk_rope,
+  // head_dim_v = v_head_dim), whichever way the file stores it: llama.cpp writes MLA as an
+  // MQA view (head_count_kv 1, key_length kv_lora + rope), config.json as full MHA.
+  uint64_t head_dim_k = 0;
   uint64_t head_dim_v = 0;
   uint64_t rope_dims = 0;
   double rope_theta = 10000.0;
@@ -39,6 +43,7 @@ struct HyperParams {
   // Multi-head latent attention (deepseek2).
   uint64_t q_lora_rank = 0, kv_lora_rank = 0, qk_rope_dim = 0, qk_nope_dim = 0, v_head_dim = 0;
   bool tied_embeddings = false;
+  bool attention_bias = false;  // q/k/v (or output) projections carry a bias (qwen2 does)
 };
 
 struct TensorDesc {
@@ -70,8 +75,14 @@ bool KnownArchitecture(const std::string& arch);
 Result<ModelDescription> DescribeGguf(const GgufFile& file);
 
 // A Hugging Face folder: config.json plus model.safetensors or sharded files listed in
-// model.safetensors.index.json. Tensor names are mapped to GGUF's, shapes reversed to ne order.
+// model.safetensors.index.json. Tensor names are mapped to GGUF's, shapes reversed to ne order,
+// and the table is the one llama.cpp's converter would write: for deepseek2 the routed experts
+// of a layer become one stacked tensor (blk.N.ffn_gate_exps.weight, ne [in, out, n_expert]) and
+// kv_b_proj becomes attn_k_b [qk_nope, kv_lora, n_head] + attn_v_b [kv_lora, v_dim, n_head].
+// Tensors that do not fit those shapes are listed as they are.
 Result<ModelDescription> DescribeHfFolder(const std::string& dir);
+// Whether any layer has an attention projection bias (blk.N.attn_{q,k,v,output}.bias).
+bool HasAttentionBias(const std::vector<TensorDesc>& tensors);
 // blk.N.attn_q.weight for model.layers.N.self_attn.q_proj.weight; unknown names pass through.
 std::string GgufNameFromHf(const std::string& hf_name);
 

@@ -12,6 +12,7 @@
 
 #include "core/quant.h"
 #include "model/gguf.h"
+#include "model/tiny_model.h"
 
 namespace seekd::model {
 namespace {
@@ -49,6 +50,9 @@ struct Ggml {
   int64_t (*gguf_get_n_tensors)(const void*);
   size_t (*gguf_get_data_offset)(const void*);
   size_t (*gguf_get_tensor_offset)(const void*, int64_t);
+  const char* (*gguf_get_tensor_name)(const void*, int64_t);
+  int (*gguf_get_tensor_type)(const void*, int64_t);
+  size_t (*gguf_get_tensor_size)(const void*, int64_t);
   bool ok = false;
 };
 
@@ -87,6 +91,9 @@ const Ggml& Lib() {
     SEEKD_LOAD(gguf_get_n_tensors);
     SEEKD_LOAD(gguf_get_data_offset);
     SEEKD_LOAD(gguf_get_tensor_offset);
+    SEEKD_LOAD(gguf_get_tensor_name);
+    SEEKD_LOAD(gguf_get_tensor_type);
+    SEEKD_LOAD(gguf_get_tensor_size);
 #undef SEEKD_LOAD
     g.ok = all;
     return g;
@@ -218,6 +225,43 @@ TEST_P(GgufReferenceTest, SameBytesAsGgmlAndReadableBothWays) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Alignments, GgufReferenceTest, ::testing::Values(0u, 64u));
+
+// The tiny models (Q4_K_M mix, 3-D expert tensors for deepseek2) load in ggml with the same
+// tensor table: names, types, sizes and offsets.
+class TinyModelReferenceTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TinyModelReferenceTest, GgmlReadsTheSameTable) {
+  if (!Lib().ok) GTEST_SKIP() << "llama.cpp reference library not installed (scripts/setup)";
+  TinyModelSpec spec;
+  spec.arch = GetParam();
+  spec.n_layer = 3;
+  GgufWriter w;
+  ASSERT_TRUE(WriteTinyModel(spec, &w).ok());
+  const std::string path = TempPath("tiny_" + spec.arch + ".gguf");
+  ASSERT_TRUE(w.Write(path).ok());
+  auto f = GgufFile::Open(path);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  void* meta = nullptr;
+  void* g = Lib().gguf_init_from_file(path.c_str(), {true, &meta});
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(Lib().gguf_get_n_kv(g), static_cast<int64_t>(f->metadata().size()));
+  ASSERT_EQ(Lib().gguf_get_n_tensors(g), static_cast<int64_t>(f->tensors().size()));
+  EXPECT_EQ(Lib().gguf_get_data_offset(g), f->data_offset());
+  for (size_t i = 0; i < f->tensors().size(); ++i) {
+    const auto& t = f->tensors()[i];
+    const auto id = static_cast<int64_t>(i);
+    EXPECT_EQ(std::string(Lib().gguf_get_tensor_name(g, id)), t.name);
+    EXPECT_EQ(Lib().gguf_get_tensor_type(g, id), static_cast<int>(t.dtype)) << t.name;
+    EXPECT_EQ(Lib().gguf_get_tensor_size(g, id), t.n_bytes) << t.name;
+    EXPECT_EQ(Lib().gguf_get_tensor_offset(g, id), t.offset) << t.name;
+  }
+  Lib().gguf_free(g);
+  if (meta) Lib().ggml_free(meta);
+  std::remove(path.c_str());
+}
+
+INSTANTIATE_TEST_SUITE_P(Archs, TinyModelReferenceTest,
+                         ::testing::Values("llama", "qwen2", "deepseek2"));
 
 }  // namespace
 }  // namespace seekd::model
