@@ -55,7 +55,7 @@ CommandRegistrar reg("make-model", [](CLI::App& app, int* exit_code) {
   c->add_option("--tokenizer,-t", o->tokenizer,
                 "tokenizer source: GGUF, model folder or tokenizer.json")
       ->required();
-  c->add_option("--arch", o->spec.arch, "llama | qwen2")->capture_default_str();
+  c->add_option("--arch", o->spec.arch, "llama | qwen2 | deepseek2")->capture_default_str();
   c->add_option("--name", o->spec.name, "general.name")->capture_default_str();
   c->add_option("--weights", o->spec.weights, "q4_k_m | q8_0 | f16 | f32")->capture_default_str();
   c->add_option("--layers", o->spec.n_layer, "block count")->capture_default_str();
