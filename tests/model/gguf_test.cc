@@ -109,6 +109,18 @@ TEST(GgufTest, WriterRejectsBadTensors) {
   EXPECT_FALSE(w.AddTensor("x", DType::kI8, {10}, b).ok());  // duplicate
 }
 
+// GGUF v2 has v3's layout (v3 only added the big-endian variant): a v2 header reads the same.
+TEST(GgufTest, ReadsVersion2) {
+  auto bytes = SmallModel().ToBytes();
+  const uint32_t v2 = 2;
+  std::memcpy(bytes.data() + 4, &v2, 4);
+  auto f = GgufFile::FromBytes(bytes);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->version(), 2u);
+  EXPECT_EQ(f->tensors().size(), 2u);
+  EXPECT_EQ(*f->GetString("general.architecture"), "llama");
+}
+
 TEST(GgufTest, CustomAlignmentIsHonoured) {
   GgufWriter w = SmallModel();
   w.Set("general.alignment", GgufValue::U32(64));
