@@ -126,9 +126,17 @@ Result<ChatTemplateSource> LoadChatTemplate(const std::string& path) {
     if (f.Find("tokenizer.chat_template")) {
       SEEKD_ASSIGN_OR_RETURN(out.jinja, f.GetString("tokenizer.chat_template"));
     }
-    if (auto spec = VocabSpecFromGguf(f); spec.ok()) {
-      if (spec->bos_id >= 0) out.bos_token = spec->tokens[spec->bos_id];
-      if (spec->eos_id >= 0) out.eos_token = spec->tokens[spec->eos_id];
+    // Only two token texts are needed: read them from the array, not the whole vocabulary.
+    const GgufValue* tokens = f.Find("tokenizer.ggml.tokens");
+    auto text_of = [&](const char* key) -> std::string {
+      auto id = OptionalId(f, key, tokens ? tokens->size() : 0);
+      if (!id.ok() || *id < 0) return "";
+      return std::string((*tokens)[static_cast<size_t>(*id)].AsString().value_or(""));
+    };
+    if (tokens && tokens->type() == GgufType::kArray &&
+        tokens->element_type() == GgufType::kString) {
+      out.bos_token = text_of("tokenizer.ggml.bos_token_id");
+      out.eos_token = text_of("tokenizer.ggml.eos_token_id");
     }
     return out;
   }
