@@ -42,15 +42,26 @@ Status UnknownTemplateError();
 
 struct RenderOptions {
   bool add_generation_prompt = true;
-  std::optional<nlohmann::ordered_json> tools;  // OpenAI tools array
-  // The thinking switch (R1-Distill-Qwen's enable_thinking, V3.1's thinking): nullopt leaves it
-  // undefined, as a caller that does not pass it would.
-  std::optional<bool> thinking;
-  std::string bos_token = "<｜begin▁of▁sentence｜>";  // callers pass the model's own
-  std::string date_string;  // Llama-3.1's "Today Date" ("" → its default)
-  std::string eos_token = "<｜end▁of▁sentence｜>";
+  // OpenAI tools array. ordered_json keeps the caller's key order, which tojson prints as is
+  // (transformers' tojson does not sort keys).
+  std::optional<nlohmann::ordered_json> tools;
+  // The thinking switch: R1-Distill-Qwen's `enable_thinking`, V3.1's `thinking`. Both templates
+  // treat "not given" exactly like false, so a plain bool is enough.
+  bool thinking = false;
+  std::string date_string;  // Llama-3.1's "Today Date" ("" → its default, 26 Jul 2024)
+  // Token texts the templates print; "" → DefaultBosToken(id) / DefaultEosToken(id). Callers that
+  // loaded a model pass its own (tokenizer_config.json or GGUF).
+  std::string bos_token, eos_token;
 };
 
+// The bos/eos texts of the models each template ships with ("" where the model has none).
+std::string_view DefaultBosToken(TemplateId id);
+std::string_view DefaultEosToken(TemplateId id);
+
+// Renders `messages` exactly as the model's Jinja template would (transformers' settings).
+// Messages must be parsed as ordered_json so that object tool arguments keep their key order.
+// Errors: InvalidArgument for messages the renderer does not accept (see
+// docs/design/chat-templates.md).
 Result<std::string> Render(TemplateId id, const nlohmann::ordered_json& messages,
                            const RenderOptions& options);
 

@@ -11,10 +11,9 @@ using ojson = nlohmann::ordered_json;
 struct Msg {
   std::string role;
   bool prefix = false;  // DeepSeek's prefix completion flag on the last assistant message
-  std::optional<std::string> content;  // nullopt: null or absent
-  const ojson* tool_calls = nullptr;   // non-empty array or null
-  const ojson* tool_calls_key =
-      nullptr;  // the "tool_calls" value whenever the key is present   // non-empty array or null
+  std::optional<std::string> content;     // nullopt: null or absent
+  const ojson* tool_calls = nullptr;      // a non-empty array, else null
+  const ojson* tool_calls_key = nullptr;  // the "tool_calls" value whenever the key is present
 };
 
 struct ToolCall {
@@ -72,10 +71,15 @@ Result<std::vector<Msg>> Normalize(const ojson& messages) {
   return out;
 }
 
-Result<std::vector<ToolCall>> ToolCalls(const Msg& m, bool need_type) {
+// `allow_flat`: Qwen2.5's template also takes {"name", "arguments"} without a "function" wrapper;
+// the others index tool['function'] and would raise.
+Result<std::vector<ToolCall>> ToolCalls(const Msg& m, bool need_type, bool allow_flat = false) {
   std::vector<ToolCall> out;
   if (!m.tool_calls) return out;
   for (const auto& tc : *m.tool_calls) {
+    if (!tc.is_object()) return InvalidArgument("a tool call must be a JSON object");
+    if (!allow_flat && !tc.contains("function"))
+      return InvalidArgument("a tool call needs a 'function' object");
     const ojson& f = tc.contains("function") ? tc["function"] : tc;
     if (!f.is_object() || !f.contains("name") || !f["name"].is_string() || !f.contains("arguments"))
       return InvalidArgument("a tool call needs function.name and function.arguments");
@@ -173,7 +177,7 @@ Result<std::string> RenderDeepSeek(const std::vector<Msg>& msgs, const RenderOpt
   if (is_tool) out += "<｜tool▁outputs▁end｜>";
   if (o.add_generation_prompt && !is_tool) {
     out += fl.gen_prompt;
-    if (fl.close_think_unless_thinking && !o.thinking.value_or(false)) out += "</think>";
+    if (fl.close_think_unless_thinking && !o.thinking) out += "</think>";
   }
   return out;
 }
@@ -181,7 +185,7 @@ Result<std::string> RenderDeepSeek(const std::vector<Msg>& msgs, const RenderOpt
 // DeepSeek-V3.1: the assistant turn opens with an explicit (empty or open) think block, tool
 // calls carry no type and JSON-encode their arguments, tool outputs have no enclosing block.
 Result<std::string> RenderDeepSeekV31(const std::vector<Msg>& msgs, const RenderOptions& o) {
-  const bool thinking = o.thinking.value_or(false);
+  const bool thinking = o.thinking;
   std::string sys;
   bool first_sp = true;
   for (const auto& m : msgs)
@@ -364,7 +368,8 @@ Result<std::string> RenderDeepSeekCoder(const std::vector<Msg>& msgs, const Rend
     else
       out += "### Response:\n" + *m.content + "\n<|EOT|>\n";
   }
-  if (o.add_generation_prompt) out += "### Response:";
+  // The model's template prints '### Response:' and keeps the line break after that tag.
+  if (o.add_generation_prompt) out += "### Response:\n";
   return out;
 }
 
@@ -404,7 +409,7 @@ Result<std::string> RenderQwen25(const std::vector<Msg>& msgs, const RenderOptio
     } else if (m.role == "assistant") {
       out += "<|im_start|>assistant";
       if (m.content && !m.content->empty()) out += "\n" + *m.content;
-      SEEKD_ASSIGN_OR_RETURN(std::vector<ToolCall> tcs, ToolCalls(m, false));
+      SEEKD_ASSIGN_OR_RETURN(std::vector<ToolCall> tcs, ToolCalls(m, false, true));
       for (const auto& tc : tcs)
         out += "\n<tool_call>\n{\"name\": \"" + tc.name +
                "\", \"arguments\": " + PyJsonDumps(*tc.arguments) + "}\n</tool_call>";
@@ -421,8 +426,11 @@ Result<std::string> RenderQwen25(const std::vector<Msg>& msgs, const RenderOptio
 
 }  // namespace
 
-Result<std::string> Render(TemplateId id, const ojson& messages, const RenderOptions& o) {
+Result<std::string> Render(TemplateId id, const ojson& messages, const RenderOptions& options) {
   SEEKD_ASSIGN_OR_RETURN(std::vector<Msg> msgs, Normalize(messages));
+  RenderOptions o = options;
+  if (o.bos_token.empty()) o.bos_token = DefaultBosToken(id);
+  if (o.eos_token.empty()) o.eos_token = DefaultEosToken(id);
   switch (id) {
     case TemplateId::kDeepSeekV3:
       return RenderDeepSeek(msgs, o, {true, false, false, false, "<｜Assistant｜>", false});

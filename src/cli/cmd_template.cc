@@ -28,7 +28,7 @@ int Fail(const std::string& msg) {
 int Run(const Options& o) {
   chat::RenderOptions ro;
   ro.add_generation_prompt = !o.no_generation_prompt;
-  if (o.thinking) ro.thinking = true;
+  ro.thinking = o.thinking;
   std::optional<chat::TemplateId> id;
   if (!o.template_name.empty()) {
     auto r = chat::TemplateFromName(o.template_name);
@@ -74,7 +74,9 @@ CommandRegistrar reg("template", [](CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* c = app.add_subcommand("template",
                                    "Render an OpenAI messages array (stdin) with a chat template");
-  c->add_option("--model,-m", o->model, "GGUF file or model folder whose chat template to use");
+  c->add_option(
+      "--model,-m", o->model,
+      "GGUF file, model folder or tokenizer_config.json whose chat template (and bos/eos) to use");
   std::string names;
   for (auto n : chat::TemplateNames()) names += (names.empty() ? "" : " | ") + std::string(n);
   c->add_option("--template", o->template_name, "built-in template: " + names);
