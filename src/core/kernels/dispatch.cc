@@ -1,0 +1,141 @@
+// Choosing a kernel table: CPU features at start-up, overridable with SEEKD_ISA.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "core/kernels/kernels.h"
+
+namespace seekd::kernels {
+
+std::string_view IsaName(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
+  }
+  return "?";
+}
+
+std::optional<Isa> IsaFromName(std::string_view name) {
+  for (Isa i : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512})
+    if (IsaName(i) == name) return i;
+  return std::nullopt;
+}
+
+namespace {
+
+bool CpuHas(Isa isa) {
+#if defined(__x86_64__)
+  switch (isa) {
+    case Isa::kScalar:
+      return true;
+    case Isa::kAvx2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+             __builtin_cpu_supports("f16c");
+    case Isa::kAvx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("f16c") &&
+             __builtin_cpu_supports("fma");
+  }
+  return false;
+#else
+  return isa == Isa::kScalar;
+#endif
+}
+
+const Kernels* TableOf(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar:
+      return &ScalarKernels();
+    case Isa::kAvx2:
+      return Avx2Kernels();
+    case Isa::kAvx512:
+      return Avx512Kernels();
+  }
+  return nullptr;
+}
+
+const Kernels& Choose() {
+  const std::vector<Isa> isas = AvailableIsas();
+  const Isa best = isas.back();
+  if (const char* env = std::getenv("SEEKD_ISA"); env != nullptr && *env != '\0') {
+    const std::optional<Isa> want = IsaFromName(env);
+    for (Isa i : isas)
+      if (want && i == *want) return *TableOf(i);
+    std::fprintf(stderr, "seekd: SEEKD_ISA=%s is not available here; using %s\n", env,
+                 std::string(IsaName(best)).c_str());
+  }
+  return *TableOf(best);
+}
+
+}  // namespace
+
+std::vector<Isa> AvailableIsas() {
+  std::vector<Isa> out;
+  for (Isa i : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512})
+    if (TableOf(i) != nullptr && CpuHas(i)) out.push_back(i);
+  return out;
+}
+
+const Kernels& KernelsFor(Isa isa) {
+  const Kernels* k = TableOf(isa);
+  return k != nullptr && CpuHas(isa) ? *k : ScalarKernels();
+}
+
+const Kernels& Active() {
+  static const Kernels& k = Choose();
+  return k;
+}
+
+bool HasVecDot(DType t) { return ScalarKernels().vec_dot[static_cast<int>(t)] != nullptr; }
+
+ActFormat ActFormatOf(DType t) {
+  switch (t) {
+    case DType::kQ4_0:
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
+    case DType::kQ8_0:
+      return ActFormat::kQ8A;
+    case DType::kQ2_K:
+    case DType::kQ3_K:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K:
+      return ActFormat::kQ8K;
+    default:
+      return ActFormat::kF32;
+  }
+}
+
+int64_t ActRowBytes(DType t, int64_t n) {
+  switch (ActFormatOf(t)) {
+    case ActFormat::kQ8A:
+      return n / 32 * static_cast<int64_t>(sizeof(BlockQ8A));
+    case ActFormat::kQ8K:
+      return n / 256 * static_cast<int64_t>(sizeof(BlockQ8K));
+    case ActFormat::kF32:
+      break;
+  }
+  return n * static_cast<int64_t>(sizeof(float));
+}
+
+void QuantizeActivations(const Kernels& k, DType t, const float* x, int64_t n, void* dst) {
+  switch (ActFormatOf(t)) {
+    case ActFormat::kQ8A:
+      k.quantize_q8a(x, static_cast<BlockQ8A*>(dst), n);
+      return;
+    case ActFormat::kQ8K:
+      k.quantize_q8k(x, static_cast<BlockQ8K*>(dst), n);
+      return;
+    case ActFormat::kF32:
+      std::copy(x, x + n, static_cast<float*>(dst));
+      return;
+  }
+}
+
+}  // namespace seekd::kernels

@@ -1,0 +1,81 @@
+// Compute kernels behind one dispatch table per instruction set (ARCHITECTURE: "the hot loops
+// are the product"). A weight row is dotted with an activation row that was first converted to
+// the weight type's *activation format*: f32 for float weights, 8-bit blocks for quantized ones
+// (so the inner loop is an integer dot product — VNNI's vpdpbusd where the CPU has it).
+//
+//   weight type                       activation format
+//   f32, f16, bf16                    f32
+//   q4_0, q4_1, q5_0, q5_1, q8_0      BlockQ8A (32 int8, f32 scale, int sum)
+//   q2_K … q6_K                       BlockQ8K (256 int8, f32 scale, 16 partial sums)
+//
+// The scalar table is the reference: it dequantizes the weight block to f32 and multiplies by
+// the dequantized activations, so it is obviously right; the SIMD tables use integer
+// arithmetic and are checked against it (tests/core/kernels_test.cc, every type × odd shape ×
+// every ISA the machine has).
+//
+// Thread-safety: tables are immutable; every function is pure.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace seekd::kernels {
+
+enum class Isa { kScalar, kAvx2, kAvx512 };
+std::string_view IsaName(Isa isa);
+std::optional<Isa> IsaFromName(std::string_view name);
+
+// Activation blocks (seekd-internal, never stored in files).
+struct BlockQ8A {
+  float d;      // x ≈ d · q
+  int32_t sum;  // Σ q, for weight formats with an offset or a min
+  int8_t qs[32];
+};
+struct BlockQ8K {
+  float d;
+  int8_t qs[256];
+  int16_t bsums[16];  // Σ q over each 16 elements
+};
+static_assert(sizeof(BlockQ8A) == 40 && sizeof(BlockQ8K) == 292);
+
+enum class ActFormat { kF32, kQ8A, kQ8K };
+
+// dot(weight row of n elements, activation row of n elements in the weight's format).
+using VecDotFn = float (*)(int64_t n, const void* w, const void* x);
+
+struct Kernels {
+  Isa isa = Isa::kScalar;
+  VecDotFn vec_dot[40] = {};  // by DType id; null = type has no kernel
+  // f32 → activation format; n a multiple of the format's block (32 / 256).
+  void (*quantize_q8a)(const float* x, BlockQ8A* y, int64_t n) = nullptr;
+  void (*quantize_q8k)(const float* x, BlockQ8K* y, int64_t n) = nullptr;
+  // Plain f32 helpers used by attention.
+  float (*dot_f32)(int64_t n, const float* a, const float* b) = nullptr;
+  void (*axpy_f32)(int64_t n, float a, const float* x, float* y) = nullptr;  // y += a·x
+};
+
+// Whether a weight type has a dot kernel, and the activation format it takes.
+bool HasVecDot(DType t);
+ActFormat ActFormatOf(DType t);
+// Bytes of an activation row of n elements in t's activation format.
+int64_t ActRowBytes(DType t, int64_t n);
+// Converts one f32 row to t's activation format (dst holds ActRowBytes(t, n)).
+void QuantizeActivations(const Kernels& k, DType t, const float* x, int64_t n, void* dst);
+
+// Tables for the ISAs this build and this CPU support (scalar always first).
+std::vector<Isa> AvailableIsas();
+const Kernels& KernelsFor(Isa isa);  // isa must be available
+// The table chosen at start-up: the best available, or SEEKD_ISA=scalar|avx2|avx512 when set
+// (an unavailable or unknown name falls back to the best, with a warning on stderr).
+const Kernels& Active();
+
+// Per-ISA tables (defined in scalar.cc, avx2.cc, avx512.cc).
+const Kernels& ScalarKernels();
+const Kernels* Avx2Kernels();    // null when not compiled in
+const Kernels* Avx512Kernels();  // null when not compiled in
+
+}  // namespace seekd::kernels

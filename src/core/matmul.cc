@@ -1,0 +1,52 @@
+#include "core/matmul.h"
+
+#include <algorithm>
+
+namespace seekd {
+
+namespace {
+constexpr int64_t kRowTile = 16;    // weight rows kept hot in L1 while tokens stream past
+constexpr int64_t kTokenTile = 64;  // activation rows kept in L2 per pass over a row tile
+}  // namespace
+
+void MatMul(const kernels::Kernels& k, ThreadPool& pool, const MatrixView& w, const float* x,
+            int64_t n_tokens, float* y, MatMulScratch* scratch) {
+  const kernels::VecDotFn dot = k.vec_dot[static_cast<int>(w.dtype)];
+  SEEKD_CHECK(dot != nullptr);
+  const int64_t act_bytes = kernels::ActRowBytes(w.dtype, w.n_cols);
+  scratch->act.resize(static_cast<size_t>(act_bytes * n_tokens));
+  uint8_t* act = scratch->act.data();
+
+  // [n_tokens, act_bytes]: activations converted once per call.
+  if (n_tokens == 1) {
+    kernels::QuantizeActivations(k, w.dtype, x, w.n_cols, act);
+  } else {
+    pool.ParallelFor(n_tokens, [&](int64_t begin, int64_t end, int) {
+      for (int64_t t = begin; t < end; ++t)
+        kernels::QuantizeActivations(k, w.dtype, x + t * w.n_cols, w.n_cols, act + t * act_bytes);
+    });
+  }
+
+  // Rows are split across threads in whole tiles so each thread's rows are contiguous.
+  const int64_t n_tiles = (w.n_rows + kRowTile - 1) / kRowTile;
+  pool.ParallelFor(n_tiles, [&](int64_t tile_begin, int64_t tile_end, int) {
+    const int64_t r_begin = tile_begin * kRowTile, r_end = std::min(w.n_rows, tile_end * kRowTile);
+    if (n_tokens == 1) {
+      for (int64_t r = r_begin; r < r_end; ++r) y[r] = dot(w.n_cols, w.Row(r), act);
+      return;
+    }
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
+      const int64_t t1 = std::min(n_tokens, t0 + kTokenTile);
+      for (int64_t r0 = r_begin; r0 < r_end; r0 += kRowTile) {
+        const int64_t r1 = std::min(r_end, r0 + kRowTile);
+        for (int64_t t = t0; t < t1; ++t) {
+          const uint8_t* a = act + t * act_bytes;
+          float* yt = y + t * w.n_rows;
+          for (int64_t r = r0; r < r1; ++r) yt[r] = dot(w.n_cols, w.Row(r), a);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace seekd
