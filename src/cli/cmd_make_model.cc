@@ -57,7 +57,8 @@ CommandRegistrar reg("make-model", [](CLI::App& app, int* exit_code) {
       ->required();
   c->add_option("--arch", o->spec.arch, "llama | qwen2 | deepseek2")->capture_default_str();
   c->add_option("--name", o->spec.name, "general.name")->capture_default_str();
-  c->add_option("--weights", o->spec.weights, "q4_k_m | q8_0 | f16 | f32")->capture_default_str();
+  c->add_option("--weights", o->spec.weights, "q4_k_m | q4_0 | q8_0 | f16 | bf16 | f32")
+      ->capture_default_str();
   c->add_option("--layers", o->spec.n_layer, "block count")->capture_default_str();
   c->add_option("--embd", o->spec.n_embd, "embedding width (multiple of 256 for K types)")
       ->capture_default_str();

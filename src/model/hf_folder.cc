@@ -101,6 +101,11 @@ Status ReadConfig(const json& c, ModelDescription* d) {
     double mscale_all_dim = 0;
     Get(rs, "mscale_all_dim", &mscale_all_dim);
     hp.yarn_log_multiplier = 0.1 * mscale_all_dim;
+    Get(rs, "beta_fast", &hp.yarn_beta_fast);
+    Get(rs, "beta_slow", &hp.yarn_beta_slow);
+    Get(rs, "attention_factor", &hp.rope_attn_factor);
+    Get(rs, "low_freq_factor", &hp.llama3_low_freq_factor);
+    Get(rs, "high_freq_factor", &hp.llama3_high_freq_factor);
   }
   if (d->architecture == "deepseek2") {
     Get(c, "moe_intermediate_size", &hp.n_ff_expert);
@@ -276,6 +281,10 @@ Result<ModelDescription> DescribeHfFolder(const std::string& dir_str) {
     d.hp.tied_embeddings = !has_output;
   }
   return d;
+}
+
+Result<std::vector<std::string>> HfSafetensorsFiles(const std::string& dir) {
+  return SafetensorsFiles(fs::path(dir));
 }
 
 }  // namespace seekd::model

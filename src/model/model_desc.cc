@@ -130,6 +130,9 @@ Result<ModelDescription> DescribeGguf(const GgufFile& f) {
   }
   SEEKD_RETURN_IF_ERROR(U(f, a + "rope.scaling.original_context_length", &hp.rope_orig_ctx));
   SEEKD_RETURN_IF_ERROR(F(f, a + "rope.scaling.yarn_log_multiplier", &hp.yarn_log_multiplier));
+  SEEKD_RETURN_IF_ERROR(F(f, a + "rope.scaling.yarn_beta_fast", &hp.yarn_beta_fast));
+  SEEKD_RETURN_IF_ERROR(F(f, a + "rope.scaling.yarn_beta_slow", &hp.yarn_beta_slow));
+  SEEKD_RETURN_IF_ERROR(F(f, a + "rope.scaling.attn_factor", &hp.rope_attn_factor));
   SEEKD_RETURN_IF_ERROR(ReadMoeAndMla(f, a, &hp));
   for (const auto& t : f.tensors())
     d.tensors.push_back(

@@ -34,6 +34,10 @@ struct HyperParams {
   double rope_scaling_factor = 1.0;
   uint64_t rope_orig_ctx = 0;
   double yarn_log_multiplier = 0.0;
+  double yarn_beta_fast = 32.0, yarn_beta_slow = 1.0;  // YaRN's correction range (rotations)
+  double rope_attn_factor = 1.0;                       // extra cos/sin magnitude
+  // llama3 scaling (config.json only; GGUF files carry it as the rope_freqs.weight tensor).
+  double llama3_low_freq_factor = 1.0, llama3_high_freq_factor = 4.0;
   // Mixture of experts (deepseek2).
   uint64_t n_expert = 0, n_expert_used = 0, n_expert_shared = 0, n_ff_expert = 0;
   uint64_t n_leading_dense = 0;
@@ -81,6 +85,8 @@ Result<ModelDescription> DescribeGguf(const GgufFile& file);
 // kv_b_proj becomes attn_k_b [qk_nope, kv_lora, n_head] + attn_v_b [kv_lora, v_dim, n_head].
 // Tensors that do not fit those shapes are listed as they are.
 Result<ModelDescription> DescribeHfFolder(const std::string& dir);
+// The safetensors files of a Hugging Face folder (sharded per the index, or model.safetensors).
+Result<std::vector<std::string>> HfSafetensorsFiles(const std::string& dir);
 // Whether any layer has an attention projection bias (blk.N.attn_{q,k,v,output}.bias).
 bool HasAttentionBias(const std::vector<TensorDesc>& tensors);
 // blk.N.attn_q.weight for model.layers.N.self_attn.q_proj.weight; unknown names pass through.

@@ -17,10 +17,15 @@ DType WeightType(const TinyModelSpec& s, const std::string& name, uint64_t layer
   if (name.ends_with("ffn_gate_inp.weight")) return DType::kF32;  // routers are never quantized
   if (s.weights == "f32") return DType::kF32;
   if (s.weights == "f16") return DType::kF16;
+  if (s.weights == "bf16") return DType::kBF16;
   if (s.weights == "q8_0") return DType::kQ8_0;
+  const bool output = name == "output.weight" || (s.tied_embeddings && name == "token_embd.weight");
+  if (s.weights == "q4_0") {  // llama.cpp gives the output matrix Q6_K in every Q4_0 file
+    if (!output) return DType::kQ4_0;
+    return ne0 % 256 == 0 ? DType::kQ6_K : DType::kQ8_0;
+  }
   DType t = DType::kQ4_K;
-  if (name == "output.weight" || (s.tied_embeddings && name == "token_embd.weight"))
-    t = DType::kQ6_K;
+  if (output) t = DType::kQ6_K;
   if ((name.ends_with("attn_v.weight") || name.find("ffn_down") != std::string::npos) &&
       UseMoreBits(layer, s.n_layer))
     t = DType::kQ6_K;
@@ -33,8 +38,9 @@ Status CheckSpec(const TinyModelSpec& s) {
     return InvalidArgument("tiny models are llama, qwen2 or deepseek2, not " + s.arch);
   if (s.n_head == 0 || s.n_embd % s.n_head != 0 || s.n_head_kv == 0 || s.n_head % s.n_head_kv != 0)
     return InvalidArgument("head counts must divide the embedding and each other");
-  if (s.weights != "q4_k_m" && s.weights != "q8_0" && s.weights != "f16" && s.weights != "f32")
-    return InvalidArgument("weights must be q4_k_m, q8_0, f16 or f32");
+  if (s.weights != "q4_k_m" && s.weights != "q4_0" && s.weights != "q8_0" && s.weights != "f16" &&
+      s.weights != "bf16" && s.weights != "f32")
+    return InvalidArgument("weights must be q4_k_m, q4_0, q8_0, f16, bf16 or f32");
   if (s.arch == "deepseek2" &&
       (s.kv_lora_rank == 0 || s.qk_rope_dim == 0 || s.n_expert == 0 || s.n_expert_used == 0 ||
        s.n_expert_used > s.n_expert || s.n_leading_dense > s.n_layer))
@@ -88,9 +94,12 @@ void SetKeys(const TinyModelSpec& s, GgufWriter* w) {
   w->Set(a + "rope.freq_base", GgufValue::F32(static_cast<float>(s.rope_theta)));
   w->Set(a + "attention.layer_norm_rms_epsilon", GgufValue::F32(static_cast<float>(s.rms_eps)));
   if (mla) w->Set(a + "expert_used_count", GgufValue::U32(U32(s.n_expert_used)));
+  // llama_ftype numbering.
   const uint32_t file_type = s.weights == "q4_k_m" ? 15
+                             : s.weights == "q4_0" ? 2
                              : s.weights == "q8_0" ? 7
                              : s.weights == "f16"  ? 1
+                             : s.weights == "bf16" ? 32
                                                    : 0;
   w->Set("general.file_type", GgufValue::U32(file_type));
   if (s.arch == "llama") {
@@ -98,13 +107,15 @@ void SetKeys(const TinyModelSpec& s, GgufWriter* w) {
     w->Set(a + "rope.dimension_count", GgufValue::U32(U32(s.n_embd / s.n_head)));
   }
   if (mla) SetDeepseekKeys(s, w);
-  if (file_type == 15 || file_type == 7) w->Set("general.quantization_version", GgufValue::U32(2));
+  if (file_type == 15 || file_type == 7 || file_type == 2)
+    w->Set("general.quantization_version", GgufValue::U32(2));
 }
 
 // Random weights (norms near 1), quantized to the type llama.cpp's Q4_K_M mix would pick.
 class TensorMaker {
  public:
-  TensorMaker(const TinyModelSpec& s, GgufWriter* w) : s_(s), w_(w), rng_(s.seed) {}
+  TensorMaker(const TinyModelSpec& s, GgufWriter* w)
+      : s_(s), w_(w), rng_(s.seed), dist_(0.0f, static_cast<float>(s.init_std)) {}
 
   Status Add(const std::string& name, std::vector<int64_t> shape, uint64_t layer = 0) {
     const bool norm = name.find("norm") != std::string::npos;
@@ -123,7 +134,7 @@ class TensorMaker {
   const TinyModelSpec& s_;
   GgufWriter* w_;
   std::mt19937 rng_;
-  std::normal_distribution<float> dist_{0.0f, 0.02f};
+  std::normal_distribution<float> dist_;
 };
 
 int64_t I(uint64_t v) { return static_cast<int64_t>(v); }

@@ -24,7 +24,8 @@ struct TinyModelSpec {
   double rope_theta = 10000.0;
   double rms_eps = 1e-6;
   bool tied_embeddings = false;
-  std::string weights = "q4_k_m";  // q4_k_m | q8_0 | f16 | f32
+  std::string weights = "q4_k_m";  // q4_k_m | q4_0 | q8_0 | f16 | bf16 | f32
+  double init_std = 0.02;          // weights ~ N(0, init_std²); norms ~ 1 + N(0, init_std²)
   uint32_t seed = 1;
 
   // deepseek2 only. Dims that end up as a row length (ne0) must be multiples of 32.

@@ -1,0 +1,223 @@
+// The llama-family decoder (llama, qwen2): pre-norm blocks of grouped-query attention with
+// RoPE and a SwiGLU feed-forward. Shapes in comments: N = tokens in the batch, E = n_embd,
+// Q = n_head·hd, KV = n_head_kv·hd, F = n_ff.
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include "core/ops.h"
+#include "core/quant.h"
+#include "model/forward.h"
+
+namespace seekd::model {
+
+ContiguousKv::ContiguousKv(const LlmConfig& c, int64_t n_ctx)
+    : n_layer_(c.n_layer),
+      n_ctx_(n_ctx),
+      row_(c.n_head_kv * c.head_dim),
+      // Uninitialised on purpose: pages are touched only as positions fill.
+      k_(new float[static_cast<size_t>(n_layer_ * n_ctx_ * row_)]),
+      v_(new float[static_cast<size_t>(n_layer_ * n_ctx_ * row_)]) {}
+
+float* ContiguousKv::K(int64_t layer, int64_t pos, int64_t* run) {
+  if (run) *run = n_ctx_ - pos;
+  return k_.get() + (layer * n_ctx_ + pos) * row_;
+}
+
+float* ContiguousKv::V(int64_t layer, int64_t pos, int64_t* run) {
+  if (run) *run = n_ctx_ - pos;
+  return v_.get() + (layer * n_ctx_ + pos) * row_;
+}
+
+Forward::Forward(const Llm& llm, ThreadPool& pool, const kernels::Kernels& k)
+    : llm_(llm), pool_(pool), k_(k), scores_(static_cast<size_t>(pool.size())) {}
+
+namespace {
+
+// YaRN's correction range: the dims that turn fewer than `rotations` times over the original
+// context (arXiv 2309.00071 §3.2; the same rule as llama.cpp and transformers).
+double CorrDim(double n_rot, double orig_ctx, double rotations, double base) {
+  return n_rot * std::log(orig_ctx / (rotations * 2 * std::numbers::pi)) / (2 * std::log(base));
+}
+
+void Resize(std::vector<float>* v, int64_t n) {
+  if (static_cast<int64_t>(v->size()) < n) v->resize(static_cast<size_t>(n));
+}
+
+}  // namespace
+
+// cos/sin per token and rotated pair, in double, then stored as f32.
+void Forward::RopeTables(std::span<const BatchToken> batch) {
+  const RopeConfig& r = llm_.config().rope;
+  const int64_t half = r.n_rot / 2, n = static_cast<int64_t>(batch.size());
+  Resize(&cos_, n * half);
+  Resize(&sin_, n * half);
+  double lo = 0, hi = 0, mscale = r.attn_factor;
+  if (r.ext_factor > 0) {
+    const double orig = static_cast<double>(r.orig_ctx > 0 ? r.orig_ctx : 4096);
+    lo = std::max(0.0,
+                  std::floor(CorrDim(static_cast<double>(r.n_rot), orig, r.beta_fast, r.theta)));
+    hi = std::min(static_cast<double>(r.n_rot - 1),
+                  std::ceil(CorrDim(static_cast<double>(r.n_rot), orig, r.beta_slow, r.theta)));
+    mscale *= 1.0 + 0.1 * std::log(1.0 / r.freq_scale);
+  }
+  for (int64_t t = 0; t < n; ++t) {
+    const double pos = static_cast<double>(batch[t].pos);
+    for (int64_t i = 0; i < half; ++i) {
+      double extrap = pos * std::pow(r.theta, -2.0 * static_cast<double>(i) / r.n_rot);
+      if (!r.freq_factors.empty()) extrap /= r.freq_factors[static_cast<size_t>(i)];
+      double theta = extrap * r.freq_scale;
+      if (r.ext_factor > 0) {
+        const double y = (static_cast<double>(i) - lo) / std::max(0.001, hi - lo);
+        const double ramp = (1.0 - std::clamp(y, 0.0, 1.0)) * r.ext_factor;
+        theta = theta * (1 - ramp) + extrap * ramp;
+      }
+      cos_[static_cast<size_t>(t * half + i)] = static_cast<float>(std::cos(theta) * mscale);
+      sin_[static_cast<size_t>(t * half + i)] = static_cast<float>(std::sin(theta) * mscale);
+    }
+  }
+}
+
+// Rotates n_heads heads of token t in place: pairs (2i, 2i+1) or (i, i + n_rot/2).
+void Forward::ApplyRope(float* x, int64_t n_heads, int64_t t) const {
+  const RopeConfig& r = llm_.config().rope;
+  const int64_t hd = llm_.config().head_dim, half = r.n_rot / 2;
+  const float* c = cos_.data() + t * half;
+  const float* s = sin_.data() + t * half;
+  const bool neox = r.layout == ops::RopeLayout::kNeox;
+  for (int64_t h = 0; h < n_heads; ++h) {
+    float* v = x + h * hd;
+    for (int64_t i = 0; i < half; ++i) {
+      const int64_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+      const float x0 = v[a], x1 = v[b];
+      v[a] = x0 * c[i] - x1 * s[i];
+      v[b] = x0 * s[i] + x1 * c[i];
+    }
+  }
+}
+
+// Grouped-query attention for every (token, head): softmax(q·Kᵀ/√hd) · V over positions 0…pos.
+void Forward::Attention(int64_t layer, std::span<const BatchToken> batch,
+                        std::span<KvStore* const> seqs) {
+  const LlmConfig& c = llm_.config();
+  const int64_t hd = c.head_dim, H = c.n_head, group = c.n_head / c.n_head_kv;
+  const int64_t n = static_cast<int64_t>(batch.size());
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  int64_t max_pos = 0;
+  for (const BatchToken& b : batch) max_pos = std::max(max_pos, b.pos);
+  for (auto& s : scores_) Resize(&s, max_pos + 1);
+  pool_.ParallelFor(n * H, [&](int64_t begin, int64_t end, int thread) {
+    float* scores = scores_[static_cast<size_t>(thread)].data();
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t t = item / H, h = item % H, g = h / group;
+      const BatchToken& bt = batch[static_cast<size_t>(t)];
+      KvStore* kv = seqs[static_cast<size_t>(bt.seq)];
+      const float* q = q_.data() + t * H * hd + h * hd;  // [hd]
+      for (int64_t j = 0; j <= bt.pos;) {
+        int64_t run = 0;
+        const float* k = kv->K(layer, j, &run);
+        run = std::min(run, bt.pos + 1 - j);
+        for (int64_t r = 0; r < run; ++r)
+          scores[j + r] = k_.dot_f32(hd, q, k + r * c.n_head_kv * hd + g * hd) * scale;
+        j += run;
+      }
+      ops::Softmax(scores, bt.pos + 1);
+      float* out = att_.data() + t * H * hd + h * hd;  // [hd]
+      std::fill(out, out + hd, 0.0f);
+      for (int64_t j = 0; j <= bt.pos;) {
+        int64_t run = 0;
+        const float* v = kv->V(layer, j, &run);
+        run = std::min(run, bt.pos + 1 - j);
+        for (int64_t r = 0; r < run; ++r)
+          k_.axpy_f32(hd, scores[j + r], v + r * c.n_head_kv * hd + g * hd, out);
+        j += run;
+      }
+    }
+  });
+}
+
+Status Forward::Run(std::span<const BatchToken> batch, std::span<KvStore* const> seqs,
+                    std::vector<float>* logits) {
+  const LlmConfig& c = llm_.config();
+  const LlmWeights& w = llm_.weights();
+  const int64_t n = static_cast<int64_t>(batch.size());
+  const int64_t E = c.n_embd, Q = c.n_head * c.head_dim, KV = c.n_head_kv * c.head_dim, F = c.n_ff;
+  if (n == 0) return InvalidArgument("empty batch");
+  int64_t n_logits = 0;
+  for (const BatchToken& b : batch) {
+    if (b.token < 0 || b.token >= c.n_vocab)
+      return InvalidArgument("token id " + std::to_string(b.token) + " is outside the vocabulary");
+    if (b.seq < 0 || static_cast<size_t>(b.seq) >= seqs.size() || seqs[b.seq] == nullptr)
+      return InvalidArgument("batch names sequence " + std::to_string(b.seq) +
+                             " that is not given");
+    if (b.pos < 0 || b.pos >= seqs[b.seq]->capacity())
+      return OutOfRange("position " + std::to_string(b.pos) + " is beyond the context of " +
+                        std::to_string(seqs[b.seq]->capacity()));
+    n_logits += b.want_logits ? 1 : 0;
+  }
+  for (auto* v : {&x_, &h_, &tmp_}) Resize(v, n * E);
+  for (auto* v : {&q_, &att_}) Resize(v, n * Q);
+  for (auto* v : {&kx_, &vx_}) Resize(v, n * KV);
+  for (auto* v : {&gate_, &up_}) Resize(v, n * F);
+
+  // [N, E] embeddings: one row of token_embd each.
+  for (int64_t t = 0; t < n; ++t)
+    SEEKD_RETURN_IF_ERROR(
+        Dequantize(w.token_embd.dtype, w.token_embd.Row(batch[t].token), x_.data() + t * E, E));
+  RopeTables(batch);
+  auto per_token = [&](const auto& fn) {
+    pool_.ParallelFor(n, [&](int64_t b, int64_t e, int) {
+      for (int64_t t = b; t < e; ++t) fn(t);
+    });
+  };
+  auto add_bias = [&](float* y, const float* bias, int64_t width) {
+    if (bias == nullptr) return;
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t i = 0; i < width; ++i) y[t * width + i] += bias[i];
+  };
+
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
+    per_token([&](int64_t t) {
+      ops::RmsNorm(x_.data() + t * E, lw.attn_norm, E, c.rms_eps, h_.data() + t * E);
+    });
+    MatMul(k_, pool_, lw.wq, h_.data(), n, q_.data(), &mm_);   // [N, Q]
+    MatMul(k_, pool_, lw.wk, h_.data(), n, kx_.data(), &mm_);  // [N, KV]
+    MatMul(k_, pool_, lw.wv, h_.data(), n, vx_.data(), &mm_);  // [N, KV]
+    add_bias(q_.data(), lw.bq, Q);
+    add_bias(kx_.data(), lw.bk, KV);
+    add_bias(vx_.data(), lw.bv, KV);
+    for (int64_t t = 0; t < n; ++t) {
+      ApplyRope(q_.data() + t * Q, c.n_head, t);
+      ApplyRope(kx_.data() + t * KV, c.n_head_kv, t);
+      KvStore* kv = seqs[static_cast<size_t>(batch[t].seq)];
+      std::copy_n(kx_.data() + t * KV, KV, kv->K(l, batch[t].pos, nullptr));
+      std::copy_n(vx_.data() + t * KV, KV, kv->V(l, batch[t].pos, nullptr));
+    }
+    Attention(l, batch, seqs);                                    // [N, Q]
+    MatMul(k_, pool_, lw.wo, att_.data(), n, tmp_.data(), &mm_);  // [N, E]
+    for (int64_t i = 0; i < n * E; ++i) x_[i] += tmp_[i];
+
+    per_token([&](int64_t t) {
+      ops::RmsNorm(x_.data() + t * E, lw.ffn_norm, E, c.rms_eps, h_.data() + t * E);
+    });
+    MatMul(k_, pool_, lw.w_gate, h_.data(), n, gate_.data(), &mm_);  // [N, F]
+    MatMul(k_, pool_, lw.w_up, h_.data(), n, up_.data(), &mm_);      // [N, F]
+    per_token([&](int64_t t) {
+      ops::SiluMul(gate_.data() + t * F, up_.data() + t * F, F, gate_.data() + t * F);
+    });
+    MatMul(k_, pool_, lw.w_down, gate_.data(), n, tmp_.data(), &mm_);  // [N, E]
+    for (int64_t i = 0; i < n * E; ++i) x_[i] += tmp_[i];
+  }
+
+  // Final norm and output projection for the tokens that want logits only: [n_logits, E].
+  int64_t row = 0;
+  for (int64_t t = 0; t < n; ++t)
+    if (batch[t].want_logits)
+      ops::RmsNorm(x_.data() + t * E, w.output_norm, E, c.rms_eps, h_.data() + (row++) * E);
+  logits->resize(static_cast<size_t>(n_logits * c.n_vocab));
+  if (n_logits > 0) MatMul(k_, pool_, w.output, h_.data(), n_logits, logits->data(), &mm_);
+  return Status::Ok();
+}
+
+}  // namespace seekd::model

@@ -1,0 +1,82 @@
+// One forward pass over a batch of tokens that may belong to several sequences: each weight
+// matrix is applied once to all tokens of the step (model/arch/dense.cc for llama-family
+// decoders). Keys and values go to a per-sequence KvStore; a token attends to its sequence's
+// positions 0 … pos, which must already be stored or be earlier tokens of this batch.
+//
+// Thread-safety: a Forward owns scratch buffers; use one per engine loop. It runs its matrix
+// products and attention on the pool passed in.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/kernels/kernels.h"
+#include "core/matmul.h"
+#include "core/status.h"
+#include "core/thread_pool.h"
+#include "model/llm.h"
+
+namespace seekd::model {
+
+// Where a sequence's keys and values live. Rows are n_head_kv · head_dim floats, after RoPE.
+class KvStore {
+ public:
+  virtual ~KvStore() = default;
+  virtual int64_t capacity() const = 0;  // positions it can hold
+  // Row of (layer, pos); *run receives how many positions from pos on are contiguous rows.
+  virtual float* K(int64_t layer, int64_t pos, int64_t* run) = 0;
+  virtual float* V(int64_t layer, int64_t pos, int64_t* run) = 0;
+};
+
+// The simplest store: one contiguous f32 array per sequence, pages touched as positions fill.
+class ContiguousKv final : public KvStore {
+ public:
+  ContiguousKv(const LlmConfig& c, int64_t n_ctx);
+  int64_t capacity() const override { return n_ctx_; }
+  float* K(int64_t layer, int64_t pos, int64_t* run) override;
+  float* V(int64_t layer, int64_t pos, int64_t* run) override;
+  uint64_t bytes() const { return 2 * static_cast<uint64_t>(n_layer_ * n_ctx_ * row_) * 4; }
+
+ private:
+  int64_t n_layer_, n_ctx_, row_;
+  std::unique_ptr<float[]> k_, v_;  // [layer][pos][row]
+};
+
+struct BatchToken {
+  int32_t token = 0;
+  int64_t pos = 0;
+  int32_t seq = 0;  // index into the sequences passed to Run
+  bool want_logits = false;
+};
+
+class Forward {
+ public:
+  Forward(const Llm& llm, ThreadPool& pool, const kernels::Kernels& k = kernels::Active());
+
+  // Runs the batch; logits receives one row of n_vocab per token with want_logits, in batch
+  // order. Errors (token id out of range, position beyond a store's capacity, bad sequence
+  // index) leave every store as it was.
+  Status Run(std::span<const BatchToken> batch, std::span<KvStore* const> seqs,
+             std::vector<float>* logits);
+
+  const Llm& llm() const { return llm_; }
+  const kernels::Kernels& kernels() const { return k_; }
+
+ private:
+  void Attention(int64_t layer, std::span<const BatchToken> batch, std::span<KvStore* const> seqs);
+  void RopeTables(std::span<const BatchToken> batch);
+  void ApplyRope(float* x, int64_t n_heads, int64_t t) const;
+
+  const Llm& llm_;
+  ThreadPool& pool_;
+  const kernels::Kernels& k_;
+  MatMulScratch mm_;
+  // Activations for the current batch, [n_tokens, width] each.
+  std::vector<float> x_, h_, q_, kx_, vx_, att_, tmp_, gate_, up_;
+  std::vector<float> cos_, sin_;            // [n_tokens, n_rot / 2]
+  std::vector<std::vector<float>> scores_;  // per pool thread
+};
+
+}  // namespace seekd::model

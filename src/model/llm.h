@@ -1,0 +1,98 @@
+// A loaded decoder-only language model ready to run: its configuration (filled by the
+// architecture's registry entry, model/arch/registry.h) and views of its weights. GGUF weights
+// in a type with a kernel are used in place from the memory map (no copy); safetensors weights
+// in F32/F16/BF16 likewise; anything converted at load (`quant`, 1-D tensors stored as 16-bit)
+// is owned and counted in converted_bytes().
+//
+// Thread-safety: immutable after LoadLlm; share it between threads and forward passes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/matmul.h"
+#include "core/ops.h"
+#include "core/status.h"
+#include "model/model_desc.h"
+
+namespace seekd::model {
+
+struct RopeConfig {
+  int64_t n_rot = 0;  // rotated dims per head
+  double theta = 10000.0;
+  ops::RopeLayout layout = ops::RopeLayout::kNorm;
+  double freq_scale = 1.0;  // 1 / factor for linear and YaRN scaling
+  // YaRN (ext_factor > 0): dims whose wavelength exceeds the original context interpolate,
+  // fast dims extrapolate, a ramp between; cos/sin gain by 1 + 0.1·ln(factor).
+  double ext_factor = 0.0;
+  double attn_factor = 1.0;
+  double beta_fast = 32.0, beta_slow = 1.0;
+  int64_t orig_ctx = 0;
+  // Per-pair frequency divisors (llama3 scaling; GGUF's rope_freqs.weight), empty if none.
+  std::vector<float> freq_factors;
+};
+
+struct LlmConfig {
+  std::string arch;
+  int64_t n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, head_dim = 0, n_ff = 0;
+  int64_t n_vocab = 0, n_ctx_train = 0;
+  float rms_eps = 1e-6f;
+  RopeConfig rope;
+};
+
+struct LayerWeights {
+  const float* attn_norm = nullptr;  // [n_embd]
+  MatrixView wq, wk, wv, wo;  // [n_embd → n_head·hd], [→ n_kv·hd] ×2, [n_head·hd → n_embd]
+  const float* bq = nullptr;  // optional biases (qwen2)
+  const float* bk = nullptr;
+  const float* bv = nullptr;
+  const float* ffn_norm = nullptr;
+  MatrixView w_gate, w_up, w_down;  // [n_embd → n_ff] ×2, [n_ff → n_embd]
+};
+
+struct LlmWeights {
+  MatrixView token_embd;  // [n_vocab rows of n_embd]
+  std::vector<LayerWeights> layers;
+  const float* output_norm = nullptr;
+  MatrixView output;  // token_embd when tied
+};
+
+struct LoadOptions {
+  // Re-quantize every matrix (not the embedding's lookup rows, which stay as stored) to this
+  // type at load: dynamic quantization of F16/BF16/F32 checkpoints.
+  std::optional<DType> quant;
+  // Called with the fraction of tensors prepared, 0 … 1.
+  std::function<void(double)> progress;
+};
+
+class Llm {
+ public:
+  const LlmConfig& config() const { return config_; }
+  const LlmWeights& weights() const { return weights_; }
+  const ModelDescription& description() const { return desc_; }
+  // Bytes of weights one decode step streams: every matrix but the embedding (one row of it).
+  uint64_t StreamedBytesPerToken() const;
+  // Bytes the loader allocated (conversions); the rest is the file mapping.
+  uint64_t converted_bytes() const { return converted_bytes_; }
+  // Multiply-adds per token of a forward pass (matrices only), for GFLOP/s figures.
+  uint64_t MatMulMacsPerToken() const;
+
+ private:
+  friend class LlmBuilder;
+  LlmConfig config_;
+  LlmWeights weights_;
+  ModelDescription desc_;
+  std::vector<std::shared_ptr<const void>> keep_alive_;  // mapped files
+  std::vector<std::vector<uint8_t>> owned_;
+  uint64_t converted_bytes_ = 0;
+};
+
+// Loads a GGUF file or a Hugging Face folder (config.json + safetensors) whose architecture is
+// registered. Errors name the file and the missing or malformed tensor.
+Result<std::unique_ptr<Llm>> LoadLlm(const std::string& path, const LoadOptions& options = {});
+
+}  // namespace seekd::model

@@ -1,0 +1,304 @@
+// Loading a registered architecture from GGUF or a Hugging Face folder into an Llm: tensor
+// lookup, shape checks, conversion at load where asked or needed.
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <numbers>
+
+#include "core/kernels/kernels.h"
+#include "core/quant.h"
+#include "model/arch/registry.h"
+#include "model/gguf.h"
+#include "model/llm.h"
+#include "model/safetensors.h"
+
+namespace seekd::model {
+
+// One tensor as the loader sees it, whatever the file format.
+struct RawTensor {
+  DType dtype;
+  std::vector<int64_t> shape;  // ne0 first
+  std::span<const uint8_t> bytes;
+};
+
+class LlmBuilder {
+ public:
+  LlmBuilder(Llm* llm, const LoadOptions& opt) : llm_(llm), opt_(opt) {}
+
+  Status Build(const std::map<std::string, RawTensor>& tensors, const ArchInfo& arch,
+               bool from_gguf);
+  void SetDescription(ModelDescription d) { llm_->desc_ = std::move(d); }
+  void KeepAlive(std::shared_ptr<const void> p) { llm_->keep_alive_.push_back(std::move(p)); }
+
+ private:
+  Result<MatrixView> Matrix(const std::string& name, int64_t n_cols, int64_t n_rows,
+                            bool convert = true);
+  Result<const float*> Vector(const std::string& name, int64_t n, bool optional = false);
+  Status FillConfig(const ArchInfo& arch, bool from_gguf);
+  void Progress() {
+    ++done_;
+    if (opt_.progress && total_ > 0) opt_.progress(static_cast<double>(done_) / total_);
+  }
+
+  Llm* llm_;
+  const LoadOptions& opt_;
+  const std::map<std::string, RawTensor>* tensors_ = nullptr;
+  size_t done_ = 0, total_ = 0;
+};
+
+namespace {
+
+std::string Shape(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+// llama3 rope scaling as config.json declares it: per-pair divisors of the base frequency.
+std::vector<float> Llama3FreqFactors(const HyperParams& hp, int64_t n_rot) {
+  const double factor = hp.rope_scaling_factor, lo = hp.llama3_low_freq_factor,
+               hi = hp.llama3_high_freq_factor;
+  const double old_ctx = static_cast<double>(hp.rope_orig_ctx ? hp.rope_orig_ctx : 8192);
+  const double lo_wavelen = old_ctx / lo, hi_wavelen = old_ctx / hi;
+  std::vector<float> out;
+  for (int64_t i = 0; i < n_rot / 2; ++i) {
+    const double freq = std::pow(hp.rope_theta, -2.0 * static_cast<double>(i) / n_rot);
+    const double wavelen = 2 * std::numbers::pi / freq;
+    double f = 1.0;
+    if (wavelen > lo_wavelen) {
+      f = factor;
+    } else if (wavelen >= hi_wavelen) {
+      const double smooth = (old_ctx / wavelen - lo) / (hi - lo);
+      f = 1.0 / ((1 - smooth) / factor + smooth);
+    }
+    out.push_back(static_cast<float>(f));
+  }
+  return out;
+}
+
+}  // namespace
+
+Status LlmBuilder::FillConfig(const ArchInfo& arch, bool from_gguf) {
+  const HyperParams& hp = llm_->desc_.hp;
+  LlmConfig& c = llm_->config_;
+  c.arch = std::string(arch.name);
+  c.n_embd = static_cast<int64_t>(hp.n_embd);
+  c.n_layer = static_cast<int64_t>(hp.n_layer);
+  c.n_head = static_cast<int64_t>(hp.n_head);
+  c.n_head_kv = static_cast<int64_t>(hp.n_head_kv);
+  c.head_dim = static_cast<int64_t>(hp.head_dim_k);
+  c.n_ff = static_cast<int64_t>(hp.n_ff);
+  c.n_vocab = static_cast<int64_t>(hp.n_vocab);
+  c.n_ctx_train = static_cast<int64_t>(hp.n_ctx_train ? hp.n_ctx_train : 4096);
+  c.rms_eps = static_cast<float>(hp.rms_eps);
+  if (c.n_embd <= 0 || c.n_layer <= 0 || c.n_head <= 0 || c.n_head_kv <= 0 || c.n_ff <= 0 ||
+      c.n_vocab <= 0 || c.head_dim <= 0 || c.n_head % c.n_head_kv != 0 ||
+      hp.head_dim_v != hp.head_dim_k || c.n_embd > (1 << 20) || c.n_head > 4096 ||
+      c.head_dim > 4096 || c.n_layer > 4096)
+    return Corrupt("implausible hyper-parameters (embedding " + std::to_string(c.n_embd) +
+                   ", layers " + std::to_string(c.n_layer) + ", heads " + std::to_string(c.n_head) +
+                   "/" + std::to_string(c.n_head_kv) + ")");
+  RopeConfig& r = c.rope;
+  r.n_rot = static_cast<int64_t>(hp.rope_dims);
+  if (r.n_rot <= 0 || r.n_rot > c.head_dim || r.n_rot % 2 != 0)
+    return Corrupt("rope dimension count " + std::to_string(r.n_rot) + " does not fit head dim " +
+                   std::to_string(c.head_dim));
+  r.theta = hp.rope_theta;
+  r.layout = from_gguf ? arch.rope_gguf : arch.rope_hf;
+  r.attn_factor = hp.rope_attn_factor;
+  r.beta_fast = hp.yarn_beta_fast;
+  r.beta_slow = hp.yarn_beta_slow;
+  r.orig_ctx = static_cast<int64_t>(hp.rope_orig_ctx ? hp.rope_orig_ctx : hp.n_ctx_train);
+  const std::string& s = hp.rope_scaling;
+  if (s == "linear" || s == "yarn") {
+    if (!(hp.rope_scaling_factor > 0)) return Corrupt("rope scaling factor must be positive");
+    r.freq_scale = 1.0 / hp.rope_scaling_factor;
+    if (s == "yarn") r.ext_factor = 1.0;
+  } else if (s == "llama3") {
+    r.freq_factors = Llama3FreqFactors(hp, r.n_rot);
+  } else if (s != "none" && s != "default" && !s.empty()) {
+    return Unsupported("rope scaling '" + s + "' is not supported");
+  }
+  return Status::Ok();
+}
+
+Result<MatrixView> LlmBuilder::Matrix(const std::string& name, int64_t n_cols, int64_t n_rows,
+                                      bool convert) {
+  auto it = tensors_->find(name);
+  if (it == tensors_->end()) return NotFound("missing tensor " + name);
+  const RawTensor& t = it->second;
+  if (t.shape.size() != 2 || t.shape[0] != n_cols || t.shape[1] != n_rows)
+    return Corrupt("tensor " + name + " has shape " + Shape(t.shape) + ", expected " +
+                   Shape({n_cols, n_rows}));
+  SEEKD_ASSIGN_OR_RETURN(uint64_t row_bytes, RowBytes(t.dtype, static_cast<uint64_t>(n_cols)));
+  MatrixView m{t.dtype, t.bytes.data(), n_cols, n_rows, row_bytes};
+  Progress();
+  const bool has_kernel = kernels::HasVecDot(t.dtype);
+  DType target = t.dtype;
+  if (convert && opt_.quant) target = *opt_.quant;
+  if (!has_kernel && target == t.dtype) {
+    if (!CanDequantize(t.dtype))
+      return Unsupported("tensor " + name + " is " + std::string(DTypeName(t.dtype)) +
+                         ", which seekd cannot compute with");
+    target = DType::kF16;  // computable stand-in for a type without a dot kernel
+  }
+  if (target == t.dtype) return m;
+  // Convert: dequantize row by row, quantize to the target (a dtype's block must divide a row).
+  auto target_row = RowBytes(target, static_cast<uint64_t>(n_cols));
+  if (!target_row.ok()) {
+    if (has_kernel) return m;  // keep as stored: the row does not fit the target's blocks
+    return target_row.status().WithContext(name);
+  }
+  std::vector<uint8_t> out(*target_row * static_cast<uint64_t>(n_rows));
+  std::vector<float> row(static_cast<size_t>(n_cols));
+  for (int64_t r = 0; r < n_rows; ++r) {
+    SEEKD_RETURN_IF_ERROR(Dequantize(t.dtype, m.Row(r), row.data(), n_cols));
+    SEEKD_RETURN_IF_ERROR(Quantize(target, row.data(), out.data() + *target_row * r, n_cols));
+  }
+  llm_->converted_bytes_ += out.size();
+  llm_->owned_.push_back(std::move(out));
+  return MatrixView{target, llm_->owned_.back().data(), n_cols, n_rows, *target_row};
+}
+
+Result<const float*> LlmBuilder::Vector(const std::string& name, int64_t n, bool optional) {
+  auto it = tensors_->find(name);
+  if (it == tensors_->end()) {
+    if (optional) return static_cast<const float*>(nullptr);
+    return NotFound("missing tensor " + name);
+  }
+  const RawTensor& t = it->second;
+  if (t.shape.size() != 1 || t.shape[0] != n)
+    return Corrupt("tensor " + name + " has shape " + Shape(t.shape) + ", expected [" +
+                   std::to_string(n) + "]");
+  if (!CanDequantize(t.dtype))
+    return Unsupported("tensor " + name + " is " + std::string(DTypeName(t.dtype)));
+  // Always an owned f32 copy: small, and aligned whatever the file's offsets.
+  std::vector<uint8_t> out(static_cast<size_t>(n) * sizeof(float));
+  SEEKD_RETURN_IF_ERROR(
+      Dequantize(t.dtype, t.bytes.data(), reinterpret_cast<float*>(out.data()), n));
+  llm_->converted_bytes_ += out.size();
+  llm_->owned_.push_back(std::move(out));
+  Progress();
+  return reinterpret_cast<const float*>(llm_->owned_.back().data());
+}
+
+Status LlmBuilder::Build(const std::map<std::string, RawTensor>& tensors, const ArchInfo& arch,
+                         bool from_gguf) {
+  tensors_ = &tensors;
+  total_ = tensors.size();
+  SEEKD_RETURN_IF_ERROR(FillConfig(arch, from_gguf));
+  const LlmConfig& c = llm_->config_;
+  LlmWeights& w = llm_->weights_;
+  const int64_t E = c.n_embd, Q = c.n_head * c.head_dim, KV = c.n_head_kv * c.head_dim;
+  // The embedding is read one row per token: keep it as stored (never re-quantized).
+  SEEKD_ASSIGN_OR_RETURN(w.token_embd, Matrix("token_embd.weight", E, c.n_vocab, false));
+  if (!CanDequantize(w.token_embd.dtype)) return Unsupported("token_embd.weight's type");
+  for (int64_t i = 0; i < c.n_layer; ++i) {
+    const std::string b = "blk." + std::to_string(i) + ".";
+    LayerWeights l;
+    SEEKD_ASSIGN_OR_RETURN(l.attn_norm, Vector(b + "attn_norm.weight", E));
+    SEEKD_ASSIGN_OR_RETURN(l.wq, Matrix(b + "attn_q.weight", E, Q));
+    SEEKD_ASSIGN_OR_RETURN(l.wk, Matrix(b + "attn_k.weight", E, KV));
+    SEEKD_ASSIGN_OR_RETURN(l.wv, Matrix(b + "attn_v.weight", E, KV));
+    SEEKD_ASSIGN_OR_RETURN(l.bq, Vector(b + "attn_q.bias", Q, !arch.qkv_bias));
+    SEEKD_ASSIGN_OR_RETURN(l.bk, Vector(b + "attn_k.bias", KV, !arch.qkv_bias));
+    SEEKD_ASSIGN_OR_RETURN(l.bv, Vector(b + "attn_v.bias", KV, !arch.qkv_bias));
+    SEEKD_ASSIGN_OR_RETURN(l.wo, Matrix(b + "attn_output.weight", Q, E));
+    SEEKD_ASSIGN_OR_RETURN(l.ffn_norm, Vector(b + "ffn_norm.weight", E));
+    SEEKD_ASSIGN_OR_RETURN(l.w_gate, Matrix(b + "ffn_gate.weight", E, c.n_ff));
+    SEEKD_ASSIGN_OR_RETURN(l.w_up, Matrix(b + "ffn_up.weight", E, c.n_ff));
+    SEEKD_ASSIGN_OR_RETURN(l.w_down, Matrix(b + "ffn_down.weight", c.n_ff, E));
+    w.layers.push_back(l);
+  }
+  SEEKD_ASSIGN_OR_RETURN(w.output_norm, Vector("output_norm.weight", E));
+  if (tensors.count("output.weight")) {
+    SEEKD_ASSIGN_OR_RETURN(w.output, Matrix("output.weight", E, c.n_vocab));
+  } else {
+    SEEKD_ASSIGN_OR_RETURN(w.output, Matrix("token_embd.weight", E, c.n_vocab));
+  }
+  // llama3 scaling as llama.cpp's converter stores it.
+  if (auto it = tensors.find("rope_freqs.weight"); it != tensors.end()) {
+    SEEKD_ASSIGN_OR_RETURN(const float* ff, Vector("rope_freqs.weight", c.rope.n_rot / 2));
+    llm_->config_.rope.freq_factors.assign(ff, ff + c.rope.n_rot / 2);
+  }
+  if (opt_.progress) opt_.progress(1.0);
+  return Status::Ok();
+}
+
+uint64_t Llm::StreamedBytesPerToken() const {
+  auto bytes = [](const MatrixView& m) { return m.row_bytes * static_cast<uint64_t>(m.n_rows); };
+  uint64_t total = weights_.token_embd.row_bytes + bytes(weights_.output);
+  for (const LayerWeights& l : weights_.layers)
+    total += bytes(l.wq) + bytes(l.wk) + bytes(l.wv) + bytes(l.wo) + bytes(l.w_gate) +
+             bytes(l.w_up) + bytes(l.w_down);
+  return total;
+}
+
+uint64_t Llm::MatMulMacsPerToken() const {
+  auto macs = [](const MatrixView& m) { return static_cast<uint64_t>(m.n_cols * m.n_rows); };
+  uint64_t total = macs(weights_.output);
+  for (const LayerWeights& l : weights_.layers)
+    total += macs(l.wq) + macs(l.wk) + macs(l.wv) + macs(l.wo) + macs(l.w_gate) + macs(l.w_up) +
+             macs(l.w_down);
+  return total;
+}
+
+namespace {
+
+// Checkpoint dtypes seekd computes with; anything else (FP8, integer buffers) is marked I8,
+// which the builder refuses with the tensor's name if the model needs it.
+DType DTypeOfSafetensors(const std::string& d) {
+  if (d == "F32") return DType::kF32;
+  if (d == "F16") return DType::kF16;
+  if (d == "BF16") return DType::kBF16;
+  return DType::kI8;
+}
+
+Status LoadGguf(const std::string& path, LlmBuilder* b, std::shared_ptr<const void>* keep) {
+  SEEKD_ASSIGN_OR_RETURN(GgufFile f, GgufFile::Open(path));
+  auto file = std::make_shared<GgufFile>(std::move(f));
+  *keep = file;
+  SEEKD_ASSIGN_OR_RETURN(ModelDescription d, DescribeGguf(*file));
+  const ArchInfo* arch = FindArch(d.architecture);
+  if (arch == nullptr) return Unsupported("architecture '" + d.architecture + "' cannot run yet");
+  std::map<std::string, RawTensor> tensors;
+  for (const GgufTensorInfo& t : file->tensors())
+    tensors[t.name] = RawTensor{t.dtype, t.shape, file->TensorData(t)};
+  b->SetDescription(std::move(d));
+  return b->Build(tensors, *arch, true);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Llm>> LoadLlm(const std::string& path, const LoadOptions& opt) {
+  auto llm = std::make_unique<Llm>();
+  LlmBuilder builder(llm.get(), opt);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) {
+    std::shared_ptr<const void> keep;
+    Status st = LoadGguf(path, &builder, &keep);
+    if (!st.ok()) return st.WithContext(path);
+    builder.KeepAlive(std::move(keep));
+    return llm;
+  }
+  SEEKD_ASSIGN_OR_RETURN(ModelDescription d, DescribeHfFolder(path));
+  const ArchInfo* arch = FindArch(d.architecture);
+  if (arch == nullptr) return Unsupported("architecture '" + d.architecture + "' cannot run yet");
+  SEEKD_ASSIGN_OR_RETURN(std::vector<std::string> files, HfSafetensorsFiles(path));
+  std::map<std::string, RawTensor> tensors;
+  for (const std::string& file : files) {
+    SEEKD_ASSIGN_OR_RETURN(SafetensorsFile sf, SafetensorsFile::Open(file));
+    auto f = std::make_shared<SafetensorsFile>(std::move(sf));
+    for (const SafetensorsTensor& t : f->tensors()) {
+      tensors[GgufNameFromHf(t.name)] =
+          RawTensor{DTypeOfSafetensors(t.dtype),
+                    std::vector<int64_t>(t.shape.rbegin(), t.shape.rend()), f->TensorData(t)};
+    }
+    builder.KeepAlive(std::move(f));
+  }
+  builder.SetDescription(std::move(d));
+  if (Status st = builder.Build(tensors, *arch, false); !st.ok()) return st.WithContext(path);
+  return llm;
+}
+
+}  // namespace seekd::model
