@@ -1,0 +1,173 @@
+#include "engine/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace seekd::engine {
+
+Status ValidateSampling(const SamplingParams& p, int64_t n_vocab) {
+  auto bad = [](const std::string& field, const std::string& why) {
+    return InvalidArgument(field + " " + why);
+  };
+  if (!(p.temperature >= 0.0f) || p.temperature > 100.0f)
+    return bad("temperature", "must be between 0 and 100");
+  if (p.top_k < 0) return bad("top_k", "must be 0 (off) or positive");
+  if (!(p.top_p > 0.0f && p.top_p <= 1.0f)) return bad("top_p", "must be in (0, 1]");
+  if (!(p.min_p >= 0.0f && p.min_p <= 1.0f)) return bad("min_p", "must be in [0, 1]");
+  if (!(p.repetition_penalty > 0.0f) || p.repetition_penalty > 100.0f)
+    return bad("repetition_penalty", "must be in (0, 100]");
+  if (!(p.presence_penalty >= -2.0f && p.presence_penalty <= 2.0f))
+    return bad("presence_penalty", "must be between -2 and 2");
+  if (!(p.frequency_penalty >= -2.0f && p.frequency_penalty <= 2.0f))
+    return bad("frequency_penalty", "must be between -2 and 2");
+  for (const auto& [token, bias] : p.logit_bias) {
+    if (token < 0 || token >= n_vocab)
+      return bad("logit_bias", "names token " + std::to_string(token) + " outside the vocabulary");
+    if (!(bias >= -100.0f && bias <= 100.0f))
+      return bad("logit_bias", "values must be between -100 and 100");
+  }
+  return Status::Ok();
+}
+
+Sampler::Sampler(SamplingParams params, std::span<const int32_t> prompt)
+    : params_(std::move(params)), rng_(params_.seed) {
+  for (int32_t t : prompt) {
+    if (t < 0) continue;
+    if (static_cast<size_t>(t) >= in_context_.size()) in_context_.resize(static_cast<size_t>(t) + 1);
+    if (!in_context_[static_cast<size_t>(t)]) {
+      in_context_[static_cast<size_t>(t)] = 1;
+      context_.push_back(t);
+    }
+  }
+}
+
+void Sampler::Accept(int32_t token) {
+  if (token < 0) return;
+  ++generated_[token];
+  if (static_cast<size_t>(token) >= in_context_.size())
+    in_context_.resize(static_cast<size_t>(token) + 1);
+  if (!in_context_[static_cast<size_t>(token)]) {
+    in_context_[static_cast<size_t>(token)] = 1;
+    context_.push_back(token);
+  }
+}
+
+void Sampler::ApplyPenalties(std::span<float> logits) const {
+  const auto n = static_cast<int64_t>(logits.size());
+  for (const auto& [token, bias] : params_.logit_bias)
+    if (token >= 0 && token < n) logits[static_cast<size_t>(token)] += bias;
+  if (params_.repetition_penalty != 1.0f) {
+    const float r = params_.repetition_penalty;
+    for (int32_t t : context_) {
+      if (t >= n) continue;
+      float& l = logits[static_cast<size_t>(t)];
+      l = l > 0 ? l / r : l * r;
+    }
+  }
+  if (params_.frequency_penalty != 0.0f || params_.presence_penalty != 0.0f) {
+    for (const auto& [t, count] : generated_) {
+      if (t >= n) continue;
+      logits[static_cast<size_t>(t)] -=
+          static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
+    }
+  }
+}
+
+double Sampler::Uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
+
+namespace {
+
+// Larger logit first; equal logits by lower id (a total order, so results never depend on the
+// sort algorithm).
+bool Before(const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
+  return a.first > b.first || (a.first == b.first && a.second < b.second);
+}
+
+int32_t ArgMax(std::span<const float> logits) {
+  int32_t best = 0;
+  for (size_t i = 1; i < logits.size(); ++i)
+    if (logits[i] > logits[static_cast<size_t>(best)]) best = static_cast<int32_t>(i);
+  return best;
+}
+
+}  // namespace
+
+int32_t Sampler::Sample(std::span<float> logits) {
+  ApplyPenalties(logits);
+  if (params_.greedy || params_.temperature == 0.0f) return ArgMax(logits);
+  const float inv_t = 1.0f / params_.temperature;
+  for (float& l : logits) l *= inv_t;
+
+  // Candidates: all tokens, or the top k.
+  cand_.clear();
+  const int32_t n = static_cast<int32_t>(logits.size());
+  const bool use_k = params_.top_k > 0 && params_.top_k < n;
+  if (use_k) {
+    cand_.reserve(static_cast<size_t>(n));
+    for (int32_t i = 0; i < n; ++i) cand_.emplace_back(logits[static_cast<size_t>(i)], i);
+    std::nth_element(cand_.begin(), cand_.begin() + params_.top_k, cand_.end(), Before);
+    cand_.resize(static_cast<size_t>(params_.top_k));
+    std::sort(cand_.begin(), cand_.end(), Before);
+  }
+  // Softmax over the candidates (or the whole vocabulary), max-subtracted, in double.
+  float mx = -std::numeric_limits<float>::infinity();
+  if (use_k) {
+    mx = cand_.front().first;
+  } else {
+    for (float l : logits) mx = std::max(mx, l);
+  }
+  if (!std::isfinite(mx)) return ArgMax(logits);  // everything banned or NaN: deterministic
+  std::vector<std::pair<double, int32_t>> probs;  // (p, id), in candidate order
+  double total = 0;
+  if (use_k) {
+    for (const auto& [l, id] : cand_) {
+      const double p = std::exp(static_cast<double>(l - mx));
+      probs.emplace_back(p, id);
+      total += p;
+    }
+  } else {
+    probs.reserve(static_cast<size_t>(n));
+    for (int32_t i = 0; i < n; ++i) {
+      const double p = std::exp(static_cast<double>(logits[static_cast<size_t>(i)] - mx));
+      probs.emplace_back(p, i);
+      total += p;
+    }
+  }
+  for (auto& [p, id] : probs) p /= total;
+
+  if (params_.top_p < 1.0f) {
+    // Only tokens above (1 − p)/n can be in the nucleus: everything below sums to less than the
+    // mass the nucleus leaves out. Sorting just those keeps a 150k vocabulary cheap.
+    const double cut = (1.0 - params_.top_p) / static_cast<double>(probs.size());
+    std::vector<std::pair<double, int32_t>> keep;
+    for (const auto& pi : probs)
+      if (pi.first >= cut) keep.push_back(pi);
+    std::sort(keep.begin(), keep.end(), [](const auto& a, const auto& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    });
+    double cum = 0;
+    size_t end = 0;
+    while (end < keep.size() && cum < params_.top_p) cum += keep[end++].first;
+    keep.resize(std::max<size_t>(end, 1));
+    probs = std::move(keep);
+  }
+  if (params_.min_p > 0.0f) {
+    double pmax = 0;
+    for (const auto& pi : probs) pmax = std::max(pmax, pi.first);
+    const double floor = params_.min_p * pmax;
+    std::erase_if(probs, [&](const auto& pi) { return pi.first < floor; });
+  }
+  double mass = 0;
+  for (const auto& pi : probs) mass += pi.first;
+  const double r = Uniform() * mass;
+  double cum = 0;
+  for (const auto& [p, id] : probs) {
+    cum += p;
+    if (r < cum) return id;
+  }
+  return probs.back().second;
+}
+
+}  // namespace seekd::engine
