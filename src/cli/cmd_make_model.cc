@@ -15,6 +15,7 @@ namespace {
 struct Options {
   std::string out, tokenizer;
   model::TinyModelSpec spec;
+  uint64_t vocab = 0;
 };
 
 int Run(Options o) {
@@ -28,6 +29,15 @@ int Run(Options o) {
   if (auto t = tok::Tokenizer::Create(*vocab); !t.ok()) {
     std::cerr << "seekd make-model: the tokenizer does not load: " << t.status().ToString() << "\n";
     return 1;
+  }
+  // Real checkpoints pad the embedding (Qwen2.5: 151,936 rows for 151,665 tokens); the GGUF
+  // vocabulary is padded to match with unused [PADn] tokens, as llama.cpp's converter does.
+  if (o.vocab > vocab->tokens.size()) {
+    if (vocab->token_types.empty()) vocab->token_types.assign(vocab->tokens.size(), 1);
+    for (uint64_t i = vocab->tokens.size(); i < o.vocab; ++i) {
+      vocab->tokens.push_back("[PAD" + std::to_string(i) + "]");
+      vocab->token_types.push_back(static_cast<int32_t>(tok::kTokenUnused));
+    }
   }
   o.spec.n_vocab = vocab->tokens.size();
   model::GgufWriter w;
@@ -67,6 +77,9 @@ CommandRegistrar reg("make-model", [](CLI::App& app, int* exit_code) {
   c->add_option("--kv-heads", o->spec.n_head_kv, "key/value heads")->capture_default_str();
   c->add_option("--seed", o->spec.seed, "weight seed")->capture_default_str();
   c->add_flag("--tied", o->spec.tied_embeddings, "tie the output to token_embd");
+  c->add_option("--vocab", o->vocab, "pad the vocabulary to this many tokens");
+  c->add_option("--ctx", o->spec.n_ctx, "training context length")->capture_default_str();
+  c->add_option("--rope-theta", o->spec.rope_theta, "RoPE base")->capture_default_str();
   c->callback([o, exit_code] { *exit_code = Run(*o); });
 });
 

@@ -27,10 +27,23 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
 
+namespace {
+
+inline void CpuRelax() {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// About a quarter of a millisecond of polling before blocking.
+constexpr int kSpinRounds = 4096;
+
+}  // namespace
+
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    stop_.store(true);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -46,16 +59,23 @@ void ThreadPool::RunChunk(int index) {
 void ThreadPool::WorkerLoop(int index) {
   uint64_t seen = 0;
   for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
+    bool ready = false;
+    for (int i = 0; i < kSpinRounds && !ready; ++i) {
+      ready = generation_.load() != seen || stop_.load();
+      if (!ready) CpuRelax();
     }
+    if (!ready) {
+      std::unique_lock<std::mutex> lock(mu_);
+      sleepers_.fetch_add(1);
+      wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+      sleepers_.fetch_sub(1);
+    }
+    if (stop_.load()) return;
+    seen = generation_.load();
     RunChunk(index);
-    {
+    if (pending_.fetch_sub(1) == 1 && caller_sleeping_.load()) {
       std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_.notify_one();
+      done_.notify_one();
     }
   }
 }
@@ -66,18 +86,27 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
     fn(0, n, 0);
     return;
   }
-  {
+  SEEKD_CHECK_MSG(pending_.load() == 0, "ParallelFor is not reentrant");
+  n_ = n;
+  fn_ = &fn;
+  pending_.store(n_threads_ - 1);
+  generation_.fetch_add(1);
+  if (sleepers_.load() > 0) {
     std::lock_guard<std::mutex> lock(mu_);
-    SEEKD_CHECK_MSG(pending_ == 0, "ParallelFor is not reentrant");
-    n_ = n;
-    fn_ = &fn;
-    pending_ = n_threads_ - 1;
-    ++generation_;
+    wake_.notify_all();
   }
-  wake_.notify_all();
   RunChunk(0);  // the caller takes chunk 0
-  std::unique_lock<std::mutex> lock(mu_);
-  done_.wait(lock, [&] { return pending_ == 0; });
+  bool done = false;
+  for (int i = 0; i < kSpinRounds && !done; ++i) {
+    done = pending_.load() == 0;
+    if (!done) CpuRelax();
+  }
+  if (!done) {
+    std::unique_lock<std::mutex> lock(mu_);
+    caller_sleeping_.store(true);
+    done_.wait(lock, [&] { return pending_.load() == 0; });
+    caller_sleeping_.store(false);
+  }
   fn_ = nullptr;
 }
 

@@ -6,6 +6,7 @@
 // blocks until every chunk has run. The callback runs concurrently on different chunks.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -36,13 +37,19 @@ class ThreadPool {
   void WorkerLoop(int index);
   void RunChunk(int index);
 
+  // Hand-off: the caller publishes n_/fn_, then bumps generation_; workers spin on it for a
+  // short while (a forward pass issues hundreds of regions per token, each far shorter than a
+  // futex round trip) before sleeping on wake_. sleepers_ / caller_sleeping_ tell the other
+  // side whether a notify is needed (both sides store, then load: sequentially consistent).
   const int n_threads_;
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable wake_, done_;
-  uint64_t generation_ = 0;  // bumped per ParallelFor; workers run once per generation
-  int pending_ = 0;          // workers still running the current generation
-  bool stop_ = false;
+  std::atomic<uint64_t> generation_{0};  // bumped per ParallelFor; workers run once per value
+  std::atomic<int> pending_{0};          // workers still running the current generation
+  std::atomic<int> sleepers_{0};         // workers blocked (or about to block) on wake_
+  std::atomic<bool> caller_sleeping_{false};
+  std::atomic<bool> stop_{false};
   int64_t n_ = 0;
   const std::function<void(int64_t, int64_t, int)>* fn_ = nullptr;
 };

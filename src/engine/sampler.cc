@@ -35,7 +35,8 @@ Sampler::Sampler(SamplingParams params, std::span<const int32_t> prompt)
     : params_(std::move(params)), rng_(params_.seed) {
   for (int32_t t : prompt) {
     if (t < 0) continue;
-    if (static_cast<size_t>(t) >= in_context_.size()) in_context_.resize(static_cast<size_t>(t) + 1);
+    if (static_cast<size_t>(t) >= in_context_.size())
+      in_context_.resize(static_cast<size_t>(t) + 1);
     if (!in_context_[static_cast<size_t>(t)]) {
       in_context_[static_cast<size_t>(t)] = 1;
       context_.push_back(t);

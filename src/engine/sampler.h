@@ -1,6 +1,7 @@
 // Turning logits into the next token. One fixed order, applied to the full vocabulary:
 //
-//   1. logit_bias          logit[t] += bias[t]                      (OpenAI: −100 bans, +100 forces)
+//   1. logit_bias          logit[t] += bias[t]                      (OpenAI: −100 bans, +100
+//   forces)
 //   2. repetition_penalty  for t in prompt ∪ generated: logit > 0 ? logit / r : logit · r
 //   3. frequency/presence  for t in generated: logit −= count·frequency + presence
 //   4. greedy (or temperature 0): the largest logit, ties to the lowest id — stop here

@@ -143,14 +143,18 @@ TEST(Kernels, EveryIsaMatchesScalarForEveryTypeAndShape) {
         for (uint32_t seed = 1; seed <= 3; ++seed) {
           const auto w = Random(n, 100 + seed, 0.5f), x = Random(n, 200 + seed, 2.0f);
           const auto wq = QuantizeRow(t, w);
-          std::vector<uint8_t> act(static_cast<size_t>(kernels::ActRowBytes(t, n)));
+          // Each table converts the activations its own way (a layout may differ; the values
+          // may not) and dots its own conversion.
+          std::vector<uint8_t> act(static_cast<size_t>(kernels::ActRowBytes(t, n))),
+              act_k(act.size());
           kernels::QuantizeActivations(ref, t, x.data(), n, act.data());
+          kernels::QuantizeActivations(k, t, x.data(), n, act_k.data());
           std::vector<float> wd(static_cast<size_t>(n));
           ASSERT_TRUE(Dequantize(t, wq.data(), wd.data(), n).ok());
           double mag = 0;
           for (int64_t i = 0; i < n; ++i) mag += std::fabs(wd[i] * x[i]);
           const float want = ref.vec_dot[static_cast<int>(t)](n, wq.data(), act.data());
-          const float got = k.vec_dot[static_cast<int>(t)](n, wq.data(), act.data());
+          const float got = k.vec_dot[static_cast<int>(t)](n, wq.data(), act_k.data());
           EXPECT_NEAR(got, want, 1e-5 * mag + 1e-6)
               << kernels::IsaName(isa) << " " << DTypeName(t) << " n=" << n;
         }

@@ -113,8 +113,8 @@ TEST(Sampler, PenaltiesAndBiasFollowTheDocumentedFormulas) {
   s.Accept(5);
   auto l = Logits();
   s.ApplyPenalties(l);
-  EXPECT_FLOAT_EQ(l[0], 1.0f / 2);                   // prompt, positive: divided
-  EXPECT_FLOAT_EQ(l[4], (-1.0f + 10.0f) / 2);        // bias first, then the penalty
+  EXPECT_FLOAT_EQ(l[0], 1.0f / 2);                     // prompt, positive: divided
+  EXPECT_FLOAT_EQ(l[4], (-1.0f + 10.0f) / 2);          // bias first, then the penalty
   EXPECT_FLOAT_EQ(l[2], 2.0f / 2 - 2 * 0.5f - 0.25f);  // generated twice
   EXPECT_FLOAT_EQ(l[5], 0.5f / 2 - 0.5f - 0.25f);
   EXPECT_FLOAT_EQ(l[7], -100.0f);

@@ -169,7 +169,9 @@ TEST_P(ForwardVsReference, LogitsAgreeAndGreedyContinuationsAreIdentical) {
     EXPECT_LE(impl_err, impl_tol) << kernels::IsaName(isa);
     EXPECT_LE(total_err, c.tol) << kernels::IsaName(isa);
     const int mismatches = GreedyMismatches(tokens, emu_steps, impl_tol);
-    if (float_acts) EXPECT_EQ(mismatches, 0) << kernels::IsaName(isa);
+    if (float_acts) {
+      EXPECT_EQ(mismatches, 0) << kernels::IsaName(isa);
+    }
     std::printf(
         "  %-7s vs emulating reference %.1e, vs exact %.1e (tolerance %.0e); "
         "near-tie greedy differences %d/64\n",

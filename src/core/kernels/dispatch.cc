@@ -125,6 +125,10 @@ int64_t ActRowBytes(DType t, int64_t n) {
 }
 
 void QuantizeActivations(const Kernels& k, DType t, const float* x, int64_t n, void* dst) {
+  if (auto* custom = k.quantize_act_for[static_cast<int>(t)]) {
+    custom(x, dst, n);
+    return;
+  }
   switch (ActFormatOf(t)) {
     case ActFormat::kQ8A:
       k.quantize_q8a(x, static_cast<BlockQ8A*>(dst), n);

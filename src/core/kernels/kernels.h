@@ -53,9 +53,17 @@ struct Kernels {
   // f32 → activation format; n a multiple of the format's block (32 / 256).
   void (*quantize_q8a)(const float* x, BlockQ8A* y, int64_t n) = nullptr;
   void (*quantize_q8k)(const float* x, BlockQ8K* y, int64_t n) = nullptr;
+  // Per weight type, a table may lay its activation blocks out differently (same values, same
+  // sums, quants reordered to match the weight's nibble layout); null = the standard format.
+  void (*quantize_act_for[40])(const float* x, void* y, int64_t n) = {};
   // Plain f32 helpers used by attention.
   float (*dot_f32)(int64_t n, const float* a, const float* b) = nullptr;
   void (*axpy_f32)(int64_t n, float a, const float* x, float* y) = nullptr;  // y += a·x
+  // Peak-rate probes for bench-model: run the ISA's widest int8 dot-product (vpdpbusd /
+  // vpmaddubsw) or f32 FMA instruction on registers only, `iters` rounds of independent
+  // chains; return the multiply-adds done.
+  uint64_t (*spin_int8)(int64_t iters) = nullptr;
+  uint64_t (*spin_f32)(int64_t iters) = nullptr;
 };
 
 // Whether a weight type has a dot kernel, and the activation format it takes.
@@ -63,7 +71,8 @@ bool HasVecDot(DType t);
 ActFormat ActFormatOf(DType t);
 // Bytes of an activation row of n elements in t's activation format.
 int64_t ActRowBytes(DType t, int64_t n);
-// Converts one f32 row to t's activation format (dst holds ActRowBytes(t, n)).
+// Converts one f32 row to t's activation format as table k lays it out (dst holds
+// ActRowBytes(t, n)); only k's vec_dot[t] reads the result.
 void QuantizeActivations(const Kernels& k, DType t, const float* x, int64_t n, void* dst);
 
 // Tables for the ISAs this build and this CPU support (scalar always first).

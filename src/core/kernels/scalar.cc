@@ -100,6 +100,26 @@ void AxpyF32(int64_t n, float a, const float* x, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+uint64_t SpinInt8(int64_t iters) {
+  volatile int32_t seed = 1;
+  int32_t acc[8] = {seed, seed, seed, seed, seed, seed, seed, seed};
+  for (int64_t i = 0; i < iters; ++i)
+    for (int j = 0; j < 8; ++j) acc[j] += static_cast<int8_t>(acc[j]) * 3;
+  volatile int32_t sink = acc[0] + acc[7];
+  (void)sink;
+  return static_cast<uint64_t>(iters) * 8;
+}
+
+uint64_t SpinF32(int64_t iters) {
+  volatile float seed = 1.0f;
+  float acc[8] = {seed, seed, seed, seed, seed, seed, seed, seed};
+  for (int64_t i = 0; i < iters; ++i)
+    for (float& a : acc) a = a * 0.999f + 0.001f;
+  volatile float sink = acc[0] + acc[7];
+  (void)sink;
+  return static_cast<uint64_t>(iters) * 8;
+}
+
 Kernels MakeScalar() {
   Kernels k;
   k.isa = Isa::kScalar;
@@ -121,6 +141,8 @@ Kernels MakeScalar() {
   k.quantize_q8k = QuantizeQ8K;
   k.dot_f32 = DotF32;
   k.axpy_f32 = AxpyF32;
+  k.spin_int8 = SpinInt8;
+  k.spin_f32 = SpinF32;
   return k;
 }
 

@@ -1,0 +1,23 @@
+// What this machine can do, measured the way bench-model needs it: memory read bandwidth with a
+// given number of threads, and peak multiply-add rates of the active kernel table's widest
+// int8 and f32 instructions. Figures are the best of a few repetitions (noise only slows).
+#pragma once
+
+#include <cstdint>
+
+#include "core/kernels/kernels.h"
+#include "core/thread_pool.h"
+
+namespace seekd {
+
+// Bytes per second read from a buffer of `bytes` (well beyond the caches), all pool threads
+// reading disjoint halves, best of `reps`.
+double MeasureReadBandwidth(ThreadPool& pool, uint64_t bytes = 1ull << 30, int reps = 3);
+
+struct PeakRates {
+  double int8_macs_per_s = 0;  // vpdpbusd (AVX-512 VNNI) or vpmaddubsw (AVX2) chains
+  double f32_macs_per_s = 0;   // FMA chains
+};
+PeakRates MeasurePeakRates(const kernels::Kernels& k, ThreadPool& pool);
+
+}  // namespace seekd
