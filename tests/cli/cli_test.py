@@ -175,6 +175,80 @@ class CliTest(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("--template NAME", err)
 
+    def test_run_json_is_deterministic_and_matches_the_tokenizer(self):
+        args = ("run", "--model", self.gguf, "-p", "Hello, world", "-n", "12", "--seed", "7",
+                "--temp", "0.9", "--json", "--threads", "2")
+        rc, out, err = run(*args)
+        self.assertEqual(rc, 0, err)
+        j = json.loads(out)
+        # The prompt ids are the tokenizer's own (BOS added, as the vocabulary says).
+        rc2, ids, _ = run("tokenize", "--model", self.gguf, "Hello, world")
+        self.assertEqual(j["prompt_tokens"], [int(t) for t in ids.split()])
+        self.assertEqual(len(j["generated_tokens"]), 12)
+        self.assertEqual(j["finish_reason"], "length")
+        self.assertGreater(j["timings"]["decode_tokens_per_s"], 0)
+        # Same seed, same tokens; another thread count, same tokens (row splits do not change sums).
+        rc3, out3, _ = run(*args[:-2], "--threads", "1")
+        self.assertEqual(rc3, 0)
+        self.assertEqual(json.loads(out3)["generated_tokens"], j["generated_tokens"])
+        rc4, out4, _ = run(*[a if a != "7" else "8" for a in args])
+        self.assertNotEqual(json.loads(out4)["generated_tokens"], j["generated_tokens"])
+
+    def test_run_greedy_equals_temperature_zero_and_isa_paths_agree(self):
+        base = ("run", "--model", self.gguf, "-p", "1 2 3", "-n", "16", "--json")
+        outs = {}
+        for name, extra, env in [("greedy", ("--greedy",), {}), ("t0", ("--temp", "0"), {}),
+                                 ("scalar", ("--greedy",), {"SEEKD_ISA": "scalar"})]:
+            p = subprocess.run([BIN, *base, *extra], capture_output=True, timeout=120,
+                               env={**os.environ, **env})
+            self.assertEqual(p.returncode, 0, p.stderr)
+            outs[name] = json.loads(p.stdout)["generated_tokens"]
+        self.assertEqual(outs["greedy"], outs["t0"])
+        # 8-bit activations round identically on every ISA; only float sums differ in order,
+        # so the first tokens agree (a later near-tie may not).
+        self.assertEqual(outs["scalar"][:4], outs["greedy"][:4])
+
+    def test_run_chat_applies_the_template_and_splits_reasoning(self):
+        rc, out, err = run("run", "--model", self.gguf, "--chat", "--system", "Be brief.", "-p", "Hi",
+                           "-n", "8", "--greedy", "--json")
+        self.assertEqual(rc, 0, err)
+        j = json.loads(out)
+        # The DeepSeek-V3 template: BOS, system text, <｜User｜>Hi<｜Assistant｜>.
+        rc2, ids, _ = run("tokenize", "--model", self.gguf, "--no-bos",
+                          "<｜begin▁of▁sentence｜>Be brief.<｜User｜>Hi<｜Assistant｜>")
+        self.assertEqual(j["prompt_tokens"], [int(t) for t in ids.split()])
+        self.assertIn("reasoning_content", j)
+        self.assertEqual(j["reasoning_content"] + j["content"], j["text"])
+
+    def test_run_and_bench_refuse_bad_input_with_one_line(self):
+        cases = [
+            (("run", "--model", "/nonexistent.gguf", "-p", "x"), "cannot open"),
+            (("run", "--model", self.gguf, "-p", "x", "--temp", "-1"), "temperature"),
+            (("run", "--model", self.gguf, "-p", "x", "--top-p", "0"), "top_p"),
+            (("run", "--model", self.gguf, "-p", "x", "--quant", "q9_9"), "--quant"),
+            (("run", "--model", self.gguf, "-p", "x " * 5000, "--ctx", "64"), "context holds 64"),
+            (("bench-model", "--model", self.gguf, "-p", "0"), "positive"),
+        ]
+        for args, want in cases:
+            rc, out, err = run(*args)
+            self.assertEqual(rc, 1, f"{args[:4]}: rc {rc}, stderr {err}")
+            self.assertIn(want, err, args[:4])
+
+    def test_bench_model_json(self):
+        rc, out, err = run("bench-model", "--model", self.gguf, "-p", "32", "-n", "8", "-r", "2",
+                           "--threads", "2", "--json")
+        self.assertEqual(rc, 0, err)
+        j = json.loads(out)
+        for key in ("prefill_tokens_per_s", "decode_tokens_per_s"):
+            self.assertGreater(j[key]["median"], 0)
+            self.assertLessEqual(j[key]["min"], j[key]["median"])
+            self.assertLessEqual(j[key]["median"], j[key]["max"])
+        self.assertGreater(j["read_bandwidth_bytes_per_s"], 1e8)
+        self.assertGreater(j["peak_gflops"], 0)
+        self.assertEqual(j["threads"], 2)
+        self.assertAlmostEqual(j["decode_share_of_bandwidth_limit"],
+                               j["decode_tokens_per_s"]["median"] / j["decode_limit_tokens_per_s"])
+
 
 if __name__ == "__main__":
     unittest.main()
