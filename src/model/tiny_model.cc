@@ -1,5 +1,6 @@
 #include "model/tiny_model.h"
 
+#include <cmath>
 #include <random>
 
 #include "core/quant.h"
@@ -106,6 +107,12 @@ void SetKeys(const TinyModelSpec& s, GgufWriter* w) {
     w->Set(a + "vocab_size", GgufValue::U32(U32(s.n_vocab)));
     w->Set(a + "rope.dimension_count", GgufValue::U32(U32(s.n_embd / s.n_head)));
   }
+  if (!mla && (s.rope_scaling == "linear" || s.rope_scaling == "yarn")) {
+    w->Set(a + "rope.scaling.type", GgufValue::String(s.rope_scaling));
+    w->Set(a + "rope.scaling.factor", GgufValue::F32(static_cast<float>(s.rope_factor)));
+    if (s.rope_scaling == "yarn")
+      w->Set(a + "rope.scaling.original_context_length", GgufValue::U32(U32(s.rope_orig_ctx)));
+  }
   if (mla) SetDeepseekKeys(s, w);
   if (file_type == 15 || file_type == 7 || file_type == 2)
     w->Set("general.quantization_version", GgufValue::U32(2));
@@ -138,6 +145,29 @@ class TensorMaker {
 };
 
 int64_t I(uint64_t v) { return static_cast<int64_t>(v); }
+
+// llama3 scaling as llama.cpp's converter stores it: per rotated pair, the divisor of the base
+// frequency (1 for short wavelengths, the factor for long ones, a smooth blend between), with
+// Llama-3.1's low/high frequency factors 1 and 4.
+Status AddLlama3Freqs(const TinyModelSpec& s, GgufWriter* w) {
+  const int64_t n_rot = I(s.n_embd / s.n_head);
+  const double old_ctx = static_cast<double>(s.rope_orig_ctx), lo = 1.0, hi = 4.0;
+  std::vector<float> f;
+  for (int64_t i = 0; i < n_rot / 2; ++i) {
+    const double freq = std::pow(s.rope_theta, -2.0 * static_cast<double>(i) / n_rot);
+    const double wavelen = 2 * 3.14159265358979323846 / freq;
+    double d = 1.0;
+    if (wavelen > old_ctx / lo) {
+      d = s.rope_factor;
+    } else if (wavelen >= old_ctx / hi) {
+      const double smooth = (old_ctx / wavelen - lo) / (hi - lo);
+      d = 1.0 / ((1 - smooth) / s.rope_factor + smooth);
+    }
+    f.push_back(static_cast<float>(d));
+  }
+  return w->AddTensor("rope_freqs.weight", DType::kF32, {n_rot / 2},
+                      {reinterpret_cast<const uint8_t*>(f.data()), f.size() * sizeof(float)});
+}
 
 Status AddDenseFfn(const TinyModelSpec& s, const std::string& b, uint64_t i, TensorMaker* m) {
   const int64_t E = I(s.n_embd), F = I(s.n_ff);
@@ -204,6 +234,7 @@ Status WriteTinyModel(const TinyModelSpec& s, GgufWriter* w) {
   SetKeys(s, w);
   TensorMaker m(s, w);
   const int64_t E = I(s.n_embd), V = I(s.n_vocab);
+  if (s.rope_scaling == "llama3") SEEKD_RETURN_IF_ERROR(AddLlama3Freqs(s, w));
   SEEKD_RETURN_IF_ERROR(m.Add("token_embd.weight", {E, V}));
   for (uint64_t i = 0; i < s.n_layer; ++i)
     SEEKD_RETURN_IF_ERROR(s.arch == "deepseek2" ? AddDeepseekLayer(s, i, &m)

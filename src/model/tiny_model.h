@@ -25,7 +25,12 @@ struct TinyModelSpec {
   double rms_eps = 1e-6;
   bool tied_embeddings = false;
   std::string weights = "q4_k_m";  // q4_k_m | q4_0 | q8_0 | f16 | bf16 | f32
-  double init_std = 0.02;          // weights ~ N(0, init_std²); norms ~ 1 + N(0, init_std²)
+  // llama / qwen2 RoPE scaling: none | linear | yarn (metadata keys) | llama3 (the
+  // rope_freqs.weight tensor llama.cpp's converter writes instead of keys).
+  std::string rope_scaling = "none";
+  double rope_factor = 1.0;
+  uint64_t rope_orig_ctx = 0;  // original context (yarn, llama3)
+  double init_std = 0.02;      // weights ~ N(0, init_std²); norms ~ 1 + N(0, init_std²)
   uint32_t seed = 1;
 
   // deepseek2 only. Dims that end up as a row length (ne0) must be multiples of 32.

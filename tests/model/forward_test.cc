@@ -32,10 +32,12 @@ struct Case {
   // 4–6% of the largest logit on these models, so 10% (the same order as the weights' own
   // 4-bit rounding, which both sides share).
   double tol;
+  std::string rope_scaling = "none";  // with factor 4 and an original context of 32
 };
 
 std::string Name(const ::testing::TestParamInfo<Case>& i) {
-  return i.param.arch + "_" + i.param.weights + (i.param.tied ? "_tied" : "");
+  return i.param.arch + "_" + i.param.weights + (i.param.tied ? "_tied" : "") +
+         (i.param.rope_scaling != "none" ? "_rope_" + i.param.rope_scaling : "");
 }
 
 TinyModelSpec Spec(const Case& c) {
@@ -52,6 +54,9 @@ TinyModelSpec Spec(const Case& c) {
   s.n_ctx = 256;
   s.init_std = 0.08;  // wide enough logits that a greedy choice is not a near-tie
   s.seed = 42;
+  s.rope_scaling = c.rope_scaling;
+  s.rope_factor = 4.0;
+  s.rope_orig_ctx = 32;  // short, so the 76 positions run past it and every branch matters
   return s;
 }
 
@@ -188,7 +193,11 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"llama", "q8_0", true, 0.1}, Case{"qwen2", "f32", false, 1e-4},
                       Case{"qwen2", "f16", false, 1e-4}, Case{"qwen2", "bf16", false, 1e-4},
                       Case{"qwen2", "q8_0", false, 0.1}, Case{"qwen2", "q4_0", false, 0.1},
-                      Case{"qwen2", "q4_k_m", false, 0.1}),
+                      Case{"qwen2", "q4_k_m", false, 0.1},
+                      Case{"llama", "f32", false, 1e-4, "linear"},
+                      Case{"llama", "f32", false, 1e-4, "llama3"},
+                      Case{"qwen2", "f32", false, 1e-4, "yarn"},
+                      Case{"llama", "f16", false, 1e-4, "yarn"}),
     Name);
 
 // A token's logits do not depend on what else is in the batch: prefill as one batch, token by

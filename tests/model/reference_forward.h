@@ -33,11 +33,16 @@ class ReferenceLlm {
     F_ = static_cast<int>(g.GetUInt(a + "feed_forward_length").value());
     eps_ = g.GetFloat(a + "attention.layer_norm_rms_epsilon").value();
     theta_ = g.GetFloat(a + "rope.freq_base").value();
+    if (g.Find(a + "rope.scaling.type")) scaling_ = g.GetString(a + "rope.scaling.type").value();
+    factor_ = g.GetFloatOr(a + "rope.scaling.factor", 1.0).value();
+    orig_ctx_ =
+        static_cast<double>(g.GetUIntOr(a + "rope.scaling.original_context_length", 0).value());
     hd_ = E_ / H_;
     neox_ = arch_ == "qwen2";  // GGUF llama stores q/k for adjacent-pair rotation
     embd_ = Load(g, "token_embd.weight");
     V_ = static_cast<int>(embd_.v.size() / E_);
     out_norm_ = Load(g, "output_norm.weight");
+    freq_div_ = Load(g, "rope_freqs.weight");
     out_ = g.FindTensor("output.weight") ? Load(g, "output.weight") : embd_;
     for (int l = 0; l < L_; ++l) {
       const std::string b = "blk." + std::to_string(l) + ".";
@@ -168,15 +173,40 @@ class ReferenceLlm {
     return y;
   }
 
+  // Angle and cos/sin gain of rotated pair i at `pos`: plain, linear (positions ÷ factor),
+  // llama3 (frequency ÷ rope_freqs[i]) or YaRN as the paper and transformers define it.
+  void RopeAngle(int pos, int i, double* ang, double* gain) const {
+    double freq = std::pow(theta_, -2.0 * i / hd_);
+    if (!freq_div_.v.empty()) freq /= freq_div_.v[i];
+    *gain = 1.0;
+    if (scaling_ == "linear") {
+      freq /= factor_;
+    } else if (scaling_ == "yarn") {
+      const double pi = 3.14159265358979323846;
+      auto dim = [&](double rotations) {
+        return hd_ * std::log(orig_ctx_ / (rotations * 2 * pi)) / (2 * std::log(theta_));
+      };
+      const double low = std::max(0.0, std::floor(dim(32)));
+      const double high = std::min(hd_ - 1.0, std::ceil(dim(1)));
+      const double ramp = std::clamp((i - low) / std::max(0.001, high - low), 0.0, 1.0);
+      const double keep = 1.0 - ramp;  // share of the original (extrapolated) frequency
+      freq = freq / factor_ * (1 - keep) + freq * keep;
+      *gain = 0.1 * std::log(factor_) + 1.0;
+    }
+    *ang = pos * freq;
+  }
+
   void Rope(std::vector<double>* x, int n_heads, int pos) const {
     for (int h = 0; h < n_heads; ++h)
       for (int i = 0; i < hd_ / 2; ++i) {
-        const double ang = pos * std::pow(theta_, -2.0 * i / hd_);
+        double ang, gain;
+        RopeAngle(pos, i, &ang, &gain);
+        const double c = std::cos(ang) * gain, s = std::sin(ang) * gain;
         const int a = h * hd_ + (neox_ ? i : 2 * i),
                   b = h * hd_ + (neox_ ? i + hd_ / 2 : 2 * i + 1);
         const double x0 = (*x)[a], x1 = (*x)[b];
-        (*x)[a] = x0 * std::cos(ang) - x1 * std::sin(ang);
-        (*x)[b] = x0 * std::sin(ang) + x1 * std::cos(ang);
+        (*x)[a] = x0 * c - x1 * s;
+        (*x)[b] = x0 * s + x1 * c;
       }
   }
 
@@ -184,7 +214,9 @@ class ReferenceLlm {
   bool ok_ = false;
   std::string arch_;
   int E_ = 0, L_ = 0, H_ = 0, Hkv_ = 0, F_ = 0, V_ = 0, hd_ = 0;
-  double eps_ = 1e-6, theta_ = 10000;
+  double eps_ = 1e-6, theta_ = 10000, factor_ = 1, orig_ctx_ = 0;
+  std::string scaling_ = "none";
+  Tensor freq_div_;
   bool neox_ = false;
   Tensor embd_, out_norm_, out_;
   std::vector<Layer> layers_;
