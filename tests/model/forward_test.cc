@@ -35,6 +35,10 @@ struct Case {
   std::string rope_scaling = "none";  // with factor 4 and an original context of 32
 };
 
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.arch << "/" << c.weights << (c.tied ? "/tied" : "") << "/rope " << c.rope_scaling;
+}
+
 std::string Name(const ::testing::TestParamInfo<Case>& i) {
   return i.param.arch + "_" + i.param.weights + (i.param.tied ? "_tied" : "") +
          (i.param.rope_scaling != "none" ? "_rope_" + i.param.rope_scaling : "");

@@ -101,11 +101,11 @@ void AxpyF32(int64_t n, float a, const float* x, float* y) {
 }
 
 uint64_t SpinInt8(int64_t iters) {
-  volatile int32_t seed = 1;
-  int32_t acc[8] = {seed, seed, seed, seed, seed, seed, seed, seed};
+  volatile uint32_t seed = 1;
+  uint32_t acc[8] = {seed, seed, seed, seed, seed, seed, seed, seed};  // unsigned: wraps freely
   for (int64_t i = 0; i < iters; ++i)
-    for (int j = 0; j < 8; ++j) acc[j] += static_cast<int8_t>(acc[j]) * 3;
-  volatile int32_t sink = acc[0] + acc[7];
+    for (int j = 0; j < 8; ++j) acc[j] += (acc[j] & 0x7f) * 3;
+  volatile uint32_t sink = acc[0] + acc[7];
   (void)sink;
   return static_cast<uint64_t>(iters) * 8;
 }
