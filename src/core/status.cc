@@ -20,6 +20,8 @@ const char* StatusCodeName(StatusCode code) {
       return "i/o error";
     case StatusCode::kInternal:
       return "internal error";
+    case StatusCode::kUnavailable:
+      return "unavailable";
   }
   return "unknown";
 }

@@ -23,6 +23,7 @@ enum class StatusCode {
   kOutOfRange,       // a size or index beyond a limit
   kIoError,          // the OS refused (open, read, mmap, write)
   kInternal,         // a bug: should not happen
+  kUnavailable,      // overloaded or shutting down: the same request may succeed later
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -57,6 +58,7 @@ inline Status Unsupported(std::string m) { return {StatusCode::kUnsupported, std
 inline Status OutOfRange(std::string m) { return {StatusCode::kOutOfRange, std::move(m)}; }
 inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 
 // Result<T> holds a value or a non-ok Status.
 template <typename T>

@@ -1,0 +1,115 @@
+// The KV cache as one pool of fixed-size blocks allocated at start (ARCHITECTURE: never grown
+// per request). A block holds `block_size` consecutive positions of one sequence for every
+// layer. Sequences own block tables; full blocks are content-hashed, chained with everything
+// before them, so a later request with the same prefix reuses them by reference count; blocks
+// nobody references stay cached and are evicted least-recently-used when memory runs out.
+//
+// Thread-safety: none — the engine loop owns the pool, the arena and the sequences.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "core/status.h"
+#include "model/forward.h"
+#include "model/llm.h"
+
+namespace seekd::engine {
+
+// Block memory: [block][layer][K | V][offset][n_head_kv · head_dim] f32. Within a block and a
+// layer, rows of consecutive positions are contiguous (attention reads them as runs).
+class KvArena {
+ public:
+  KvArena(const model::LlmConfig& c, int32_t n_blocks, int32_t block_size);
+  int32_t n_blocks() const { return n_blocks_; }
+  int32_t block_size() const { return block_size_; }
+  uint64_t bytes() const { return static_cast<uint64_t>(n_blocks_) * block_floats_ * 4; }
+  // Bytes one block takes: what `--kv-cache-mem` is divided by.
+  static uint64_t BlockBytes(const model::LlmConfig& c, int32_t block_size);
+
+  float* K(int32_t block, int64_t layer, int32_t offset) { return Row(block, layer, 0, offset); }
+  float* V(int32_t block, int64_t layer, int32_t offset) { return Row(block, layer, 1, offset); }
+
+ private:
+  float* Row(int32_t block, int64_t layer, int kv, int32_t offset) {
+    return data_.get() + static_cast<uint64_t>(block) * block_floats_ +
+           ((static_cast<uint64_t>(layer) * 2 + kv) * block_size_ + offset) * row_;
+  }
+  int32_t n_blocks_, block_size_;
+  uint64_t row_, block_floats_;
+  std::unique_ptr<float[]> data_;  // uninitialised: pages are touched as blocks are first used
+};
+
+// Content hash of a full block: the previous block's hash chained with this block's tokens.
+uint64_t ChainHash(uint64_t prev, std::span<const int32_t> tokens);
+
+class BlockPool {
+ public:
+  BlockPool(int32_t n_blocks, int32_t block_size);
+
+  int32_t n_blocks() const { return static_cast<int32_t>(ref_.size()); }
+  int32_t block_size() const { return block_size_; }
+  // Blocks Allocate can still return: never-used or freed ones plus cached unreferenced ones.
+  int32_t n_available() const { return static_cast<int32_t>(free_.size() + lru_.size()); }
+  int32_t n_cached_idle() const { return static_cast<int32_t>(lru_.size()); }
+  int32_t n_in_use() const { return n_blocks() - n_available(); }
+
+  // A block with reference count 1; when nothing is free, the least recently used cached
+  // block is evicted (its hash forgotten). nullopt when every block is referenced.
+  std::optional<int32_t> Allocate();
+  void Retain(int32_t block);   // one more reference (a sequence sharing it)
+  void Release(int32_t block);  // at zero: cached if it has a hash, else free
+  int32_t refs(int32_t block) const { return ref_[static_cast<size_t>(block)]; }
+
+  // Marks a full block as holding `tokens` after the prefix whose chain hash leads to `hash`.
+  // If another block already holds that content, the pool keeps the first.
+  void Publish(int32_t block, uint64_t hash, std::span<const int32_t> tokens);
+  // The cached block for this hash and these exact tokens (hash collisions are checked), with
+  // one more reference; nullopt on a miss.
+  std::optional<int32_t> Lookup(uint64_t hash, std::span<const int32_t> tokens);
+
+  // Every block is exactly one of: referenced, cached idle, free; reference counts are
+  // non-negative; the hash map and LRU list agree. Tests call it after stress runs.
+  Status CheckInvariants() const;
+
+ private:
+  struct Cached {
+    uint64_t hash = 0;
+    std::vector<int32_t> tokens;
+    bool valid = false;
+  };
+  void Forget(int32_t block);
+
+  int32_t block_size_;
+  std::vector<int32_t> ref_;
+  std::vector<Cached> cached_;
+  std::vector<int32_t> free_;                          // never hashed, unreferenced
+  std::list<int32_t> lru_;                             // hashed, unreferenced; front = oldest
+  std::vector<std::list<int32_t>::iterator> lru_pos_;  // valid while in lru_
+  std::vector<bool> in_lru_;
+  std::unordered_map<uint64_t, int32_t> by_hash_;
+};
+
+// One sequence's view of the arena through its block table (what Forward writes and reads).
+class PagedSeq final : public model::KvStore {
+ public:
+  // arena may be null for bookkeeping without memory (scheduler tests); K/V then must not be used.
+  PagedSeq(KvArena* arena, int32_t block_size) : arena_(arena), block_size_(block_size) {}
+  std::vector<int32_t>& blocks() { return blocks_; }
+  const std::vector<int32_t>& blocks() const { return blocks_; }
+  int64_t capacity() const override { return static_cast<int64_t>(blocks_.size()) * block_size_; }
+  float* K(int64_t layer, int64_t pos, int64_t* run) override;
+  float* V(int64_t layer, int64_t pos, int64_t* run) override;
+
+ private:
+  KvArena* arena_;
+  int32_t block_size_;
+  std::vector<int32_t> blocks_;
+};
+
+}  // namespace seekd::engine

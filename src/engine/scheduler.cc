@@ -1,0 +1,211 @@
+#include "engine/scheduler.h"
+
+#include <algorithm>
+
+namespace seekd::engine {
+
+Scheduler::Scheduler(SchedulerConfig config, BlockPool* pool, KvArena* arena)
+    : config_(config), pool_(pool), arena_(arena) {}
+
+bool Scheduler::Before(const Seq& a, const Seq& b) const {
+  if (a.spec.priority != b.spec.priority) return a.spec.priority < b.spec.priority;
+  return a.arrival < b.arrival;
+}
+
+Status Scheduler::Submit(SeqSpec spec) {
+  if (spec.prompt.empty()) return InvalidArgument("the prompt is empty");
+  if (spec.max_tokens < 1) return InvalidArgument("max_tokens must be at least 1");
+  const int64_t len = static_cast<int64_t>(spec.prompt.size());
+  if (len + spec.max_tokens > config_.max_model_len)
+    return OutOfRange("the prompt has " + std::to_string(len) + " tokens and asks for " +
+                      std::to_string(spec.max_tokens) + " more; the context length is " +
+                      std::to_string(config_.max_model_len));
+  const int64_t bs = pool_->block_size();
+  if ((len + spec.max_tokens + bs - 1) / bs > pool_->n_blocks())
+    return OutOfRange("the prompt and max_tokens need more KV cache than the server has (" +
+                      std::to_string(static_cast<int64_t>(pool_->n_blocks()) * bs) + " tokens)");
+  if (static_cast<int32_t>(waiting_.size()) >= config_.max_queue)
+    return Unavailable("overloaded: " + std::to_string(waiting_.size()) +
+                       " requests are already waiting");
+  if (seqs_.count(spec.id)) return InvalidArgument("duplicate sequence id");
+  Seq s;
+  s.arrival = next_arrival_++;
+  s.tokens = spec.prompt;
+  s.spec = std::move(spec);
+  s.kv = std::make_unique<PagedSeq>(arena_, pool_->block_size());
+  const uint64_t id = s.spec.id;
+  seqs_.emplace(id, std::move(s));
+  // Keep the queue ordered by (priority, arrival): insert after every sequence that goes first.
+  auto pos = std::find_if(waiting_.begin(), waiting_.end(),
+                          [&](uint64_t w) { return Before(seqs_.at(id), seqs_.at(w)); });
+  waiting_.insert(pos, id);
+  return Status::Ok();
+}
+
+void Scheduler::Cancel(uint64_t id) {
+  auto it = seqs_.find(id);
+  if (it != seqs_.end()) it->second.cancelled = true;
+}
+
+void Scheduler::ReleaseAll(Seq& s) {
+  for (int32_t b : s.kv->blocks()) pool_->Release(b);
+  s.kv->blocks().clear();
+  s.hashes.clear();
+  s.computed = 0;
+}
+
+bool Scheduler::EnsureBlocks(Seq& s, int64_t n_positions) {
+  const int64_t bs = pool_->block_size();
+  const auto need = static_cast<size_t>((n_positions + bs - 1) / bs);
+  auto& blocks = s.kv->blocks();
+  while (blocks.size() < need) {
+    const std::optional<int32_t> b = pool_->Allocate();
+    if (!b) return false;
+    blocks.push_back(*b);
+  }
+  return true;
+}
+
+// Publishes every block that is full and computed (its tokens are final).
+void Scheduler::PublishFull(Seq& s) {
+  const int64_t bs = pool_->block_size();
+  while (static_cast<int64_t>(s.hashes.size() + 1) * bs <= s.computed) {
+    const size_t i = s.hashes.size();
+    const std::span<const int32_t> toks(s.tokens.data() + i * bs, static_cast<size_t>(bs));
+    const uint64_t h = ChainHash(i == 0 ? 0 : s.hashes.back(), toks);
+    pool_->Publish(s.kv->blocks()[i], h, toks);
+    s.hashes.push_back(h);
+  }
+}
+
+// Shares cached blocks for the longest run of full prompt blocks; at least one token is left
+// to compute (its logits give the next token). Returns the tokens matched.
+int32_t Scheduler::MatchPrefix(Seq& s) {
+  const int64_t bs = pool_->block_size();
+  const int64_t max_blocks = (static_cast<int64_t>(s.tokens.size()) - 1) / bs;
+  uint64_t h = 0;
+  for (int64_t i = 0; i < max_blocks; ++i) {
+    const std::span<const int32_t> toks(s.tokens.data() + i * bs, static_cast<size_t>(bs));
+    h = ChainHash(h, toks);
+    const std::optional<int32_t> b = pool_->Lookup(h, toks);
+    if (!b) break;
+    s.kv->blocks().push_back(*b);
+    s.hashes.push_back(h);
+  }
+  s.computed = static_cast<int64_t>(s.hashes.size()) * bs;
+  return static_cast<int32_t>(s.computed);
+}
+
+void Scheduler::Preempt(uint64_t id, Plan* plan) {
+  Seq& s = seqs_.at(id);
+  ReleaseAll(s);
+  running_.erase(std::find(running_.begin(), running_.end(), id));
+  waiting_.push_front(id);
+  plan->preempted.push_back(id);
+  ++n_preemptions_;
+}
+
+Scheduler::Plan Scheduler::Schedule() {
+  Plan plan;
+  // 1. Cancellations.
+  for (auto it = seqs_.begin(); it != seqs_.end();) {
+    if (!it->second.cancelled) {
+      ++it;
+      continue;
+    }
+    ReleaseAll(it->second);
+    const uint64_t id = it->first;
+    std::erase(running_, id);
+    std::erase(waiting_, id);
+    plan.cancelled.push_back(id);
+    it = seqs_.erase(it);
+  }
+  int32_t budget = config_.max_batch_tokens;
+
+  // 2. Running sequences, most important first; preempt from the least important end.
+  std::sort(running_.begin(), running_.end(),
+            [&](uint64_t a, uint64_t b) { return Before(seqs_.at(a), seqs_.at(b)); });
+  for (size_t i = 0; i < running_.size() && budget > 0;) {
+    Seq& s = seqs_.at(running_[i]);
+    const int64_t left = static_cast<int64_t>(s.tokens.size()) - s.computed;
+    const auto n = static_cast<int32_t>(std::min<int64_t>(left, budget));
+    if (n <= 0) {
+      ++i;
+      continue;
+    }
+    if (!EnsureBlocks(s, s.computed + n)) {
+      const uint64_t victim = running_.back();
+      Preempt(victim, &plan);
+      if (victim == s.spec.id) break;  // it was the least important itself
+      continue;                        // retry this one with the freed blocks
+    }
+    plan.items.push_back(
+        {s.spec.id, s.computed, n, s.computed + n == static_cast<int64_t>(s.tokens.size())});
+    s.computed += n;
+    budget -= n;
+    ++i;
+  }
+
+  // 3. Admissions.
+  while (!waiting_.empty() && budget > 0 &&
+         static_cast<int32_t>(running_.size()) < config_.max_seqs && plan.preempted.empty()) {
+    Seq& s = seqs_.at(waiting_.front());
+    const int32_t hit = MatchPrefix(s);
+    if (s.cached_prompt < 0)
+      s.cached_prompt = std::min<int32_t>(hit, static_cast<int32_t>(s.spec.prompt.size()));
+    const int64_t left = static_cast<int64_t>(s.tokens.size()) - s.computed;
+    const auto n = static_cast<int32_t>(std::min<int64_t>(left, budget));
+    if (!EnsureBlocks(s, s.computed + n)) {
+      ReleaseAll(s);  // not enough memory now: wait, keeping queue order
+      break;
+    }
+    waiting_.pop_front();
+    running_.push_back(s.spec.id);
+    plan.items.push_back(
+        {s.spec.id, s.computed, n, s.computed + n == static_cast<int64_t>(s.tokens.size())});
+    s.computed += n;
+    budget -= n;
+  }
+  for (const Item& it : plan.items) {
+    PublishFull(seqs_.at(it.id));
+    plan.n_tokens += it.n;
+  }
+  return plan;
+}
+
+void Scheduler::Finish(uint64_t id) {
+  auto it = seqs_.find(id);
+  if (it == seqs_.end()) return;
+  ReleaseAll(it->second);
+  std::erase(running_, id);
+  std::erase(waiting_, id);
+  seqs_.erase(it);
+}
+
+std::vector<uint64_t> Scheduler::Update(const std::vector<std::pair<uint64_t, int32_t>>& sampled,
+                                        const std::vector<uint64_t>& finished_by_caller) {
+  std::vector<uint64_t> done;
+  for (const auto& [id, token] : sampled) {
+    auto it = seqs_.find(id);
+    if (it == seqs_.end()) continue;
+    Seq& s = it->second;
+    s.tokens.push_back(token);
+    if (generated(id) >= s.spec.max_tokens) done.push_back(id);
+  }
+  for (uint64_t id : finished_by_caller)
+    if (std::find(done.begin(), done.end(), id) == done.end()) done.push_back(id);
+  for (uint64_t id : done) Finish(id);
+  return done;
+}
+
+PagedSeq* Scheduler::kv(uint64_t id) { return seqs_.at(id).kv.get(); }
+const std::vector<int32_t>& Scheduler::tokens(uint64_t id) const { return seqs_.at(id).tokens; }
+int32_t Scheduler::generated(uint64_t id) const {
+  const Seq& s = seqs_.at(id);
+  return static_cast<int32_t>(s.tokens.size() - s.spec.prompt.size());
+}
+int32_t Scheduler::cached_prompt_tokens(uint64_t id) const {
+  return std::max(0, seqs_.at(id).cached_prompt);
+}
+
+}  // namespace seekd::engine
