@@ -1,0 +1,187 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+
+namespace seekd::engine {
+
+namespace {
+int32_t BlocksFor(const model::Llm& llm, const EngineOptions& o) {
+  const uint64_t per = KvArena::BlockBytes(llm.config(), o.block_size);
+  return static_cast<int32_t>(std::max<uint64_t>(1, o.kv_cache_bytes / per));
+}
+}  // namespace
+
+Engine::Engine(const model::Llm& llm, EngineOptions options)
+    : llm_(llm),
+      opt_(options),
+      pool_(options.threads > 0 ? options.threads : PhysicalCoreCount()),
+      fwd_(llm, pool_),
+      arena_(llm.config(), BlocksFor(llm, options), options.block_size),
+      blocks_(arena_.n_blocks(), options.block_size),
+      sched_(options.scheduler, &blocks_, &arena_) {
+  stats_.kv_blocks_total = blocks_.n_blocks();
+  loop_ = std::thread([this] { Loop(); });
+}
+
+Engine::~Engine() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  loop_.join();
+}
+
+Result<uint64_t> Engine::Submit(Request r, std::function<void(const Event&)> on_event) {
+  if (r.prompt.empty()) return InvalidArgument("the prompt is empty");
+  if (r.max_tokens < 1) return InvalidArgument("max_tokens must be at least 1");
+  for (int32_t t : r.prompt)
+    if (t < 0 || t >= llm_.config().n_vocab)
+      return InvalidArgument("token id " + std::to_string(t) + " is outside the vocabulary");
+  SEEKD_RETURN_IF_ERROR(ValidateSampling(r.sampling, llm_.config().n_vocab));
+  const int64_t len = static_cast<int64_t>(r.prompt.size());
+  const SchedulerConfig& sc = opt_.scheduler;
+  if (len + r.max_tokens > sc.max_model_len)
+    return OutOfRange("the prompt has " + std::to_string(len) + " tokens and asks for " +
+                      std::to_string(r.max_tokens) + " more; the context length is " +
+                      std::to_string(sc.max_model_len));
+  const int64_t bs = opt_.block_size;
+  if ((len + r.max_tokens + bs - 1) / bs > blocks_.n_blocks())
+    return OutOfRange("the request needs more KV cache than the server has (" +
+                      std::to_string(static_cast<int64_t>(blocks_.n_blocks()) * bs) + " tokens)");
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stop_) return Unavailable("the engine is shutting down");
+  if (queued_ >= sc.max_queue)
+    return Unavailable("overloaded: " + std::to_string(queued_) + " requests are already waiting");
+  const uint64_t id = next_id_++;
+  Live l;
+  l.req = std::move(r);
+  l.on_event = std::move(on_event);
+  incoming_.emplace_back(id, std::move(l));
+  ++queued_;
+  wake_.notify_all();
+  return id;
+}
+
+void Engine::Cancel(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancels_.push_back(id);
+  wake_.notify_all();
+}
+
+EngineStats Engine::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void Engine::FinishEvent(uint64_t id, const std::string& reason, Status error) {
+  auto it = live_.find(id);
+  if (it == live_.end()) return;
+  Event e;
+  e.kind = Event::Kind::kFinish;
+  e.finish_reason = reason;
+  e.error = std::move(error);
+  e.prompt_tokens = static_cast<int32_t>(it->second.req.prompt.size());
+  e.cached_prompt_tokens = std::max(0, it->second.cached);
+  e.completion_tokens = it->second.generated;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.prompt_tokens += e.prompt_tokens;
+    stats_.cached_prompt_tokens += e.cached_prompt_tokens;
+  }
+  it->second.on_event(e);
+  live_.erase(it);
+}
+
+void Engine::Loop() {
+  for (;;) {
+    std::deque<std::pair<uint64_t, Live>> incoming;
+    std::vector<uint64_t> cancels;
+    bool stop;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(
+          lock, [&] { return stop_ || !incoming_.empty() || !cancels_.empty() || !live_.empty(); });
+      incoming.swap(incoming_);
+      cancels.swap(cancels_);
+      stop = stop_;
+    }
+    for (auto& [id, l] : incoming) {
+      SeqSpec spec{id, l.req.prompt, l.req.max_tokens, l.req.priority};
+      l.sampler = std::make_unique<Sampler>(l.req.sampling, l.req.prompt);
+      Status st = sched_.Submit(std::move(spec));
+      live_.emplace(id, std::move(l));
+      if (!st.ok()) FinishEvent(id, "error", st);
+    }
+    for (uint64_t id : cancels) sched_.Cancel(id);
+    if (stop) {
+      for (auto& [id, l] : live_) sched_.Cancel(id);
+      const Scheduler::Plan plan = sched_.Schedule();  // frees every block
+      std::vector<uint64_t> ids;
+      for (const auto& [id, l] : live_) ids.push_back(id);
+      for (uint64_t id : ids) FinishEvent(id, "cancelled");
+      return;
+    }
+    Step();
+  }
+}
+
+void Engine::Step() {
+  const Scheduler::Plan plan = sched_.Schedule();
+  for (uint64_t id : plan.cancelled) FinishEvent(id, "cancelled");
+  std::vector<model::BatchToken> batch;
+  std::vector<model::KvStore*> seqs;
+  for (const auto& item : plan.items) {
+    Live& l = live_.at(item.id);
+    if (l.cached < 0) l.cached = sched_.cached_prompt_tokens(item.id);
+    const auto& toks = sched_.tokens(item.id);
+    const auto seq = static_cast<int32_t>(seqs.size());
+    seqs.push_back(sched_.kv(item.id));
+    for (int64_t p = item.start; p < item.start + item.n; ++p)
+      batch.push_back(
+          {toks[static_cast<size_t>(p)], p, seq, item.sample && p == item.start + item.n - 1});
+  }
+  std::vector<std::pair<uint64_t, int32_t>> sampled;
+  std::vector<uint64_t> stopped;
+  if (!batch.empty()) {
+    if (Status st = fwd_.Run(batch, seqs, &logits_); !st.ok()) {
+      for (const auto& item : plan.items) {
+        sched_.Cancel(item.id);
+        FinishEvent(item.id, "error", st);
+      }
+    } else {
+      const int64_t V = llm_.config().n_vocab;
+      int64_t row = 0;
+      for (const auto& item : plan.items) {
+        if (!item.sample) continue;
+        Live& l = live_.at(item.id);
+        const int32_t tok = l.sampler->Sample({logits_.data() + row * V, static_cast<size_t>(V)});
+        ++row;
+        l.sampler->Accept(tok);
+        ++l.generated;
+        sampled.emplace_back(item.id, tok);
+        Event e;
+        e.token = tok;
+        l.on_event(e);
+        if (std::find(l.req.stop_tokens.begin(), l.req.stop_tokens.end(), tok) !=
+            l.req.stop_tokens.end())
+          stopped.push_back(item.id);
+      }
+    }
+  }
+  for (uint64_t id : sched_.Update(sampled, stopped))
+    FinishEvent(id,
+                std::find(stopped.begin(), stopped.end(), id) != stopped.end() ? "stop" : "length");
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.running = sched_.n_running();
+  stats_.waiting = sched_.n_waiting();
+  queued_ = stats_.waiting + static_cast<int32_t>(incoming_.size());
+  stats_.kv_blocks_used = blocks_.n_in_use();
+  stats_.kv_blocks_cached = blocks_.n_cached_idle();
+  stats_.preemptions = sched_.n_preemptions();
+  ++stats_.steps;
+  stats_.tokens_computed += plan.n_tokens;
+  stats_.generated_tokens += static_cast<int64_t>(sampled.size());
+}
+
+}  // namespace seekd::engine

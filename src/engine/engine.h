@@ -1,0 +1,111 @@
+// The serving engine: one loop thread per loaded model runs schedule → one batched forward over
+// every scheduled token of every sequence → sample → emit, on a KV block pool allocated at
+// start. Callers submit requests from any thread and receive token / finish events through a
+// callback, which runs on the engine thread (keep it short: hand off to your own executor).
+//
+// Thread-safety: Submit, Cancel and stats are thread-safe; everything else runs on the loop.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+#include "core/thread_pool.h"
+#include "engine/kv_cache.h"
+#include "engine/sampler.h"
+#include "engine/scheduler.h"
+#include "model/forward.h"
+#include "model/llm.h"
+
+namespace seekd::engine {
+
+struct Request {
+  std::vector<int32_t> prompt;
+  int32_t max_tokens = 256;
+  SamplingParams sampling;
+  std::vector<int32_t> stop_tokens;  // the sequence ends after emitting one
+  int32_t priority = 0;              // lower first
+};
+
+struct Event {
+  enum class Kind { kToken, kFinish };
+  Kind kind = Kind::kToken;
+  int32_t token = -1;         // kToken
+  std::string finish_reason;  // kFinish: stop | length | cancelled | error
+  Status error;               // kFinish with "error"
+  int32_t prompt_tokens = 0, cached_prompt_tokens = 0, completion_tokens = 0;
+};
+
+struct EngineOptions {
+  uint64_t kv_cache_bytes = 256ull << 20;  // the pool; blocks = bytes / block bytes
+  int32_t block_size = 16;
+  SchedulerConfig scheduler;
+  int threads = 0;  // compute threads (0: physical cores)
+};
+
+struct EngineStats {
+  int32_t running = 0, waiting = 0;
+  int32_t kv_blocks_total = 0, kv_blocks_used = 0, kv_blocks_cached = 0;
+  int64_t preemptions = 0, steps = 0, tokens_computed = 0;
+  int64_t prompt_tokens = 0, cached_prompt_tokens = 0, generated_tokens = 0;
+};
+
+class Engine {
+ public:
+  Engine(const model::Llm& llm, EngineOptions options);
+  ~Engine();  // cancels what is left and joins the loop
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Queues a request. Errors come back here, synchronously: InvalidArgument (bad sampling or
+  // empty prompt), OutOfRange (context or KV capacity), Unavailable (queue full). On success
+  // every later event, ending with exactly one kFinish, goes to on_event.
+  Result<uint64_t> Submit(Request request, std::function<void(const Event&)> on_event);
+  // The request finishes with "cancelled" at the next step; its blocks are freed then.
+  void Cancel(uint64_t id);
+  EngineStats stats() const;
+  const model::Llm& llm() const { return llm_; }
+
+ private:
+  struct Live {
+    Request req;
+    std::function<void(const Event&)> on_event;
+    std::unique_ptr<Sampler> sampler;
+    int32_t generated = 0;
+    int32_t cached = -1;  // prompt tokens found in the prefix cache, known at admission
+  };
+  void Loop();
+  void Step();
+  void FinishEvent(uint64_t id, const std::string& reason, Status error = Status::Ok());
+
+  const model::Llm& llm_;
+  EngineOptions opt_;
+  ThreadPool pool_;
+  model::Forward fwd_;
+  KvArena arena_;
+  BlockPool blocks_;
+  Scheduler sched_;                // loop thread only, except under mu_ for Submit's checks
+  std::map<uint64_t, Live> live_;  // loop thread only
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::pair<uint64_t, Live>> incoming_;
+  std::vector<uint64_t> cancels_;
+  bool stop_ = false;
+  uint64_t next_id_ = 1;
+  int32_t queued_ = 0;  // incoming + waiting, for admission control
+  EngineStats stats_;   // published under mu_
+  std::vector<float> logits_;
+  std::thread loop_;
+};
+
+}  // namespace seekd::engine
