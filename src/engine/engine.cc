@@ -169,19 +169,24 @@ void Engine::Step() {
       }
     }
   }
-  for (uint64_t id : sched_.Update(sampled, stopped))
+  const std::vector<uint64_t> done = sched_.Update(sampled, stopped);
+  {
+    // Published before the finish events, so a caller that sees its request finish also sees
+    // counters that include it.
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.running = sched_.n_running();
+    stats_.waiting = sched_.n_waiting();
+    queued_ = stats_.waiting + static_cast<int32_t>(incoming_.size());
+    stats_.kv_blocks_used = blocks_.n_in_use();
+    stats_.kv_blocks_cached = blocks_.n_cached_idle();
+    stats_.preemptions = sched_.n_preemptions();
+    ++stats_.steps;
+    stats_.tokens_computed += plan.n_tokens;
+    stats_.generated_tokens += static_cast<int64_t>(sampled.size());
+  }
+  for (uint64_t id : done)
     FinishEvent(id,
                 std::find(stopped.begin(), stopped.end(), id) != stopped.end() ? "stop" : "length");
-  std::lock_guard<std::mutex> lock(mu_);
-  stats_.running = sched_.n_running();
-  stats_.waiting = sched_.n_waiting();
-  queued_ = stats_.waiting + static_cast<int32_t>(incoming_.size());
-  stats_.kv_blocks_used = blocks_.n_in_use();
-  stats_.kv_blocks_cached = blocks_.n_cached_idle();
-  stats_.preemptions = sched_.n_preemptions();
-  ++stats_.steps;
-  stats_.tokens_computed += plan.n_tokens;
-  stats_.generated_tokens += static_cast<int64_t>(sampled.size());
 }
 
 }  // namespace seekd::engine

@@ -249,6 +249,22 @@ class CliTest(unittest.TestCase):
         self.assertAlmostEqual(j["decode_share_of_bandwidth_limit"],
                                j["decode_tokens_per_s"]["median"] / j["decode_limit_tokens_per_s"])
 
+    def test_bench_engine_json(self):
+        rc, out, err = run("bench-engine", "--model", self.gguf, "-c", "1,3", "--prompt-len", "24",
+                           "--gen-len", "5", "--shared-prefix", "16", "--threads", "2", "--json")
+        self.assertEqual(rc, 0, err)
+        levels = json.loads(out)
+        self.assertEqual([l["concurrency"] for l in levels], [1, 3])
+        self.assertEqual([l["generated_tokens"] for l in levels], [5, 15])
+        self.assertAlmostEqual(levels[0]["gain_over_first_level"], 1.0)
+        for l in levels:
+            self.assertGreater(l["tokens_per_s"], 0)
+            self.assertLessEqual(l["ttft_s"]["p50"], l["ttft_s"]["p99"])
+            self.assertLessEqual(l["kv_blocks_peak"], l["kv_blocks_total"])
+        rc, _, err = run("bench-engine", "--model", self.gguf, "-c", "0")
+        self.assertEqual(rc, 1)
+        self.assertIn("--concurrency", err)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,0 +1,221 @@
+// seekd bench-engine --model PATH [--concurrency 1,4,10,16] [--prompt-len L] [--gen-len G]
+//                    [--shared-prefix P] [--threads N] [--kv-cache-mem MB] [--json]
+//
+// In-process serving benchmark, no HTTP: for each concurrency level, that many requests are
+// submitted at once to a fresh engine (cold prefix cache) and run to completion. Reports the
+// aggregate generated tokens/s and its gain over level 1, TTFT and time per output token
+// percentiles, KV blocks used at peak, and the compute rate reached (2 · weight MACs per
+// computed token).
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "engine/engine.h"
+#include "model/llm.h"
+
+namespace seekd::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string model, levels = "1,4,10,16";
+  int64_t prompt_len = 128, gen_len = 64, shared_prefix = 0, kv_mb = 0;
+  int threads = 0;
+  bool json = false;
+};
+
+double Pct(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const double idx = p / 100.0 * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<size_t>(idx);
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (idx - static_cast<double>(lo));
+}
+
+struct LevelResult {
+  int level = 0;
+  double wall_s = 0, tokens_per_s = 0, gflops = 0;
+  std::vector<double> ttft, tpot;
+  int64_t generated = 0, cached = 0, preemptions = 0;
+  int32_t peak_blocks = 0, total_blocks = 0;
+};
+
+Result<LevelResult> RunLevel(const model::Llm& llm, const Options& o, int level) {
+  engine::EngineOptions eo;
+  eo.threads = o.threads;
+  eo.scheduler.max_seqs = std::max(16, level);
+  eo.scheduler.max_queue = std::max(256, level);
+  eo.scheduler.max_model_len = std::min<int64_t>(llm.config().n_ctx_train, 1 << 16);
+  const uint64_t need = static_cast<uint64_t>(level) *
+                        static_cast<uint64_t>(o.prompt_len + o.gen_len + 16) *
+                        engine::KvArena::BlockBytes(llm.config(), 16) / 16;
+  eo.kv_cache_bytes = o.kv_mb > 0 ? static_cast<uint64_t>(o.kv_mb) << 20 : need + (64ull << 20);
+  engine::Engine eng(llm, eo);
+
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(llm.config().n_vocab - 1));
+  std::vector<int32_t> shared(static_cast<size_t>(o.shared_prefix));
+  for (auto& t : shared) t = tok(rng);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int finished = 0;
+  std::vector<Clock::time_point> submit(static_cast<size_t>(level)),
+      first(static_cast<size_t>(level)), last(static_cast<size_t>(level));
+  std::vector<int32_t> count(static_cast<size_t>(level)), cached(static_cast<size_t>(level));
+  std::vector<std::string> errors;
+  const auto t0 = Clock::now();
+  for (int i = 0; i < level; ++i) {
+    engine::Request r;
+    r.prompt = shared;
+    while (static_cast<int64_t>(r.prompt.size()) < o.prompt_len) r.prompt.push_back(tok(rng));
+    r.max_tokens = static_cast<int32_t>(o.gen_len);
+    r.sampling.greedy = true;  // no stop tokens: every request generates exactly gen_len
+    const auto k = static_cast<size_t>(i);
+    submit[k] = Clock::now();
+    auto id = eng.Submit(r, [&, k](const engine::Event& e) {
+      std::lock_guard<std::mutex> lock(mu);
+      const auto now = Clock::now();
+      if (e.kind == engine::Event::Kind::kToken) {
+        if (count[k]++ == 0) first[k] = now;
+        last[k] = now;
+        return;
+      }
+      cached[k] = e.cached_prompt_tokens;
+      if (e.finish_reason == "error") errors.push_back(e.error.ToString());
+      ++finished;
+      cv.notify_all();
+    });
+    if (!id.ok()) return id.status();
+  }
+  int32_t peak_blocks = 0;
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    while (finished < level) {
+      cv.wait_for(lock, std::chrono::milliseconds(5));
+      peak_blocks = std::max(peak_blocks, eng.stats().kv_blocks_used);
+    }
+  }
+  if (!errors.empty()) return Internal(errors.front());
+  LevelResult res;
+  res.level = level;
+  res.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  const engine::EngineStats st = eng.stats();
+  res.generated = st.generated_tokens;
+  res.tokens_per_s = static_cast<double>(res.generated) / res.wall_s;
+  // Every computed token runs the layer matrices; only sampled ones run the output matrix.
+  const MatrixView& out = llm.weights().output;
+  const double out_macs = static_cast<double>(out.n_cols) * static_cast<double>(out.n_rows);
+  const double layer_macs = static_cast<double>(llm.MatMulMacsPerToken()) - out_macs;
+  res.gflops = 2.0 *
+               (layer_macs * static_cast<double>(st.tokens_computed) +
+                out_macs * static_cast<double>(st.generated_tokens)) /
+               res.wall_s / 1e9;
+  res.preemptions = st.preemptions;
+  res.peak_blocks = peak_blocks;
+  res.total_blocks = st.kv_blocks_total;
+  for (int i = 0; i < level; ++i) {
+    const auto k = static_cast<size_t>(i);
+    res.ttft.push_back(std::chrono::duration<double>(first[k] - submit[k]).count());
+    if (count[k] > 1)
+      res.tpot.push_back(std::chrono::duration<double>(last[k] - first[k]).count() /
+                         (count[k] - 1));
+    res.cached += cached[k];
+  }
+  return res;
+}
+
+int Run(const Options& o) {
+  auto loaded = model::LoadLlm(o.model);
+  if (!loaded.ok()) {
+    std::cerr << "seekd bench-engine: " << loaded.status().ToString() << "\n";
+    return 1;
+  }
+  std::vector<int> levels;
+  std::stringstream ss(o.levels);
+  for (std::string part; std::getline(ss, part, ',');) {
+    try {
+      levels.push_back(std::stoi(part));
+    } catch (const std::exception&) {
+      levels.clear();
+      break;
+    }
+  }
+  if (levels.empty() || std::any_of(levels.begin(), levels.end(), [](int l) { return l < 1; }) ||
+      o.prompt_len < 1 || o.gen_len < 1 || o.shared_prefix < 0 || o.shared_prefix > o.prompt_len) {
+    std::cerr << "seekd bench-engine: --concurrency is a list of positive integers; lengths must "
+                 "be positive and --shared-prefix at most --prompt-len\n";
+    return 1;
+  }
+  nlohmann::json out = nlohmann::json::array();
+  double base = 0;
+  if (!o.json)
+    std::cout << fmt::format("{:>5} {:>10} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}\n",
+                             "conc", "tok/s", "gain", "ttft p50", "ttft p99", "tpot p50",
+                             "tpot p99", "GFLOP/s", "kv peak", "cached");
+  for (int level : levels) {
+    auto r = RunLevel(**loaded, o, level);
+    if (!r.ok()) {
+      std::cerr << "seekd bench-engine: " << r.status().ToString() << "\n";
+      return 1;
+    }
+    if (base == 0) base = r->tokens_per_s;
+    const double gain = r->tokens_per_s / base;
+    if (o.json) {
+      out.push_back(
+          {{"concurrency", level},
+           {"generated_tokens", r->generated},
+           {"wall_s", r->wall_s},
+           {"tokens_per_s", r->tokens_per_s},
+           {"gain_over_first_level", gain},
+           {"ttft_s",
+            {{"p50", Pct(r->ttft, 50)}, {"p90", Pct(r->ttft, 90)}, {"p99", Pct(r->ttft, 99)}}},
+           {"tpot_s",
+            {{"p50", Pct(r->tpot, 50)}, {"p90", Pct(r->tpot, 90)}, {"p99", Pct(r->tpot, 99)}}},
+           {"gflops", r->gflops},
+           {"kv_blocks_peak", r->peak_blocks},
+           {"kv_blocks_total", r->total_blocks},
+           {"cached_prompt_tokens", r->cached},
+           {"preemptions", r->preemptions}});
+    } else {
+      std::cout << fmt::format(
+                       "{:>5} {:>10.1f} {:>5.2f}x {:>8.3f}s {:>8.3f}s {:>8.3f}s {:>8.3f}s "
+                       "{:>9.1f} {:>8} {:>7}\n",
+                       level, r->tokens_per_s, gain, Pct(r->ttft, 50), Pct(r->ttft, 99),
+                       Pct(r->tpot, 50), Pct(r->tpot, 99), r->gflops, r->peak_blocks, r->cached)
+                << std::flush;
+    }
+  }
+  if (o.json) std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+CommandRegistrar reg("bench-engine", [](CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<Options>();
+  CLI::App* c = app.add_subcommand(
+      "bench-engine", "Serving throughput and latency under concurrency, in process (no HTTP)");
+  c->add_option("--model,-m", o->model, "GGUF file or Hugging Face model folder")->required();
+  c->add_option("--concurrency,-c", o->levels, "comma-separated levels")->capture_default_str();
+  c->add_option("--prompt-len", o->prompt_len, "prompt tokens per request")->capture_default_str();
+  c->add_option("--gen-len", o->gen_len, "generated tokens per request")->capture_default_str();
+  c->add_option("--shared-prefix", o->shared_prefix, "leading prompt tokens all requests share")
+      ->capture_default_str();
+  c->add_option("--threads,-t", o->threads, "compute threads (default: physical cores)");
+  c->add_option("--kv-cache-mem", o->kv_mb, "KV cache pool in MiB (default: what the level needs)");
+  c->add_flag("--json", o->json, "print JSON");
+  c->callback([o, exit_code] { *exit_code = Run(*o); });
+});
+
+}  // namespace
+}  // namespace seekd::cli
