@@ -21,6 +21,7 @@ inline void Prefetch(const uint8_t* begin, const uint8_t* end, const uint8_t* li
 void MatMul(const kernels::Kernels& k, ThreadPool& pool, const MatrixView& w, const float* x,
             int64_t n_tokens, float* y, MatMulScratch* scratch) {
   const kernels::VecDotFn dot = k.vec_dot[static_cast<int>(w.dtype)];
+  const kernels::VecDotMultiFn multi = k.vec_dot_multi[static_cast<int>(w.dtype)];
   SEEKD_CHECK(dot != nullptr);
   const int64_t act_bytes = kernels::ActRowBytes(w.dtype, w.n_cols);
   scratch->act.resize(static_cast<size_t>(act_bytes * n_tokens));
@@ -52,6 +53,12 @@ void MatMul(const kernels::Kernels& k, ThreadPool& pool, const MatrixView& w, co
       const int64_t t1 = std::min(n_tokens, t0 + kTokenTile);
       for (int64_t r0 = r_begin; r0 < r_end; r0 += kRowTile) {
         const int64_t r1 = std::min(r_end, r0 + kRowTile);
+        if (multi != nullptr) {  // each weight block unpacked once for the whole token tile
+          for (int64_t r = r0; r < r1; ++r)
+            multi(w.n_cols, w.Row(r), act + t0 * act_bytes, act_bytes, static_cast<int>(t1 - t0),
+                  y + t0 * w.n_rows + r, w.n_rows);
+          continue;
+        }
         for (int64_t t = t0; t < t1; ++t) {
           const uint8_t* a = act + t * act_bytes;
           float* yt = y + t * w.n_rows;

@@ -46,10 +46,15 @@ enum class ActFormat { kF32, kQ8A, kQ8K };
 
 // dot(weight row of n elements, activation row of n elements in the weight's format).
 using VecDotFn = float (*)(int64_t n, const void* w, const void* x);
+// The same weight row against n_tok activation rows (x + t·x_stride bytes), writing
+// out[t·out_stride]: each weight block is unpacked once for all the tokens (prefill, batches).
+using VecDotMultiFn = void (*)(int64_t n, const void* w, const void* x, int64_t x_stride, int n_tok,
+                               float* out, int64_t out_stride);
 
 struct Kernels {
   Isa isa = Isa::kScalar;
-  VecDotFn vec_dot[40] = {};  // by DType id; null = type has no kernel
+  VecDotFn vec_dot[40] = {};             // by DType id; null = type has no kernel
+  VecDotMultiFn vec_dot_multi[40] = {};  // optional; MatMul falls back to vec_dot per token
   // f32 → activation format; n a multiple of the format's block (32 / 256).
   void (*quantize_q8a)(const float* x, BlockQ8A* y, int64_t n) = nullptr;
   void (*quantize_q8k)(const float* x, BlockQ8K* y, int64_t n) = nullptr;
