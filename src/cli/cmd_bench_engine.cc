@@ -46,6 +46,7 @@ double Pct(std::vector<double> v, double p) {
 struct LevelResult {
   int level = 0;
   double wall_s = 0, tokens_per_s = 0, gflops = 0;
+  double cold_ttft = 0;  // the warm-up request's TTFT (with --shared-prefix)
   std::vector<double> ttft, tpot;
   int64_t generated = 0, cached = 0, preemptions = 0;
   int32_t peak_blocks = 0, total_blocks = 0;
@@ -67,6 +68,39 @@ Result<LevelResult> RunLevel(const model::Llm& llm, const Options& o, int level)
   std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(llm.config().n_vocab - 1));
   std::vector<int32_t> shared(static_cast<size_t>(o.shared_prefix));
   for (auto& t : shared) t = tok(rng);
+
+  LevelResult res;
+  // With a shared prefix, one request runs alone first (cold cache); the level's requests then
+  // find the prefix cached. Its TTFT is the cold figure the level's TTFTs compare against.
+  if (o.shared_prefix > 0) {
+    std::mutex wmu;
+    std::condition_variable wcv;
+    bool done = false;
+    Clock::time_point first_tok;
+    bool got = false;
+    engine::Request r;
+    r.prompt = shared;
+    while (static_cast<int64_t>(r.prompt.size()) < o.prompt_len) r.prompt.push_back(tok(rng));
+    r.max_tokens = 1;
+    r.sampling.greedy = true;
+    const auto ts = Clock::now();
+    auto id = eng.Submit(r, [&](const engine::Event& e) {
+      std::lock_guard<std::mutex> lock(wmu);
+      if (e.kind == engine::Event::Kind::kToken && !got) {
+        got = true;
+        first_tok = Clock::now();
+      }
+      if (e.kind == engine::Event::Kind::kFinish) {
+        done = true;
+        wcv.notify_all();
+      }
+    });
+    if (!id.ok()) return id.status();
+    std::unique_lock<std::mutex> lock(wmu);
+    wcv.wait(lock, [&] { return done; });
+    res.cold_ttft = std::chrono::duration<double>(first_tok - ts).count();
+  }
+  const engine::EngineStats before = eng.stats();
 
   std::mutex mu;
   std::condition_variable cv;
@@ -108,10 +142,11 @@ Result<LevelResult> RunLevel(const model::Llm& llm, const Options& o, int level)
     }
   }
   if (!errors.empty()) return Internal(errors.front());
-  LevelResult res;
   res.level = level;
   res.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  const engine::EngineStats st = eng.stats();
+  engine::EngineStats st = eng.stats();
+  st.generated_tokens -= before.generated_tokens;
+  st.tokens_computed -= before.tokens_computed;
   res.generated = st.generated_tokens;
   res.tokens_per_s = static_cast<double>(res.generated) / res.wall_s;
   // Every computed token runs the layer matrices; only sampled ones run the output matrix.
@@ -189,6 +224,9 @@ int Run(const Options& o) {
            {"cached_prompt_tokens", r->cached},
            {"preemptions", r->preemptions}});
     } else {
+      if (o.shared_prefix > 0)
+        std::cout << fmt::format("      cold TTFT (one request alone, prefix not cached) {:.3f}s\n",
+                                 r->cold_ttft);
       std::cout << fmt::format(
                        "{:>5} {:>10.1f} {:>5.2f}x {:>8.3f}s {:>8.3f}s {:>8.3f}s {:>8.3f}s "
                        "{:>9.1f} {:>8} {:>7}\n",
