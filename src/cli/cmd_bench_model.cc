@@ -28,6 +28,7 @@ struct Options {
   std::string model, quant;
   int64_t prompt = 512, gen = 128;
   int threads = 0, reps = 5;
+  int64_t probe_mib = 1024;
   bool json = false;
 };
 
@@ -95,8 +96,10 @@ int Run(const Options& o) {
   if (!o.json) std::cerr << "measuring memory bandwidth and peak rates...\n";
   // The machine is shared and noisy: bandwidth is measured before and after the runs and the
   // best figure is the limit (the share reported is then a lower bound).
-  double bandwidth = MeasureReadBandwidth(pool);
-  const PeakRates peak = MeasurePeakRates(k, pool);
+  const uint64_t probe_bytes = static_cast<uint64_t>(std::max<int64_t>(o.probe_mib, 1)) << 20;
+  double bandwidth = MeasureReadBandwidth(pool, probe_bytes);
+  // The peak probe scales with --probe-mib so quick runs (tests, sanitizer builds) stay quick.
+  const PeakRates peak = MeasurePeakRates(k, pool, 20'000 * std::min<int64_t>(o.probe_mib, 1024));
 
   model::Forward fwd(llm, pool, k);
   model::ContiguousKv kv(c, std::max(o.prompt, o.gen) + 1);
@@ -133,7 +136,7 @@ int Run(const Options& o) {
     pp.push_back(static_cast<double>(o.prompt) / dt_pp);
     tg.push_back(static_cast<double>(o.gen) / dt_tg);
   }
-  bandwidth = std::max(bandwidth, MeasureReadBandwidth(pool));
+  bandwidth = std::max(bandwidth, MeasureReadBandwidth(pool, probe_bytes));
   const Stat spp = Summarize(pp), stg = Summarize(tg);
   const double bytes_per_token = static_cast<double>(llm.StreamedBytesPerToken());
   const double limit_tps = bandwidth / bytes_per_token;
@@ -197,6 +200,9 @@ CommandRegistrar reg("bench-model", [](CLI::App& app, int* exit_code) {
   c->add_option("--threads,-t", o->threads, "compute threads (default: physical cores)");
   c->add_option("--reps,-r", o->reps, "repetitions (after one warm-up)")->capture_default_str();
   c->add_option("--quant", o->quant, "re-quantize weights at load");
+  c->add_option("--probe-mib", o->probe_mib,
+                "bandwidth probe buffer (well above the caches; small only for quick checks)")
+      ->capture_default_str();
   c->add_flag("--json", o->json, "print one JSON object");
   c->callback([o, exit_code] { *exit_code = Run(*o); });
 });

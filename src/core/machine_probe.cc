@@ -46,11 +46,10 @@ double MeasureReadBandwidth(ThreadPool& pool, uint64_t bytes, int reps) {
   return best;
 }
 
-PeakRates MeasurePeakRates(const kernels::Kernels& k, ThreadPool& pool) {
+PeakRates MeasurePeakRates(const kernels::Kernels& k, ThreadPool& pool, int64_t iters) {
   PeakRates out;
   auto rate = [&](uint64_t (*spin)(int64_t)) {
     double best = 0;
-    const int64_t iters = 20'000'000;
     for (int r = 0; r < 3; ++r) {
       std::vector<uint64_t> macs(static_cast<size_t>(pool.size()));
       const double t0 = Now();

@@ -128,7 +128,6 @@ void Engine::Loop() {
 
 void Engine::Step() {
   const Scheduler::Plan plan = sched_.Schedule();
-  for (uint64_t id : plan.cancelled) FinishEvent(id, "cancelled");
   std::vector<model::BatchToken> batch;
   std::vector<model::KvStore*> seqs;
   for (const auto& item : plan.items) {
@@ -184,6 +183,7 @@ void Engine::Step() {
     stats_.tokens_computed += plan.n_tokens;
     stats_.generated_tokens += static_cast<int64_t>(sampled.size());
   }
+  for (uint64_t id : plan.cancelled) FinishEvent(id, "cancelled");
   for (uint64_t id : done)
     FinishEvent(id,
                 std::find(stopped.begin(), stopped.end(), id) != stopped.end() ? "stop" : "length");

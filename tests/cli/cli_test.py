@@ -236,7 +236,7 @@ class CliTest(unittest.TestCase):
 
     def test_bench_model_json(self):
         rc, out, err = run("bench-model", "--model", self.gguf, "-p", "32", "-n", "8", "-r", "2",
-                           "--threads", "2", "--json")
+                           "--threads", "2", "--json", "--probe-mib", "16")
         self.assertEqual(rc, 0, err)
         j = json.loads(out)
         for key in ("prefill_tokens_per_s", "decode_tokens_per_s"):
