@@ -5,6 +5,10 @@
 
 #include "core/kernels/kernels.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 namespace seekd::kernels {
 
 std::string_view IsaName(Isa isa) {
@@ -27,19 +31,47 @@ std::optional<Isa> IsaFromName(std::string_view name) {
 
 namespace {
 
+#if defined(__x86_64__)
+// CPUID and XGETBV directly (compiler-independent, and it checks that the OS saves the wide
+// register state, not only that the CPU has the instructions).
+struct X86Features {
+  bool avx2 = false, fma = false, f16c = false;
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, vnni = false;
+};
+
+X86Features ReadX86Features() {
+  X86Features f;
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  const bool osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+  if (!osxsave || !avx) return f;
+  unsigned lo, hi;
+  __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  const bool ymm_state = (lo & 0x6) == 0x6, zmm_state = (lo & 0xe6) == 0xe6;
+  f.fma = ymm_state && ((c >> 12) & 1);
+  f.f16c = ymm_state && ((c >> 29) & 1);
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
+  f.avx2 = ymm_state && ((b >> 5) & 1);
+  f.avx512f = zmm_state && ((b >> 16) & 1);
+  f.avx512dq = zmm_state && ((b >> 17) & 1);
+  f.avx512bw = zmm_state && ((b >> 30) & 1);
+  f.avx512vl = zmm_state && ((b >> 31) & 1);
+  f.vnni = zmm_state && ((c >> 11) & 1);
+  return f;
+}
+#endif
+
 bool CpuHas(Isa isa) {
 #if defined(__x86_64__)
+  static const X86Features f = ReadX86Features();
   switch (isa) {
     case Isa::kScalar:
       return true;
     case Isa::kAvx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-             __builtin_cpu_supports("f16c");
+      return f.avx2 && f.fma && f.f16c;
     case Isa::kAvx512:
-      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
-             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("f16c") &&
-             __builtin_cpu_supports("fma");
+      return f.avx2 && f.fma && f.f16c && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq &&
+             f.vnni;
   }
   return false;
 #else
