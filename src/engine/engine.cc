@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace seekd::engine {
 
@@ -122,11 +123,17 @@ void Engine::Loop() {
       for (uint64_t id : ids) FinishEvent(id, "cancelled");
       return;
     }
-    Step();
+    if (!Step()) {
+      // Nothing schedulable right now (should not happen while sequences are live, but never
+      // spin): wait for new work or a short while.
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait_for(lock, std::chrono::milliseconds(1),
+                     [&] { return stop_ || !incoming_.empty() || !cancels_.empty(); });
+    }
   }
 }
 
-void Engine::Step() {
+bool Engine::Step() {
   const Scheduler::Plan plan = sched_.Schedule();
   std::vector<model::BatchToken> batch;
   std::vector<model::KvStore*> seqs;
@@ -187,6 +194,7 @@ void Engine::Step() {
   for (uint64_t id : done)
     FinishEvent(id,
                 std::find(stopped.begin(), stopped.end(), id) != stopped.end() ? "stop" : "length");
+  return !plan.items.empty() || !plan.cancelled.empty();
 }
 
 }  // namespace seekd::engine

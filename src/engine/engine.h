@@ -84,7 +84,7 @@ class Engine {
     int32_t cached = -1;  // prompt tokens found in the prefix cache, known at admission
   };
   void Loop();
-  void Step();
+  bool Step();  // false when the step had nothing to compute
   void FinishEvent(uint64_t id, const std::string& reason, Status error = Status::Ok());
 
   const model::Llm& llm_;
