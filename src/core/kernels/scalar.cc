@@ -25,38 +25,33 @@ float DotFloat(int64_t n, const void* w, const void* x) {
   return static_cast<float>(acc);
 }
 
-// Legacy 32-element blocks against BlockQ8A activations.
-template <DType T>
-float DotLegacy(int64_t n, const void* w, const void* x) {
-  const auto* xa = static_cast<const BlockQ8A*>(x);
+// Quantized blocks of kBlock elements against 8-bit activation blocks of the same length
+// (BlockQ8A for legacy types, BlockQ8K for K-quants): dequantize each weight block, multiply by
+// the activation quants, scale by the activation block's d.
+template <DType T, typename Act, int kBlock>
+float DotBlocks(int64_t n, const void* w, const void* x) {
+  const auto* xa = static_cast<const Act*>(x);
   const auto* wb = static_cast<const uint8_t*>(w);
   const int64_t bytes = Traits(T).block_bytes;
-  float buf[32];
+  float buf[kBlock];
   double acc = 0;
-  for (int64_t b = 0; b < n / 32; ++b) {
-    (void)Dequantize(T, wb + b * bytes, buf, 32);
+  for (int64_t b = 0; b < n / kBlock; ++b) {
+    (void)Dequantize(T, wb + b * bytes, buf, kBlock);
     double s = 0;
-    for (int j = 0; j < 32; ++j) s += static_cast<double>(buf[j]) * xa[b].qs[j];
+    for (int j = 0; j < kBlock; ++j) s += static_cast<double>(buf[j]) * xa[b].qs[j];
     acc += s * xa[b].d;
   }
   return static_cast<float>(acc);
 }
 
-// K-quant 256-element super-blocks against BlockQ8K activations.
+template <DType T>
+float DotLegacy(int64_t n, const void* w, const void* x) {
+  return DotBlocks<T, BlockQ8A, 32>(n, w, x);
+}
+
 template <DType T>
 float DotK(int64_t n, const void* w, const void* x) {
-  const auto* xk = static_cast<const BlockQ8K*>(x);
-  const auto* wb = static_cast<const uint8_t*>(w);
-  const int64_t bytes = Traits(T).block_bytes;
-  float buf[256];
-  double acc = 0;
-  for (int64_t b = 0; b < n / 256; ++b) {
-    (void)Dequantize(T, wb + b * bytes, buf, 256);
-    double s = 0;
-    for (int j = 0; j < 256; ++j) s += static_cast<double>(buf[j]) * xk[b].qs[j];
-    acc += s * xk[b].d;
-  }
-  return static_cast<float>(acc);
+  return DotBlocks<T, BlockQ8K, 256>(n, w, x);
 }
 
 void QuantizeQ8A(const float* x, BlockQ8A* y, int64_t n) {
