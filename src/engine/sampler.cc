@@ -141,7 +141,14 @@ int32_t Sampler::Sample(std::span<float> logits) {
   if (params_.top_p < 1.0f) {
     // Only tokens above (1 − p)/n can be in the nucleus: everything below sums to less than the
     // mass the nucleus leaves out. Sorting just those keeps a 150k vocabulary cheap.
-    const double cut = (1.0 - params_.top_p) / static_cast<double>(probs.size());
+    double cut = (1.0 - params_.top_p) / static_cast<double>(probs.size());
+    // min_p keeps a prefix of the same (probability, id) order, so applying its threshold
+    // before the sort gives the same set and order as applying it after (step 9 below).
+    if (params_.min_p > 0.0f) {
+      double pmax = 0;
+      for (const auto& pi : probs) pmax = std::max(pmax, pi.first);
+      cut = std::max(cut, params_.min_p * pmax);
+    }
     std::vector<std::pair<double, int32_t>> keep;
     for (const auto& pi : probs)
       if (pi.first >= cut) keep.push_back(pi);
