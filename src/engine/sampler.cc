@@ -140,26 +140,43 @@ int32_t Sampler::Sample(std::span<float> logits) {
 
   if (params_.top_p < 1.0f) {
     // Only tokens above (1 − p)/n can be in the nucleus: everything below sums to less than the
-    // mass the nucleus leaves out. Sorting just those keeps a 150k vocabulary cheap.
+    // mass the nucleus leaves out. min_p keeps a prefix of the same (probability, id) order, so
+    // its threshold applies here too, with the same result as after.
     double cut = (1.0 - params_.top_p) / static_cast<double>(probs.size());
-    // min_p keeps a prefix of the same (probability, id) order, so applying its threshold
-    // before the sort gives the same set and order as applying it after (step 9 below).
     if (params_.min_p > 0.0f) {
       double pmax = 0;
       for (const auto& pi : probs) pmax = std::max(pmax, pi.first);
       cut = std::max(cut, params_.min_p * pmax);
     }
-    std::vector<std::pair<double, int32_t>> keep;
+    std::vector<std::pair<double, int32_t>> v;
     for (const auto& pi : probs)
-      if (pi.first >= cut) keep.push_back(pi);
-    std::sort(keep.begin(), keep.end(), [](const auto& a, const auto& b) {
+      if (pi.first >= cut) v.push_back(pi);
+    // The nucleus is the smallest prefix, in (probability desc, id asc) order, whose mass
+    // reaches top_p. Found by bisection with partial partitions (expected linear time) rather
+    // than a full sort: with a flat distribution the nucleus is most of the vocabulary.
+    auto before = [](const auto& a, const auto& b) {
       return a.first > b.first || (a.first == b.first && a.second < b.second);
-    });
-    double cum = 0;
-    size_t end = 0;
-    while (end < keep.size() && cum < params_.top_p) cum += keep[end++].first;
-    keep.resize(std::max<size_t>(end, 1));
-    probs = std::move(keep);
+    };
+    size_t lo = 0, hi = v.size();  // mass(top lo) < top_p; mass(top hi) ≥ top_p or hi = size
+    double mass_lo = 0;
+    while (hi - lo > 1) {
+      const size_t mid = lo + (hi - lo) / 2;
+      std::nth_element(v.begin() + static_cast<std::ptrdiff_t>(lo),
+                       v.begin() + static_cast<std::ptrdiff_t>(mid),
+                       v.begin() + static_cast<std::ptrdiff_t>(hi), before);
+      double m = 0;
+      for (size_t i = lo; i < mid; ++i) m += v[i].first;
+      if (mass_lo + m >= params_.top_p) {
+        hi = mid;
+      } else {
+        mass_lo += m;
+        lo = mid;
+      }
+    }
+    // v[hi − 1] is the last token in; keep everything ranked at or above it, in the order the
+    // candidates came (token ids, or the top-k order).
+    const std::pair<double, int32_t> last_in = v[hi - 1];
+    std::erase_if(probs, [&](const auto& pi) { return before(last_in, pi); });
   }
   if (params_.min_p > 0.0f) {
     double pmax = 0;
@@ -167,6 +184,11 @@ int32_t Sampler::Sample(std::span<float> logits) {
     const double floor = params_.min_p * pmax;
     std::erase_if(probs, [&](const auto& pi) { return pi.first < floor; });
   }
+  // Draw in token-id order (independent of how the sets above were found); only the top-k
+  // path has its candidates in another order.
+  if (use_k)
+    std::sort(probs.begin(), probs.end(),
+              [](const auto& a, const auto& b) { return a.second < b.second; });
   double mass = 0;
   for (const auto& pi : probs) mass += pi.first;
   const double r = Uniform() * mass;

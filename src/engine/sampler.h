@@ -11,7 +11,7 @@
 //   8. top_p               keep the smallest prefix (by probability, then id) whose mass ≥ p
 //   9. min_p               drop tokens with probability < min_p · max probability
 //  10. draw                r = uniform [0, 1) from a seeded 64-bit Mersenne Twister, scaled by
-//                          the kept mass, walked in the kept order
+//                          the kept mass, walked over the kept tokens in id order
 //
 // The same seed, logits and history give the same token on every machine: the random stream
 // and its conversion to [0, 1) are seekd's own (not the standard library's distributions), and

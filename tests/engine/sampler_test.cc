@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <random>
 #include <set>
 
 namespace seekd::engine {
@@ -98,6 +100,47 @@ TEST(Sampler, TopKTopPAndMinPRestrictTheSupportExactly) {
 
   SamplingParams all;
   EXPECT_EQ(Support(all, 20000).size(), 8u);
+}
+
+// On a larger vocabulary the nucleus (found by partial partitions, not a sort) is exactly the
+// smallest (probability, id)-ordered prefix reaching top_p, and min_p intersects it.
+TEST(Sampler, NucleusEqualsTheSortedPrefixDefinition) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0.0f, 2.5f);
+  std::vector<float> base(1000);
+  for (auto& l : base) l = dist(rng);
+  base[17] = base[18] = 9.0f;  // a tie near the top
+  for (const auto& [top_p, min_p] :
+       std::vector<std::pair<float, float>>{{0.5f, 0.0f}, {0.8f, 0.0f}, {0.9f, 0.02f}}) {
+    std::vector<std::pair<double, int32_t>> p;
+    double z = 0;
+    for (size_t i = 0; i < base.size(); ++i) z += std::exp(static_cast<double>(base[i]) - 9.0);
+    for (size_t i = 0; i < base.size(); ++i)
+      p.emplace_back(std::exp(static_cast<double>(base[i]) - 9.0) / z, static_cast<int32_t>(i));
+    std::sort(p.begin(), p.end(), [](const auto& a, const auto& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    });
+    std::set<int32_t> want;
+    double cum = 0;
+    for (const auto& [pr, id] : p) {
+      if (cum >= top_p) break;
+      if (pr >= min_p * p.front().first) want.insert(id);
+      cum += pr;
+    }
+    SamplingParams sp;
+    sp.top_p = top_p;
+    sp.min_p = min_p;
+    sp.seed = 11;
+    Sampler s(sp, {});
+    std::set<int32_t> seen;
+    for (int i = 0; i < 5000; ++i) {
+      auto l = base;
+      seen.insert(s.Sample(l));
+    }
+    for (int32_t id : seen) EXPECT_TRUE(want.count(id)) << id << " is outside the nucleus";
+    EXPECT_GE(seen.size(), want.size() * 8 / 10) << "top_p " << top_p;
+    EXPECT_LT(want.size(), 200u);
+  }
 }
 
 TEST(Sampler, PenaltiesAndBiasFollowTheDocumentedFormulas) {
