@@ -150,13 +150,7 @@ Result<LevelResult> RunLevel(const model::Llm& llm, const Options& o, int level)
   res.generated = st.generated_tokens;
   res.tokens_per_s = static_cast<double>(res.generated) / res.wall_s;
   // Every computed token runs the layer matrices; only sampled ones run the output matrix.
-  const MatrixView& out = llm.weights().output;
-  const double out_macs = static_cast<double>(out.n_cols) * static_cast<double>(out.n_rows);
-  const double layer_macs = static_cast<double>(llm.MatMulMacsPerToken()) - out_macs;
-  res.gflops = 2.0 *
-               (layer_macs * static_cast<double>(st.tokens_computed) +
-                out_macs * static_cast<double>(st.generated_tokens)) /
-               res.wall_s / 1e9;
+  res.gflops = 2.0 * llm.MatMulMacs(st.tokens_computed, st.generated_tokens) / res.wall_s / 1e9;
   res.preemptions = st.preemptions;
   res.peak_blocks = peak_blocks;
   res.total_blocks = st.kv_blocks_total;

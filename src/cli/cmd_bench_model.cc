@@ -144,11 +144,8 @@ int Run(const Options& o) {
   const bool int8 = kernels::ActFormatOf(main_type) != kernels::ActFormat::kF32;
   const double peak_flops = 2 * (int8 ? peak.int8_macs_per_s : peak.f32_macs_per_s);
   // Prefill computes the output matrix for the last token only.
-  const MatrixView& out = llm.weights().output;
-  const double out_macs = static_cast<double>(out.n_cols) * static_cast<double>(out.n_rows);
-  const double layer_macs = static_cast<double>(llm.MatMulMacsPerToken()) - out_macs;
-  const double pp_flops = 2.0 * (layer_macs * static_cast<double>(o.prompt) + out_macs) *
-                          spp.median / static_cast<double>(o.prompt);
+  const double pp_flops =
+      2.0 * llm.MatMulMacs(o.prompt, 1) * spp.median / static_cast<double>(o.prompt);
 
   if (o.json) {
     nlohmann::json j = {

@@ -80,6 +80,9 @@ class Llm {
   uint64_t converted_bytes() const { return converted_bytes_; }
   // Multiply-adds per token of a forward pass (matrices only), for GFLOP/s figures.
   uint64_t MatMulMacsPerToken() const;
+  // Matrix multiply-adds of `tokens` computed tokens of which `logit_tokens` want logits (the
+  // output matrix runs only for those).
+  double MatMulMacs(int64_t tokens, int64_t logit_tokens) const;
 
  private:
   friend class LlmBuilder;

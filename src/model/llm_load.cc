@@ -243,6 +243,13 @@ uint64_t Llm::MatMulMacsPerToken() const {
   return total;
 }
 
+double Llm::MatMulMacs(int64_t tokens, int64_t logit_tokens) const {
+  const MatrixView& out = weights_.output;
+  const double out_macs = static_cast<double>(out.n_cols) * static_cast<double>(out.n_rows);
+  const double layer_macs = static_cast<double>(MatMulMacsPerToken()) - out_macs;
+  return layer_macs * static_cast<double>(tokens) + out_macs * static_cast<double>(logit_tokens);
+}
+
 namespace {
 
 // Checkpoint dtypes seekd computes with; anything else (FP8, integer buffers) is marked I8,
