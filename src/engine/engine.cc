@@ -2,10 +2,36 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
+#include <span>
 
 namespace seekd::engine {
 
 namespace {
+float LogSumExp(std::span<const float> x) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (float v : x) m = std::max(m, v);
+  double s = 0;
+  for (float v : x) s += std::exp(static_cast<double>(v - m));
+  return m + static_cast<float>(std::log(s));
+}
+
+// The k largest logits as log-probabilities, best first (ties: lower id first).
+void TopLogprobs(std::span<const float> x, float lse, int32_t k, std::vector<TokenLogprob>* out) {
+  out->clear();
+  if (k <= 0) return;
+  std::vector<std::pair<float, int32_t>> best;  // a small sorted list: k ≤ 20
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (best.size() == static_cast<size_t>(k) && x[i] <= best.back().first) continue;
+    auto at = std::upper_bound(best.begin(), best.end(), x[i],
+                               [](float v, const auto& b) { return v > b.first; });
+    best.insert(at, {x[i], static_cast<int32_t>(i)});
+    if (best.size() > static_cast<size_t>(k)) best.pop_back();
+  }
+  for (const auto& [v, id] : best) out->push_back({id, v - lse});
+}
+
 int32_t BlocksFor(const model::Llm& llm, const EngineOptions& o) {
   const uint64_t per = KvArena::BlockBytes(llm.config(), o.block_size);
   return static_cast<int32_t>(std::max<uint64_t>(1, o.kv_cache_bytes / per));
@@ -40,6 +66,9 @@ Result<uint64_t> Engine::Submit(Request r, std::function<void(const Event&)> on_
     if (t < 0 || t >= llm_.config().n_vocab)
       return InvalidArgument("token id " + std::to_string(t) + " is outside the vocabulary");
   SEEKD_RETURN_IF_ERROR(ValidateSampling(r.sampling, llm_.config().n_vocab));
+  if (r.logprobs > 20) return InvalidArgument("logprobs must be at most 20");
+  if (!r.stop_strings.empty() && r.detokenizer == nullptr)
+    return InvalidArgument("stop strings need a detokenizer");
   const int64_t len = static_cast<int64_t>(r.prompt.size());
   const SchedulerConfig& sc = opt_.scheduler;
   if (len + r.max_tokens > sc.max_model_len)
@@ -85,6 +114,18 @@ void Engine::FinishEvent(uint64_t id, const std::string& reason, Status error) {
   e.prompt_tokens = static_cast<int32_t>(it->second.req.prompt.size());
   e.cached_prompt_tokens = std::max(0, it->second.cached);
   e.completion_tokens = it->second.generated;
+  Live& l = it->second;
+  if (l.decoder && reason != "error") {
+    // What the decoder and the stop matcher still hold (nothing once a stop string matched).
+    std::string tail = l.decoder->Flush();
+    bool stopped = false;
+    if (l.stops) {
+      e.text = l.stops->Push(tail, &stopped);
+      if (!stopped) e.text += l.stops->Flush();
+    } else {
+      e.text = std::move(tail);
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     stats_.prompt_tokens += e.prompt_tokens;
@@ -110,6 +151,11 @@ void Engine::Loop() {
     for (auto& [id, l] : incoming) {
       SeqSpec spec{id, l.req.prompt, l.req.max_tokens, l.req.priority};
       l.sampler = std::make_unique<Sampler>(l.req.sampling, l.req.prompt);
+      if (l.req.detokenizer != nullptr) {
+        l.decoder = std::make_unique<tok::StreamDecoder>(*l.req.detokenizer, /*skip_special=*/true);
+        if (!l.req.stop_strings.empty())
+          l.stops = std::make_unique<StopMatcher>(l.req.stop_strings);
+      }
       Status st = sched_.Submit(std::move(spec));
       live_.emplace(id, std::move(l));
       if (!st.ok()) FinishEvent(id, "error", st);
@@ -161,17 +207,35 @@ bool Engine::Step() {
       for (const auto& item : plan.items) {
         if (!item.sample) continue;
         Live& l = live_.at(item.id);
-        const int32_t tok = l.sampler->Sample({logits_.data() + row * V, static_cast<size_t>(V)});
+        const std::span<float> row_logits{logits_.data() + row * V, static_cast<size_t>(V)};
         ++row;
+        Event e;
+        float lse = 0.0f;
+        if (l.req.logprobs >= 0) {
+          lse = LogSumExp(row_logits);
+          TopLogprobs(row_logits, lse, l.req.logprobs, &e.top_logprobs);
+          raw_ = std::vector<float>(row_logits.begin(), row_logits.end());
+        }
+        const int32_t tok = l.sampler->Sample(row_logits);
+        if (l.req.logprobs >= 0) e.logprob = raw_[static_cast<size_t>(tok)] - lse;
         l.sampler->Accept(tok);
         ++l.generated;
         sampled.emplace_back(item.id, tok);
-        Event e;
         e.token = tok;
+        bool stop = std::find(l.req.stop_tokens.begin(), l.req.stop_tokens.end(), tok) !=
+                    l.req.stop_tokens.end();
+        if (l.decoder) {
+          std::string piece = l.decoder->Push(tok);
+          if (l.stops) {
+            bool hit = false;
+            e.text = l.stops->Push(piece, &hit);
+            stop = stop || hit;
+          } else {
+            e.text = std::move(piece);
+          }
+        }
         l.on_event(e);
-        if (std::find(l.req.stop_tokens.begin(), l.req.stop_tokens.end(), tok) !=
-            l.req.stop_tokens.end())
-          stopped.push_back(item.id);
+        if (stop) stopped.push_back(item.id);
       }
     }
   }

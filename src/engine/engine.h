@@ -23,8 +23,10 @@
 #include "engine/kv_cache.h"
 #include "engine/sampler.h"
 #include "engine/scheduler.h"
+#include "engine/stop_strings.h"
 #include "model/forward.h"
 #include "model/llm.h"
+#include "tokenizer/tokenizer.h"
 
 namespace seekd::engine {
 
@@ -34,14 +36,30 @@ struct Request {
   SamplingParams sampling;
   std::vector<int32_t> stop_tokens;  // the sequence ends after emitting one
   int32_t priority = 0;              // lower first
+  // Text: when set, token events carry the text they complete (UTF-8 whole characters, special
+  // tokens skipped) and stop_strings end the sequence (finish "stop"); text that could begin a
+  // stop string is held back, and the stop string itself is never emitted.
+  const tok::Tokenizer* detokenizer = nullptr;
+  std::vector<std::string> stop_strings;
+  // Log-probabilities of the model's distribution (raw logits, before bias, penalties and
+  // temperature): -1 off; 0 the chosen token's only; k also the k most likely alternatives.
+  int32_t logprobs = -1;
+};
+
+struct TokenLogprob {
+  int32_t token = -1;
+  float logprob = 0.0f;
 };
 
 struct Event {
   enum class Kind { kToken, kFinish };
   Kind kind = Kind::kToken;
-  int32_t token = -1;         // kToken
-  std::string finish_reason;  // kFinish: stop | length | cancelled | error
-  Status error;               // kFinish with "error"
+  int32_t token = -1;    // kToken
+  std::string text;      // with a detokenizer: new text (kFinish: what was held back)
+  float logprob = 0.0f;  // kToken, when logprobs >= 0
+  std::vector<TokenLogprob> top_logprobs;  // kToken: the `logprobs` most likely, best first
+  std::string finish_reason;               // kFinish: stop | length | cancelled | error
+  Status error;                            // kFinish with "error"
   int32_t prompt_tokens = 0, cached_prompt_tokens = 0, completion_tokens = 0;
 };
 
@@ -82,6 +100,8 @@ class Engine {
     std::unique_ptr<Sampler> sampler;
     int32_t generated = 0;
     int32_t cached = -1;  // prompt tokens found in the prefix cache, known at admission
+    std::unique_ptr<tok::StreamDecoder> decoder;  // with a detokenizer
+    std::unique_ptr<StopMatcher> stops;
   };
   void Loop();
   bool Step();  // false when the step had nothing to compute
@@ -105,6 +125,7 @@ class Engine {
   int32_t queued_ = 0;  // incoming + waiting, for admission control
   EngineStats stats_;   // published under mu_
   std::vector<float> logits_;
+  std::vector<float> raw_;  // one row of unmodified logits, for logprobs
   std::thread loop_;
 };
 

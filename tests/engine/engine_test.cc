@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
@@ -240,6 +241,133 @@ TEST_F(EngineTest, StopTokenEndsWithStop) {
   const auto stop_at = std::find(alone.begin(), alone.end(), alone[3]) - alone.begin();
   EXPECT_EQ(c.tokens[id], std::vector<int32_t>(alone.begin(), alone.begin() + stop_at + 1));
   EXPECT_EQ(c.finish[id].finish_reason, "stop");
+}
+
+std::string TextOf(const std::vector<int32_t>& ids) {
+  std::string s;
+  for (int32_t id : ids) {
+    s += 't';
+    s += std::to_string(id);
+    s += '.';
+  }
+  return s;
+}
+
+// A 512-token vocabulary of plain ASCII pieces ("t<id>.") so that text is easy to predict.
+tok::Tokenizer AsciiTokenizer() {
+  tok::VocabSpec spec;
+  for (int i = 0; i < 512; ++i) spec.tokens.push_back(TextOf({i}));
+  auto t = tok::Tokenizer::Create(spec);
+  EXPECT_TRUE(t.ok());
+  return std::move(*t);
+}
+
+TEST_F(EngineTest, StopStringAcrossTokensEndsTheTextBeforeIt) {
+  EngineOptions o;
+  o.threads = 1;
+  Engine eng(*llm_, o);
+  const tok::Tokenizer tk = AsciiTokenizer();
+  const auto alone = Alone(Prompt(8, 6), 12);
+  const std::string full = TextOf(alone);
+  // A stop string that spans the end of token 2's text and the start of token 3's.
+  const std::string t2 = TextOf({alone[2]});
+  const std::string stop = t2.substr(t2.size() - 2) + TextOf({alone[3]}).substr(0, 2);
+  const size_t at = full.find(stop);
+  ASSERT_NE(at, std::string::npos);
+  Request r;
+  r.prompt = Prompt(8, 6);
+  r.max_tokens = 12;
+  r.sampling.greedy = true;
+  r.detokenizer = &tk;
+  r.stop_strings = {"never-there", stop};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::string text;
+  std::vector<int32_t> toks;
+  std::string reason;
+  ASSERT_TRUE(eng.Submit(r,
+                         [&](const Event& e) {
+                           std::lock_guard<std::mutex> lock(mu);
+                           text += e.text;
+                           if (e.kind == Event::Kind::kToken) {
+                             toks.push_back(e.token);
+                           } else {
+                             reason = e.finish_reason;
+                             cv.notify_all();
+                           }
+                         })
+                  .ok());
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return !reason.empty(); }));
+  EXPECT_EQ(reason, "stop");
+  EXPECT_EQ(text, full.substr(0, at));
+  // Generation ended with the token that completed the stop string.
+  size_t len = 0, n = 0;
+  while (len < at + stop.size()) len += TextOf({alone[n++]}).size();
+  EXPECT_EQ(toks, std::vector<int32_t>(alone.begin(), alone.begin() + static_cast<long>(n)));
+}
+
+TEST_F(EngineTest, TextWithoutStopsIsTheWholeDecodeAndLogprobsMatchTheForwardPass) {
+  EngineOptions o;
+  o.threads = 1;
+  Engine eng(*llm_, o);
+  const tok::Tokenizer tk = AsciiTokenizer();
+  const auto prompt = Prompt(9, 2);
+  const auto alone = Alone(prompt, 6);
+  Request r;
+  r.prompt = prompt;
+  r.max_tokens = 6;
+  r.sampling.greedy = true;
+  r.detokenizer = &tk;
+  r.logprobs = 5;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::string text;
+  std::vector<Event> events;
+  bool done = false;
+  ASSERT_TRUE(eng.Submit(r,
+                         [&](const Event& e) {
+                           std::lock_guard<std::mutex> lock(mu);
+                           text += e.text;
+                           if (e.kind == Event::Kind::kToken) events.push_back(e);
+                           done = e.kind == Event::Kind::kFinish;
+                           if (done) cv.notify_all();
+                         })
+                  .ok());
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return done; }));
+  }
+  EXPECT_EQ(text, TextOf(alone));
+  ASSERT_EQ(events.size(), alone.size());
+  for (const Event& e : events) {
+    ASSERT_EQ(e.top_logprobs.size(), 5u);
+    // Greedy picks the most likely token; alternatives are sorted and are probabilities.
+    EXPECT_EQ(e.top_logprobs[0].token, e.token);
+    EXPECT_FLOAT_EQ(e.top_logprobs[0].logprob, e.logprob);
+    double mass = 0;
+    for (size_t i = 0; i < e.top_logprobs.size(); ++i) {
+      EXPECT_LE(e.top_logprobs[i].logprob, 0.0f);
+      if (i) {
+        EXPECT_LE(e.top_logprobs[i].logprob, e.top_logprobs[i - 1].logprob);
+      }
+      mass += std::exp(e.top_logprobs[i].logprob);
+    }
+    EXPECT_LE(mass, 1.0 + 1e-5);
+  }
+  // The first token's log-probability against a log-softmax of the prompt's last logits.
+  ThreadPool pool(1);
+  model::Forward fwd(*llm_, pool);
+  model::ContiguousKv kv(llm_->config(), 64);
+  std::vector<model::BatchToken> batch;
+  for (size_t i = 0; i < prompt.size(); ++i)
+    batch.push_back({prompt[i], static_cast<int64_t>(i), 0, i + 1 == prompt.size()});
+  model::KvStore* seqs[] = {&kv};
+  std::vector<float> logits;
+  ASSERT_TRUE(fwd.Run(batch, seqs, &logits).ok());
+  double z = 0;
+  for (float v : logits) z += std::exp(static_cast<double>(v));
+  EXPECT_NEAR(events[0].logprob, logits[static_cast<size_t>(alone[0])] - std::log(z), 1e-4);
 }
 
 }  // namespace
