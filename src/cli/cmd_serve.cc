@@ -1,0 +1,210 @@
+// seekd serve [--model [NAME=]PATH ...] [--config seekd.toml] [--host H] [--port P] ...
+// An OpenAI/DeepSeek-compatible HTTP server. Every option can also come from the TOML file
+// (same names without dashes, e.g. `port = 8080`, `model = ["a=/m/a.gguf"]`) and from
+// SEEKD_* environment variables (SEEKD_PORT, SEEKD_API_KEY, ...); the command line wins over
+// the environment, which wins over the file.
+#include <fmt/format.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "server/http_server.h"
+#include "server/models.h"
+
+namespace seekd::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Options {
+  std::vector<std::string> models;
+  server::ServerOptions server;
+  server::ModelOptions model;
+  std::vector<std::string> api_keys;
+  std::string kv_cache_mem, max_body = "8MiB";
+};
+
+// "512MiB", "2GiB", "1.5G", "1000000" → bytes.
+Result<uint64_t> ParseSize(const std::string& s) {
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    return InvalidArgument("not a size: " + s);
+  }
+  std::string unit = s.substr(used);
+  for (auto& ch : unit) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  double mul = 1;
+  if (unit.empty() || unit == "b") {
+    mul = 1;
+  } else if (unit == "k" || unit == "kb" || unit == "kib") {
+    mul = 1024.0;
+  } else if (unit == "m" || unit == "mb" || unit == "mib") {
+    mul = 1024.0 * 1024;
+  } else if (unit == "g" || unit == "gb" || unit == "gib") {
+    mul = 1024.0 * 1024 * 1024;
+  } else {
+    return InvalidArgument("unknown size unit in " + s + " (use KiB, MiB or GiB)");
+  }
+  if (v <= 0) return InvalidArgument("a size must be positive: " + s);
+  return static_cast<uint64_t>(v * mul);
+}
+
+// The bundled default model (scripts/setup makes it): ./models/default.gguf, or next to the
+// binary's folder.
+std::string DefaultModelPath() {
+  std::vector<fs::path> candidates = {"models/default.gguf"};
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    candidates.push_back(exe.parent_path().parent_path() / "models/default.gguf");
+    candidates.push_back(exe.parent_path() / "models/default.gguf");
+  }
+  for (const auto& c : candidates)
+    if (fs::exists(c, ec)) return c.string();
+  return "";
+}
+
+int Run(Options o) {
+  // SIGINT/SIGTERM go to WaitForSignal only: block them before any thread starts.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (!o.kv_cache_mem.empty()) {
+    auto b = ParseSize(o.kv_cache_mem);
+    if (!b.ok()) {
+      std::cerr << "seekd serve: --kv-cache-mem: " << b.status().message() << "\n";
+      return 2;
+    }
+    o.model.kv_cache_bytes = *b;
+  }
+  auto body = ParseSize(o.max_body);
+  if (!body.ok()) {
+    std::cerr << "seekd serve: --max-body: " << body.status().message() << "\n";
+    return 2;
+  }
+  o.server.max_body_bytes = *body;
+  // Keys may come as one comma-separated value (SEEKD_API_KEY=a,b).
+  for (const auto& k : o.api_keys) {
+    size_t start = 0;
+    while (start <= k.size()) {
+      const size_t end = std::min(k.find(',', start), k.size());
+      if (end > start) o.server.api_keys.push_back(k.substr(start, end - start));
+      start = end + 1;
+    }
+  }
+  if (o.models.empty()) {
+    const std::string p = DefaultModelPath();
+    if (p.empty()) {
+      std::cerr << "seekd serve: no --model given and the bundled default model is missing "
+                   "(scripts/setup makes models/default.gguf)\n";
+      return 1;
+    }
+    o.models.push_back("default=" + p);
+  }
+  o.server.model_defaults = o.model;
+  server::ModelRegistry registry;
+  for (const auto& spec : o.models) {
+    std::string name, path = spec;
+    // NAME=PATH, unless the whole thing is an existing path.
+    std::error_code ec;
+    if (auto eq = spec.find('='); eq != std::string::npos && !fs::exists(spec, ec)) {
+      name = spec.substr(0, eq);
+      path = spec.substr(eq + 1);
+    }
+    if (name.empty()) name = server::DefaultModelName(path);
+    std::cerr << fmt::format("seekd serve: loading {} from {}\n", name, path);
+    if (Status st = registry.Load(name, path, o.model); !st.ok()) {
+      std::cerr << "seekd serve: " << name << ": " << st.ToString() << "\n";
+      return 1;
+    }
+  }
+  auto srv = server::Server::Start(o.server, &registry);
+  if (!srv.ok()) {
+    std::cerr << "seekd serve: " << srv.status().ToString() << "\n";
+    return 1;
+  }
+  std::string names;
+  for (const auto& m : registry.List()) names += (names.empty() ? "" : ", ") + m->name;
+  // One parseable line: scripts and tests wait for it (port 0 picks a free port).
+  std::cout << fmt::format("seekd serve: listening on http://{}:{} (models: {})", o.server.host,
+                           (*srv)->port(), names)
+            << std::endl;
+  (*srv)->WaitForSignal();
+  srv->reset();
+  std::cerr << "seekd serve: stopped\n";
+  return 0;
+}
+
+CommandRegistrar reg("serve", [](CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<Options>();
+  CLI::App* c = app.add_subcommand("serve", "OpenAI/DeepSeek-compatible HTTP server");
+  c->set_config("--config", "", "TOML file with any of these options (keys without dashes)");
+  c->add_option("--model,-m", o->models,
+                "[NAME=]PATH of a GGUF file or HF folder; repeat for several models "
+                "(default: the bundled models/default.gguf)")
+      ->envname("SEEKD_MODEL");
+  c->add_option("--host", o->server.host, "address to listen on")
+      ->capture_default_str()
+      ->envname("SEEKD_HOST");
+  c->add_option("--port,-p", o->server.port, "port (0: any free port)")
+      ->capture_default_str()
+      ->envname("SEEKD_PORT");
+  c->add_option("--api-key", o->api_keys,
+                "accepted API keys (Authorization: Bearer KEY) for every route but /health")
+      ->envname("SEEKD_API_KEY");
+  c->add_option("--admin-token", o->server.admin_token,
+                "enables /admin/models (load/unload) for this Bearer token")
+      ->envname("SEEKD_ADMIN_TOKEN");
+  c->add_option("--threads,-t", o->model.threads, "compute threads per model (default: cores)")
+      ->envname("SEEKD_THREADS");
+  c->add_option("--ctx", o->model.ctx, "context length per request (default: the model's)")
+      ->envname("SEEKD_CTX");
+  c->add_option("--quant", o->model.quant, "re-quantize weights at load: q8_0, q4_k, ...")
+      ->envname("SEEKD_QUANT");
+  c->add_option("--kv-cache-mem", o->kv_cache_mem, "KV cache pool per model, e.g. 512MiB")
+      ->envname("SEEKD_KV_CACHE_MEM");
+  c->add_option("--max-batch-tokens", o->model.max_batch_tokens, "tokens per engine step")
+      ->capture_default_str()
+      ->envname("SEEKD_MAX_BATCH_TOKENS");
+  c->add_option("--max-seqs", o->model.max_seqs, "sequences running at once per model")
+      ->capture_default_str()
+      ->envname("SEEKD_MAX_SEQS");
+  c->add_option("--max-queue", o->model.max_queue, "waiting requests before 503")
+      ->capture_default_str()
+      ->envname("SEEKD_MAX_QUEUE");
+  c->add_option("--max-body", o->max_body, "request body limit")
+      ->capture_default_str()
+      ->envname("SEEKD_MAX_BODY");
+  c->add_option("--request-timeout", o->server.request_timeout_s, "seconds per generation")
+      ->capture_default_str()
+      ->envname("SEEKD_REQUEST_TIMEOUT");
+  c->add_option("--keepalive-interval", o->server.keepalive_interval_s,
+                "seconds between SSE keep-alive comments")
+      ->capture_default_str()
+      ->envname("SEEKD_KEEPALIVE_INTERVAL");
+  c->add_option("--shutdown-grace", o->server.shutdown_grace_s,
+                "seconds running requests get to finish on SIGTERM")
+      ->capture_default_str()
+      ->envname("SEEKD_SHUTDOWN_GRACE");
+  c->add_option("--io-threads", o->server.io_threads, "network threads")
+      ->capture_default_str()
+      ->envname("SEEKD_IO_THREADS");
+  c->add_option("--max-connections", o->server.max_connections, "open connections at most")
+      ->capture_default_str()
+      ->envname("SEEKD_MAX_CONNECTIONS");
+  c->callback([o, exit_code] { *exit_code = Run(*o); });
+});
+
+}  // namespace
+}  // namespace seekd::cli

@@ -1,0 +1,682 @@
+#include "server/http_server.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "api/errors.h"
+#include "api/requests.h"
+#include "api/responses.h"
+#include "server/generation.h"
+#include "tokenizer/unicode.h"
+
+namespace seekd::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using net::awaitable;
+using ojson = nlohmann::ordered_json;
+constexpr auto kTuple = net::as_tuple(net::use_awaitable);
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Wakes a connection's coroutine from engine threads. Posting stops once the request is over,
+// so nothing reaches an executor that may be gone.
+struct Signal {
+  explicit Signal(net::any_io_executor ex) : timer(ex) {}
+  void Notify(const std::shared_ptr<Signal>& self) {
+    pending = true;
+    std::lock_guard<std::mutex> lock(mu);
+    if (closed) return;
+    net::post(timer.get_executor(), [self] { self->timer.cancel(); });
+  }
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu);
+    closed = true;
+  }
+  net::steady_timer timer;
+  std::atomic<bool> pending{false};
+  bool gone = false;      // the client went away (strand only)
+  bool finished = false;  // the request is over (strand only)
+  bool cancel = false;    // the server is shutting down (strand only)
+  std::mutex mu;
+  bool closed = false;
+};
+
+struct Conn {
+  explicit Conn(tcp::socket s) : stream(std::move(s)) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buf;
+  bool busy = false;
+  std::shared_ptr<Signal> sig;  // of the running request
+};
+
+bool ConstantTimeEqual(std::string_view a, std::string_view b) {
+  unsigned char d = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i)
+    d |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  return d == 0;
+}
+
+std::string BearerToken(const http::request<http::string_body>& req) {
+  auto it = req.find(http::field::authorization);
+  if (it == req.end()) return "";
+  std::string_view v(it->value().data(), it->value().size());
+  if (v.size() > 7 && (v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer "))
+    return std::string(v.substr(7));
+  return "";
+}
+
+// The client's request id when it is short and printable, else a new one.
+std::string RequestId(const http::request<http::string_body>& req) {
+  auto it = req.find("x-request-id");
+  if (it != req.end()) {
+    std::string_view v(it->value().data(), it->value().size());
+    bool ok = !v.empty() && v.size() <= 128;
+    for (char ch : v) ok = ok && ch > 32 && ch < 127;
+    if (ok) return std::string(v);
+  }
+  return api::NewId("req");
+}
+
+std::string StatsJson(const engine::EngineStats& st) {
+  ojson j;
+  j["running"] = st.running;
+  j["waiting"] = st.waiting;
+  j["kv_blocks_total"] = st.kv_blocks_total;
+  j["kv_blocks_used"] = st.kv_blocks_used;
+  j["kv_blocks_cached"] = st.kv_blocks_cached;
+  j["preemptions"] = st.preemptions;
+  return j.dump();
+}
+
+api::ApiError TimeoutError() {
+  return {504, "timeout", "The generation ran past the server's request timeout", "", "timeout"};
+}
+api::ApiError HeadersTooLarge() {
+  return {431, "invalid_request_error", "The request headers are too large", "",
+          "headers_too_large"};
+}
+api::ApiError RequestTimeout() {
+  return {408, "invalid_request_error", "The request did not arrive in time", "",
+          "request_timeout"};
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions opt;
+  ModelRegistry* models = nullptr;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  net::thread_pool blocking{1};  // model loads, off the network threads
+  std::atomic<int> connections{0}, active{0};
+  std::atomic<bool> draining{false};
+  std::mutex conns_mu;
+  std::set<std::shared_ptr<Conn>> conns;
+  std::once_flag shutdown_once;
+
+  struct Reply {
+    int status = 200;
+    std::string body;
+    std::string content_type = "application/json";
+    std::vector<std::pair<std::string, std::string>> headers;
+  };
+  static Reply Error(const api::ApiError& e) {
+    Reply r{e.status, e.Body(), "application/json", {}};
+    if (e.status == 503 || e.status == 429) r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+  static Reply Json(const ojson& j) { return Reply{200, api::Dump(j), "application/json", {}}; }
+
+  awaitable<bool> Write(Conn& c, const Reply& r, const std::string& rid, bool keep) {
+    http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
+    res.set(http::field::server, "seekd/" SEEKD_VERSION_STRING);
+    res.set(http::field::content_type, r.content_type);
+    res.set("x-request-id", rid);
+    for (const auto& [k, v] : r.headers) res.set(k, v);
+    res.keep_alive(keep);
+    res.body() = r.body;
+    res.prepare_payload();
+    c.stream.expires_after(std::chrono::seconds(60));
+    auto [ec, n] = co_await http::async_write(c.stream, res, kTuple);
+    c.stream.expires_never();
+    co_return !ec && keep;
+  }
+
+  awaitable<bool> WriteRaw(Conn& c, net::const_buffer b) {
+    c.stream.expires_after(std::chrono::seconds(60));  // a client that stops reading
+    auto [ec, n] = co_await net::async_write(c.stream, http::make_chunk(b), kTuple);
+    c.stream.expires_never();
+    co_return !ec;
+  }
+
+  // Waits for the client to close while a request runs (HTTP/1.1 clients send nothing more
+  // until the answer, so readable-with-EOF means gone).
+  static awaitable<void> Watch(std::shared_ptr<Conn> c, std::shared_ptr<Signal> sig) {
+    char b = 0;
+    auto [ec, n] = co_await c->stream.socket().async_receive(net::buffer(&b, 1),
+                                                             tcp::socket::message_peek, kTuple);
+    if (sig->finished) co_return;
+    if (ec || n == 0) {
+      sig->gone = true;
+      sig->timer.cancel();
+    }
+  }
+
+  // Runs a started job to the end: SSE or one JSON body. Returns keep-alive.
+  awaitable<bool> RunJob(std::shared_ptr<Conn> c, std::unique_ptr<Job> job,
+                         std::shared_ptr<Signal> sig, const std::string& rid, bool keep) {
+    net::co_spawn(c->stream.get_executor(), Watch(c, sig), net::detached);
+    const auto deadline = Clock::now() + std::chrono::seconds(opt.request_timeout_s);
+    const auto keepalive = std::chrono::seconds(opt.keepalive_interval_s);
+    bool ok = true;
+    auto wait = [&](Clock::duration d) -> awaitable<bool> {  // true: timed out
+      sig->timer.expires_after(d);
+      auto [ec] = co_await sig->timer.async_wait(kTuple);
+      co_return !ec;
+    };
+    if (job->stream()) {
+      http::response<http::empty_body> res{http::status::ok, 11};
+      res.set(http::field::server, "seekd/" SEEKD_VERSION_STRING);
+      res.set(http::field::content_type, "text/event-stream");
+      res.set(http::field::cache_control, "no-cache");
+      res.set("x-request-id", rid);
+      res.keep_alive(keep);
+      res.chunked(true);
+      http::response_serializer<http::empty_body> sr{res};
+      c->stream.expires_after(std::chrono::seconds(60));
+      auto [ec, n] = co_await http::async_write_header(c->stream, sr, kTuple);
+      c->stream.expires_never();
+      ok = !ec;
+      while (ok) {
+        sig->pending = false;
+        const std::string out = job->Poll();
+        if (!out.empty()) ok = co_await WriteRaw(*c, net::buffer(out));
+        if (!ok || job->done()) break;
+        if (sig->gone || sig->cancel) {
+          ok = !sig->gone;
+          break;
+        }
+        if (Clock::now() >= deadline) {
+          job->Cancel();
+          const std::string e = job->StreamError(TimeoutError());
+          ok = co_await WriteRaw(*c, net::buffer(e));
+          break;
+        }
+        if (sig->pending) continue;
+        const auto left = deadline - Clock::now();
+        if (co_await wait(std::min<Clock::duration>(keepalive, left)) && !sig->pending &&
+            !sig->gone && Clock::now() < deadline) {
+          static constexpr std::string_view kKeepAlive = ": keep-alive\n\n";
+          ok = co_await WriteRaw(*c, net::buffer(kKeepAlive));
+        }
+      }
+      if (sig->cancel && ok && !job->done()) {
+        job->Cancel();
+        const std::string e = job->StreamError(api::Overloaded("The server is shutting down"));
+        ok = co_await WriteRaw(*c, net::buffer(e));
+      }
+      if (ok) {
+        c->stream.expires_after(std::chrono::seconds(60));
+        auto [ec2, n2] = co_await net::async_write(c->stream, http::make_chunk_last(), kTuple);
+        c->stream.expires_never();
+        ok = !ec2;
+      }
+    } else {
+      Reply reply;
+      for (;;) {
+        sig->pending = false;
+        job->Poll();
+        if (job->done()) {
+          reply = Reply{200, job->Body(), "application/json", {}};
+          if (reply.body.rfind("{\"error\"", 0) == 0) reply.status = 500;
+          break;
+        }
+        if (sig->gone) {
+          ok = false;
+          break;
+        }
+        if (sig->cancel) {
+          reply = Error(api::Overloaded("The server is shutting down"));
+          break;
+        }
+        if (Clock::now() >= deadline) {
+          reply = Error(TimeoutError());
+          break;
+        }
+        if (sig->pending) continue;
+        co_await wait(deadline - Clock::now());
+      }
+      if (ok) ok = co_await Write(*c, reply, rid, keep);
+    }
+    sig->finished = true;
+    sig->Close();
+    job.reset();  // cancels whatever still runs (client gone, timeout, shutdown)
+    beast::error_code ignored;
+    c->stream.socket().cancel(ignored);  // ends the watch
+    co_return ok&& keep;
+  }
+
+  std::shared_ptr<ModelEntry> FindModel(const std::string& name, api::ApiError* err) {
+    auto m = models->Get(name);
+    if (!m) *err = api::ModelNotFound(name);
+    return m;
+  }
+
+  Reply Models(const std::string& one) {
+    auto entry = [](const ModelEntry& m) {
+      ojson j;
+      j["id"] = m.name;
+      j["object"] = "model";
+      j["created"] = m.created;
+      j["owned_by"] = "seekd";
+      j["max_model_len"] = m.ctx;
+      return j;
+    };
+    if (!one.empty()) {
+      auto m = models->Get(one);
+      if (!m) return Error(api::ModelNotFound(one));
+      return Json(entry(*m));
+    }
+    ojson data = ojson::array();
+    for (const auto& m : models->List()) data.push_back(entry(*m));
+    return Json({{"object", "list"}, {"data", data}});
+  }
+
+  Reply Tokenize(const ojson& body, const std::string& header_model) {
+    std::string name = body.value("model", header_model);
+    api::ApiError err;
+    auto m = FindModel(name, &err);
+    if (!m) return Error(err);
+    std::string text;
+    bool chat = false;
+    if (body.contains("messages")) {
+      auto req = api::ParseChatRequest(body, name);
+      if (auto* e = std::get_if<api::ApiError>(&req)) return Error(*e);
+      auto rendered = RenderChatPrompt(*m, std::get<api::ChatRequest>(req), nullptr);
+      if (auto* e = std::get_if<api::ApiError>(&rendered)) return Error(*e);
+      text = std::get<std::string>(rendered);
+      chat = true;
+    } else {
+      auto it = body.find("prompt");
+      if (it == body.end()) it = body.find("content");
+      if (it == body.end() || !it->is_string())
+        return Error(api::Malformed("tokenize needs a prompt (string) or messages"));
+      text = it->get<std::string>();
+    }
+    tok::EncodeOptions eo;
+    const bool add_special = body.value("add_special_tokens", !chat);
+    eo.add_bos = add_special ? -1 : 0;
+    eo.parse_special = chat;
+    const auto ids = m->tok->Encode(text, eo);
+    ojson j;
+    j["tokens"] = ids;
+    j["count"] = ids.size();
+    j["max_model_len"] = m->ctx;
+    return Json(j);
+  }
+
+  Reply Detokenize(const ojson& body, const std::string& header_model) {
+    std::string name = body.value("model", header_model);
+    api::ApiError err;
+    auto m = FindModel(name, &err);
+    if (!m) return Error(err);
+    auto it = body.find("tokens");
+    if (it == body.end() || !it->is_array())
+      return Error(api::Malformed("detokenize needs tokens (a list of ids)"));
+    std::vector<int32_t> ids;
+    for (const auto& t : *it) {
+      if (!t.is_number_integer() || t.get<int64_t>() < 0 ||
+          t.get<int64_t>() >= m->llm->config().n_vocab)
+        return Error(api::InvalidParam(
+            "tokens",
+            "token ids must be in [0, " + std::to_string(m->llm->config().n_vocab) + ")"));
+      ids.push_back(t.get<int32_t>());
+    }
+    return Json({{"prompt", tok::SanitizeUtf8(m->tok->Decode(ids))}});
+  }
+
+  // What a request turned into before anything is awaited (plain code: GCC 12 mishandles some
+  // initializers inside coroutines).
+  struct Routed {
+    std::string rid;
+    bool keep = false;
+    std::optional<Reply> reply;
+    std::unique_ptr<Job> job;
+    std::shared_ptr<Signal> sig;
+    std::string load_name, load_path;  // admin load
+  };
+
+  Routed Route(Conn& c, const http::request<http::string_body>& req) {
+    Routed out;
+    out.rid = RequestId(req);
+    out.keep = req.keep_alive() && !draining;
+    std::string path(req.target().data(), req.target().size());
+    if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
+    if (path.rfind("/beta/", 0) == 0) path.erase(0, 5);
+    if (path.rfind("/v1/", 0) == 0) path.erase(0, 3);
+    const auto method = req.method();
+    auto reply = [&](Reply r) -> Routed {
+      out.reply = std::move(r);
+      return std::move(out);
+    };
+
+    if (path == "/health") return reply(Json({{"status", "ok"}}));
+    if (draining) {
+      out.keep = false;
+      return reply(Error(api::Overloaded("The server is shutting down")));
+    }
+    const bool admin = path.rfind("/admin/", 0) == 0;
+    if (admin) {
+      if (opt.admin_token.empty())
+        return reply(Error(api::RouteNotFound(std::string(req.method_string()), path)));
+      if (!ConstantTimeEqual(BearerToken(req), opt.admin_token))
+        return reply(Error(api::Unauthorized("A valid admin token is required")));
+    } else if (!opt.api_keys.empty()) {
+      const std::string key = BearerToken(req);
+      bool ok = false;
+      for (const auto& k : opt.api_keys) ok = ConstantTimeEqual(key, k) || ok;
+      if (!ok)
+        return reply(Error(
+            api::Unauthorized(key.empty() ? "An API key is required (Authorization: Bearer KEY)"
+                                          : "The API key is not valid")));
+    }
+    std::string header_model;
+    if (auto it = req.find("DeepSeek-Model"); it != req.end())
+      header_model = std::string(it->value());
+
+    if (method == http::verb::get) {
+      if (path == "/ready") {
+        ojson ms = ojson::array();
+        for (const auto& m : models->List())
+          ms.push_back(
+              {{"name", m->name}, {"engine", ojson::parse(StatsJson(m->engine->stats()))}});
+        ojson j = {{"status", models->empty() ? "loading" : "ready"},
+                   {"active_requests", active.load()},
+                   {"models", ms}};
+        Reply r = Json(j);
+        if (models->empty()) r.status = 503;
+        return reply(r);
+      }
+      if (path == "/models") return reply(Models(""));
+      if (path.rfind("/models/", 0) == 0) return reply(Models(path.substr(8)));
+    }
+    const bool gen = path == "/chat/completions" || path == "/completions";
+    const bool known = gen || path == "/tokenize" || path == "/detokenize" ||
+                       path == "/admin/models" || path.rfind("/admin/models/", 0) == 0 ||
+                       path == "/models" || path == "/ready";
+    if (!known) return reply(Error(api::RouteNotFound(std::string(req.method_string()), path)));
+    if (method == http::verb::delete_ && path.rfind("/admin/models/", 0) == 0) {
+      const Status st = models->Unload(path.substr(14));
+      return reply(st.ok() ? Json({{"unloaded", path.substr(14)}})
+                           : Error(api::FromStatus(st, "name")));
+    }
+    if (method != http::verb::post)
+      return reply(
+          Error({405, "invalid_request_error",
+                 "Method " + std::string(req.method_string()) + " is not allowed on " + path, "",
+                 "method_not_allowed"}));
+    auto parsed = api::ParseBody(req.body());
+    if (auto* e = std::get_if<api::ApiError>(&parsed)) return reply(Error(*e));
+    const ojson& body = std::get<ojson>(parsed);
+    if (path == "/tokenize") return reply(Tokenize(body, header_model));
+    if (path == "/detokenize") return reply(Detokenize(body, header_model));
+    if (path == "/admin/models") {
+      out.load_path = body.value("path", "");
+      out.load_name =
+          body.value("name", out.load_path.empty() ? "" : DefaultModelName(out.load_path));
+      if (out.load_path.empty()) return reply(Error(api::Malformed("path is required")));
+      return out;
+    }
+
+    // Generation.
+    auto sig = std::make_shared<Signal>(c.stream.get_executor());
+    auto notify = [sig] { sig->Notify(sig); };
+    api::ApiResult<std::unique_ptr<Job>> job = api::ApiError{};
+    if (path == "/chat/completions") {
+      auto r = api::ParseChatRequest(body, header_model);
+      if (auto* e = std::get_if<api::ApiError>(&r)) return reply(Error(*e));
+      const auto& cr = std::get<api::ChatRequest>(r);
+      api::ApiError err;
+      auto m = FindModel(cr.gen.model, &err);
+      if (!m) return reply(Error(err));
+      job = Job::StartChat(m, cr, notify);
+    } else {
+      auto r = api::ParseCompletionRequest(body, header_model);
+      if (auto* e = std::get_if<api::ApiError>(&r)) return reply(Error(*e));
+      const auto& cr = std::get<api::CompletionRequest>(r);
+      api::ApiError err;
+      auto m = FindModel(cr.gen.model, &err);
+      if (!m) return reply(Error(err));
+      job = Job::StartCompletion(m, cr, notify);
+    }
+    if (auto* e = std::get_if<api::ApiError>(&job)) {
+      sig->Close();
+      return reply(Error(*e));
+    }
+    out.job = std::move(std::get<std::unique_ptr<Job>>(job));
+    out.sig = std::move(sig);
+    return out;
+  }
+
+  Reply LoadReply(const Status& st, const std::string& name) {
+    return st.ok() ? Json({{"loaded", name}}) : Error(api::FromStatus(st, "path"));
+  }
+
+  // One request; returns keep-alive.
+  awaitable<bool> Handle(std::shared_ptr<Conn> c, http::request<http::string_body>& req) {
+    Routed r = Route(*c, req);
+    if (r.reply) co_return co_await Write(*c, *r.reply, r.rid, r.keep);
+    if (!r.job) {
+      // Loading reads the whole file: do it off the network threads.
+      const std::string name = r.load_name, path = r.load_path;
+      const ModelOptions mo = opt.model_defaults;
+      Status st = co_await net::co_spawn(
+          blocking,
+          [this, name, path, mo]() -> awaitable<Status> { co_return models->Load(name, path, mo); },
+          net::use_awaitable);
+      co_return co_await Write(*c, LoadReply(st, name), r.rid, r.keep);
+    }
+    ++active;
+    c->sig = r.sig;
+    const bool k = co_await RunJob(c, std::move(r.job), r.sig, r.rid, r.keep);
+    c->sig.reset();
+    --active;
+    co_return k;
+  }
+
+  awaitable<void> Session(std::shared_ptr<Conn> c) {
+    for (;;) {
+      // Wait for the first byte of the next request (idle), then give the whole request
+      // header_timeout_s to arrive.
+      if (c->buf.size() == 0) {
+        c->stream.expires_after(std::chrono::seconds(opt.idle_timeout_s));
+        auto [ec, n] = co_await c->stream.async_read_some(c->buf.prepare(4096), kTuple);
+        if (ec) break;
+        c->buf.commit(n);
+      }
+      c->busy = true;
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(32 * 1024);
+      parser.body_limit(opt.max_body_bytes);
+      c->stream.expires_after(std::chrono::seconds(opt.header_timeout_s));
+      auto [ec, n] = co_await http::async_read(c->stream, c->buf, parser, kTuple);
+      c->stream.expires_never();
+      if (ec == http::error::end_of_stream) break;
+      if (ec) {
+        const std::string rid = api::NewId("req");
+        if (ec == http::error::body_limit) {
+          co_await Write(*c, Error(api::BodyTooLarge(opt.max_body_bytes)), rid, false);
+        } else if (ec == http::error::header_limit) {
+          co_await Write(*c, Error(HeadersTooLarge()), rid, false);
+        } else if (ec == beast::error::timeout) {
+          co_await Write(*c, Error(RequestTimeout()), rid, false);
+        } else if (ec != net::error::eof && ec != net::error::connection_reset) {
+          co_await Write(*c, Error(api::Malformed("Malformed HTTP request: " + ec.message())), rid,
+                         false);
+        }
+        break;
+      }
+      http::request<http::string_body> req = parser.release();
+      bool keep = false;
+      std::string failure;
+      try {
+        keep = co_await Handle(c, req);
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+      if (!failure.empty()) {
+        // A bug or a library exception: one 500 in the API's shape, and the connection closes.
+        co_await Write(*c, Error(api::ServerError(failure)), api::NewId("req"), false);
+        keep = false;
+      }
+      c->busy = false;
+      if (!keep || draining) break;
+    }
+    beast::error_code ignored;
+    c->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    c->stream.close();
+    {
+      std::lock_guard<std::mutex> lock(conns_mu);
+      conns.erase(c);
+    }
+    --connections;
+  }
+
+  awaitable<void> Listen() {
+    for (;;) {
+      auto [ec, sock] = co_await acceptor.async_accept(net::make_strand(ioc), kTuple);
+      if (ec) {
+        if (!acceptor.is_open()) co_return;
+        if (ec == net::error::no_descriptors) {  // out of file descriptors: back off
+          net::steady_timer t(ioc, std::chrono::milliseconds(50));
+          co_await t.async_wait(kTuple);
+        }
+        continue;
+      }
+      beast::error_code ignored;
+      sock.set_option(tcp::no_delay(true), ignored);
+      if (connections.load() >= opt.max_connections) {
+        // Over the limit: a short 503 and close, without a coroutine of its own.
+        static const std::string kBusy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+            std::to_string(api::Overloaded("Too many open connections").Body().size()) +
+            "\r\n\r\n" + api::Overloaded("Too many open connections").Body();
+        net::write(sock, net::buffer(kBusy), ignored);
+        sock.close(ignored);
+        continue;
+      }
+      ++connections;
+      auto c = std::make_shared<Conn>(std::move(sock));
+      {
+        std::lock_guard<std::mutex> lock(conns_mu);
+        conns.insert(c);
+      }
+      net::co_spawn(c->stream.get_executor(), Session(c), net::detached);
+    }
+  }
+
+  void Shutdown() {
+    std::call_once(shutdown_once, [this] {
+      draining = true;
+      net::post(ioc, [this] {
+        beast::error_code ignored;
+        acceptor.close(ignored);
+      });
+      // Idle keep-alive connections close now; busy ones after their answer.
+      auto close_idle = [this] {
+        std::lock_guard<std::mutex> lock(conns_mu);
+        for (const auto& c : conns)
+          net::post(c->stream.get_executor(), [c] {
+            if (!c->busy) {
+              beast::error_code ignored;
+              c->stream.socket().cancel(ignored);
+            }
+          });
+      };
+      close_idle();
+      const auto deadline = Clock::now() + std::chrono::seconds(opt.shutdown_grace_s);
+      while (active.load() > 0 && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      {
+        // Past the grace period: cancel what still runs.
+        std::lock_guard<std::mutex> lock(conns_mu);
+        for (const auto& c : conns)
+          net::post(c->stream.get_executor(), [c] {
+            if (c->sig) {
+              c->sig->cancel = true;
+              c->sig->timer.cancel();
+            }
+          });
+      }
+      const auto hard = Clock::now() + std::chrono::seconds(5);
+      while (connections.load() > 0 && Clock::now() < hard) {
+        close_idle();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      ioc.stop();
+      for (auto& t : threads)
+        if (t.joinable()) t.join();
+      blocking.join();
+    });
+  }
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { impl_->Shutdown(); }
+
+int Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void Server::Shutdown() { impl_->Shutdown(); }
+
+Result<std::unique_ptr<Server>> Server::Start(ServerOptions options, ModelRegistry* models) {
+  auto impl = std::make_unique<Impl>();
+  impl->opt = std::move(options);
+  impl->models = models;
+  beast::error_code ec;
+  const auto addr = net::ip::make_address(impl->opt.host, ec);
+  if (ec) return InvalidArgument("--host " + impl->opt.host + " is not an IP address");
+  const tcp::endpoint ep(addr, static_cast<uint16_t>(impl->opt.port));
+  impl->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(ep, ec);
+  if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    return IoError(
+        fmt::format("cannot listen on {}:{}: {}", impl->opt.host, impl->opt.port, ec.message()));
+  Impl* s = impl.get();
+  net::co_spawn(s->ioc, s->Listen(), net::detached);
+  for (int i = 0; i < std::max(1, s->opt.io_threads); ++i)
+    s->threads.emplace_back([s] { s->ioc.run(); });
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+void Server::WaitForSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  std::cerr << "seekd serve: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
+            << ": finishing running requests\n";
+  impl_->Shutdown();
+}
+
+}  // namespace seekd::server

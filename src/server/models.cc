@@ -1,0 +1,104 @@
+#include "server/models.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "engine/generator.h"
+#include "loader/loader.h"
+
+namespace seekd::server {
+
+Status ModelRegistry::Load(const std::string& name, const std::string& path,
+                           const ModelOptions& o) {
+  if (name.empty()) return InvalidArgument("a model needs a name");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (models_.count(name)) return InvalidArgument("a model named " + name + " is loaded");
+  }
+  auto e = std::make_shared<ModelEntry>();
+  e->name = name;
+  e->path = path;
+  e->created = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  model::LoadOptions lo;
+  if (!o.quant.empty()) {
+    const auto q = DTypeFromName(o.quant);
+    if (!q) return InvalidArgument("unknown quant type " + o.quant);
+    lo.quant = *q;
+  }
+  SEEKD_ASSIGN_OR_RETURN(e->llm, model::LoadLlm(path, lo));
+  SEEKD_ASSIGN_OR_RETURN(tok::Tokenizer t, loader::LoadTokenizer(path));
+  e->tok.emplace(std::move(t));
+  auto src = loader::LoadChatTemplate(path);
+  if (src.ok()) {
+    e->tmpl = chat::RecognizeTemplate(src->jinja);
+    if (e->tmpl) {
+      e->bos =
+          src->bos_token.empty() ? std::string(chat::DefaultBosToken(*e->tmpl)) : src->bos_token;
+      e->eos =
+          src->eos_token.empty() ? std::string(chat::DefaultEosToken(*e->tmpl)) : src->eos_token;
+    }
+  }
+  e->stop_tokens = engine::DefaultStopTokens(*e->tok);
+  const tok::Tokenizer& tk = *e->tok;
+  if (tk.FindToken("<｜fim▁begin｜>") >= 0) {
+    e->fim = {tk.FindToken("<｜fim▁begin｜>"), tk.FindToken("<｜fim▁hole｜>"),
+              tk.FindToken("<｜fim▁end｜>"), true};
+  } else {
+    e->fim = {tk.FindToken("<|fim_prefix|>"), tk.FindToken("<|fim_suffix|>"),
+              tk.FindToken("<|fim_middle|>"), false};
+  }
+  const int64_t train = e->llm->config().n_ctx_train > 0 ? e->llm->config().n_ctx_train : 4096;
+  e->ctx = o.ctx > 0 ? o.ctx : std::min<int64_t>(train, 32768);
+  engine::EngineOptions eo;
+  eo.threads = o.threads;
+  eo.kv_cache_bytes = o.kv_cache_bytes > 0 ? o.kv_cache_bytes : (512ull << 20);
+  eo.scheduler.max_batch_tokens = o.max_batch_tokens;
+  eo.scheduler.max_seqs = o.max_seqs;
+  eo.scheduler.max_queue = o.max_queue;
+  eo.scheduler.max_model_len = e->ctx;
+  e->engine = std::make_unique<engine::Engine>(*e->llm, eo);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (models_.count(name)) return InvalidArgument("a model named " + name + " is loaded");
+  models_[name] = std::move(e);
+  return Status::Ok();
+}
+
+Status ModelRegistry::Unload(const std::string& name) {
+  std::shared_ptr<ModelEntry> gone;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = models_.find(name);
+  if (it == models_.end()) return NotFound("no model named " + name);
+  gone = std::move(it->second);
+  models_.erase(it);
+  return Status::Ok();
+}
+
+std::shared_ptr<ModelEntry> ModelRegistry::Get(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = models_.find(name);
+  return it == models_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<ModelEntry>> ModelRegistry::List() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::shared_ptr<ModelEntry>> v;
+  for (const auto& [n, e] : models_) v.push_back(e);
+  return v;
+}
+
+bool ModelRegistry::empty() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return models_.empty();
+}
+
+std::string DefaultModelName(const std::string& path) {
+  std::filesystem::path p(path);
+  while (!p.empty() && p.filename().empty()) p = p.parent_path();
+  std::string n = p.filename().string();
+  if (n.size() > 5 && n.substr(n.size() - 5) == ".gguf") n.resize(n.size() - 5);
+  return n.empty() ? "default" : n;
+}
+
+}  // namespace seekd::server
