@@ -1,0 +1,242 @@
+"""Hostile clients against the real `seekd serve` on 127.0.0.1: headers a byte at a time, a
+100 MB body, invalid UTF-8, deeply nested JSON, garbage instead of HTTP, a thousand parallel
+connections, a client that leaves mid-stream, and SIGTERM with a stream running. Each gets a
+clear status or is cut off, and the server keeps serving the others.
+
+Run by ctest (server.hostile), which sets SEEKD_BIN, SEEKD_TEST_TMP and SEEKD_TOKENIZER_DIR.
+"""
+import http.client
+import json
+import os
+import re
+import resource
+import signal
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+BIN = os.environ.get("SEEKD_BIN", "build/seekd")
+TMP = os.environ.get("SEEKD_TEST_TMP", "/tmp/seekd-hostile-test")
+TOK = os.environ.get("SEEKD_TOKENIZER_DIR", "")
+
+
+def start_server(*args):
+    proc = subprocess.Popen([BIN, "serve", "--port", "0", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    m = re.search(r"listening on http://([0-9.]+):(\d+)", line)
+    if not m:
+        proc.kill()
+        raise RuntimeError("server did not start: " + line + proc.stderr.read())
+    return proc, m.group(1), int(m.group(2))
+
+
+def raw(host, port, data, timeout=10.0, chunks=None, delay=0.0):
+    """Sends bytes (optionally in pieces with a delay) and returns the whole answer."""
+    s = socket.create_connection((host, port), timeout=timeout)
+    try:
+        for piece in (chunks or [data]):
+            s.sendall(piece)
+            if delay:
+                time.sleep(delay)
+        out = b""
+        while True:
+            try:
+                b = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not b:
+                break
+            out += b
+        return out
+    finally:
+        s.close()
+
+
+def status_of(answer):
+    m = re.match(rb"HTTP/1\.1 (\d+)", answer)
+    return int(m.group(1)) if m else None
+
+
+def body_of(answer):
+    return json.loads(answer.split(b"\r\n\r\n", 1)[1])
+
+
+class HostileTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not TOK or not os.path.exists(os.path.join(TOK, "tokenizer.json")):
+            raise unittest.SkipTest("needs SEEKD_TOKENIZER_DIR (run through ctest)")
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+        os.makedirs(TMP, exist_ok=True)
+        cls.model = os.path.join(TMP, "tiny.gguf")
+        subprocess.run([BIN, "make-model", "--out", cls.model, "--tokenizer", TOK, "--layers", "2"],
+                       check=True, capture_output=True)
+        cls.proc, cls.host, cls.port = start_server(
+            "--model", "tiny=" + cls.model, "--threads", "1", "--max-body", "1MiB",
+            "--keepalive-interval", "1")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.send_signal(signal.SIGTERM)
+        cls.proc.wait(timeout=30)
+
+    def chat(self, max_tokens=4, stream=False):
+        c = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        body = {"model": "tiny", "messages": [{"role": "user", "content": "Hi"}],
+                "max_tokens": max_tokens, "temperature": 0, "stream": stream}
+        c.request("POST", "/v1/chat/completions", json.dumps(body),
+                  {"Content-Type": "application/json"})
+        return c, c.getresponse()
+
+    def assert_still_serving(self):
+        c, r = self.chat()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(json.loads(r.read())["usage"]["completion_tokens"], 4)
+        c.close()
+
+    def test_headers_a_byte_at_a_time(self):
+        req = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        out = raw(self.host, self.port, req, chunks=[bytes([b]) for b in req], delay=0.005)
+        self.assertEqual(status_of(out), 200)
+        self.assertEqual(body_of(out), {"status": "ok"})
+
+    def test_huge_body_is_refused_before_it_is_read(self):
+        # 100 MB announced: the answer comes after the headers alone.
+        head = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 104857600\r\n\r\n")
+        s = socket.create_connection((self.host, self.port), timeout=10)
+        s.sendall(head + b"{" * 1000)
+        out = s.recv(65536)
+        s.close()
+        self.assertEqual(status_of(out), 413)
+        self.assertEqual(body_of(out)["error"]["code"], "request_too_large")
+        # Chunked, with no length announced: cut off once it passes the limit.
+        s = socket.create_connection((self.host, self.port), timeout=10)
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        piece = b"%x\r\n%s\r\n" % (65536, b"a" * 65536)
+        answer = b""
+        try:
+            for _ in range(64):
+                s.sendall(piece)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        try:
+            answer = s.recv(65536)
+        except ConnectionResetError:
+            pass
+        s.close()
+        if answer:
+            self.assertEqual(status_of(answer), 413)
+        self.assert_still_serving()
+
+    def test_invalid_utf8_and_malformed_json(self):
+        for body in [b'{"model": "tiny", "messages": [{"role": "user", "content": "\xff\xfe bad"}]}',
+                     b'{"model": "tiny", "messages": [',
+                     b'[1, 2, 3]',
+                     b'{"model": "tiny", "messages": "hello"}']:
+            c = http.client.HTTPConnection(self.host, self.port, timeout=10)
+            c.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
+            r = c.getresponse()
+            err = json.loads(r.read())["error"]
+            self.assertIn(r.status, (400, 422), body)
+            self.assertTrue(err["message"])
+            self.assertIn("type", err)
+            c.close()
+        self.assert_still_serving()
+
+    def test_deeply_nested_json(self):
+        body = b'{"model": "tiny", "messages": ' + b"[" * 200000 + b"]" * 200000 + b"}"
+        c = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        c.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
+        r = c.getresponse()
+        self.assertEqual(r.status, 400)
+        self.assertIn("nests deeper", json.loads(r.read())["error"]["message"])
+        c.close()
+        self.assert_still_serving()
+
+    def test_garbage_instead_of_http(self):
+        out = raw(self.host, self.port, b"\x16\x03\x01\x02\x00 not http at all\r\n\r\n")
+        self.assertIn(status_of(out), (400, None))
+        out = raw(self.host, self.port, b"GET /health HTTP/1.1\r\n" + b"X-Big: " + b"a" * 100000 + b"\r\n\r\n")
+        self.assertIn(status_of(out), (431, 400, None))
+        self.assert_still_serving()
+
+    def test_unknown_route_and_method(self):
+        c = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        c.request("GET", "/v1/nothing")
+        r = c.getresponse()
+        self.assertEqual(r.status, 404)
+        self.assertEqual(json.loads(r.read())["error"]["code"], "not_found")
+        c.request("GET", "/v1/chat/completions")  # same keep-alive connection
+        r = c.getresponse()
+        self.assertEqual(r.status, 405)
+        r.read()
+        c.close()
+
+    def test_a_thousand_parallel_connections(self):
+        socks = []
+        try:
+            for _ in range(1000):
+                socks.append(socket.create_connection((self.host, self.port), timeout=30))
+            for s in socks:
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            ok = 0
+            for s in socks:
+                data = s.recv(4096)
+                if status_of(data) == 200:
+                    ok += 1
+            self.assertEqual(ok, 1000)
+            # Idle keep-alive connections cost no thread: generation still works meanwhile.
+            self.assert_still_serving()
+        finally:
+            for s in socks:
+                s.close()
+
+    def test_client_that_leaves_mid_stream_is_cancelled(self):
+        c, r = self.chat(max_tokens=1500, stream=True)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("Content-Type"), "text/event-stream")
+        r.fp.readline()  # the first chunk size line
+        c.sock.shutdown(socket.SHUT_RDWR)
+        c.close()
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            c2 = http.client.HTTPConnection(self.host, self.port, timeout=10)
+            c2.request("GET", "/ready")
+            st = json.loads(c2.getresponse().read())
+            c2.close()
+            eng = st["models"][0]["engine"]
+            if st["active_requests"] == 0 and eng["running"] == 0:
+                break
+            time.sleep(0.05)
+        self.assertEqual(st["active_requests"], 0)
+        self.assertEqual(eng["running"], 0)
+
+    def test_sigterm_lets_a_running_stream_finish(self):
+        proc, host, port = start_server("--model", "tiny=" + self.model, "--threads", "1")
+        try:
+            c = http.client.HTTPConnection(host, port, timeout=30)
+            body = {"model": "tiny", "messages": [{"role": "user", "content": "Hi"}],
+                    "max_tokens": 60, "temperature": 0, "stream": True}
+            c.request("POST", "/v1/chat/completions", json.dumps(body))
+            r = c.getresponse()
+            first = r.readline()
+            self.assertTrue(first)
+            proc.send_signal(signal.SIGTERM)
+            rest = r.read().decode()
+            self.assertIn("data: [DONE]", rest)
+            self.assertIn('"finish_reason":"length"', rest)
+            self.assertEqual(proc.wait(timeout=30), 0)
+            with self.assertRaises(OSError):
+                socket.create_connection((host, port), timeout=2)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+if __name__ == "__main__":
+    unittest.main()
