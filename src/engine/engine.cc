@@ -79,6 +79,25 @@ Result<uint64_t> Engine::Submit(Request r, std::function<void(const Event&)> on_
   if ((len + r.max_tokens + bs - 1) / bs > blocks_.n_blocks())
     return OutOfRange("the request needs more KV cache than the server has (" +
                       std::to_string(static_cast<int64_t>(blocks_.n_blocks()) * bs) + " tokens)");
+  std::unique_ptr<JsonConstraint> json;
+  if (r.json_mode) {
+    if (r.detokenizer == nullptr) return InvalidArgument("JSON mode needs a detokenizer");
+    std::shared_ptr<const JsonVocab> vocab;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& v = json_vocabs_[r.detokenizer];
+      if (!v) v = std::make_shared<JsonVocab>(*r.detokenizer);
+      vocab = v;
+    }
+    nlohmann::json schema;
+    if (!r.json_schema.empty()) {
+      schema = nlohmann::json::parse(r.json_schema, nullptr, /*allow_exceptions=*/false);
+      if (schema.is_discarded()) return InvalidArgument("json_schema is not valid JSON");
+    }
+    SEEKD_ASSIGN_OR_RETURN(
+        json, JsonConstraint::Create(std::move(vocab), r.json_schema.empty() ? nullptr : &schema,
+                                     r.stop_tokens));
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (stop_) return Unavailable("the engine is shutting down");
   if (queued_ >= sc.max_queue)
@@ -87,6 +106,7 @@ Result<uint64_t> Engine::Submit(Request r, std::function<void(const Event&)> on_
   Live l;
   l.req = std::move(r);
   l.on_event = std::move(on_event);
+  l.json = std::move(json);
   incoming_.emplace_back(id, std::move(l));
   ++queued_;
   wake_.notify_all();
@@ -216,7 +236,9 @@ bool Engine::Step() {
           TopLogprobs(row_logits, lse, l.req.logprobs, &e.top_logprobs);
           raw_ = std::vector<float>(row_logits.begin(), row_logits.end());
         }
+        if (l.json) l.json->Mask(row_logits);
         const int32_t tok = l.sampler->Sample(row_logits);
+        if (l.json) l.json->Accept(tok);
         if (l.req.logprobs >= 0) e.logprob = raw_[static_cast<size_t>(tok)] - lse;
         l.sampler->Accept(tok);
         ++l.generated;

@@ -20,6 +20,7 @@
 
 #include "core/status.h"
 #include "core/thread_pool.h"
+#include "engine/json_constraint.h"
 #include "engine/kv_cache.h"
 #include "engine/sampler.h"
 #include "engine/scheduler.h"
@@ -44,6 +45,10 @@ struct Request {
   // Log-probabilities of the model's distribution (raw logits, before bias, penalties and
   // temperature): -1 off; 0 the chosen token's only; k also the k most likely alternatives.
   int32_t logprobs = -1;
+  // JSON mode (needs the detokenizer): the output is one JSON object, or, with json_schema
+  // (a JSON Schema document as text), a value that matches it; see json_constraint.h.
+  bool json_mode = false;
+  std::string json_schema;
 };
 
 struct TokenLogprob {
@@ -102,6 +107,7 @@ class Engine {
     int32_t cached = -1;  // prompt tokens found in the prefix cache, known at admission
     std::unique_ptr<tok::StreamDecoder> decoder;  // with a detokenizer
     std::unique_ptr<StopMatcher> stops;
+    std::unique_ptr<JsonConstraint> json;
   };
   void Loop();
   bool Step();  // false when the step had nothing to compute
@@ -125,7 +131,9 @@ class Engine {
   int32_t queued_ = 0;  // incoming + waiting, for admission control
   EngineStats stats_;   // published under mu_
   std::vector<float> logits_;
-  std::vector<float> raw_;  // one row of unmodified logits, for logprobs
+  std::vector<float> raw_;
+  std::map<const tok::Tokenizer*, std::shared_ptr<const JsonVocab>>
+      json_vocabs_;  // under mu_  // one row of unmodified logits, for logprobs
   std::thread loop_;
 };
 

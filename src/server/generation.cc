@@ -58,6 +58,8 @@ struct Job::Impl {
   bool done_sent = false;
   bool roles_sent = false;
   int32_t prompt_tokens_total = 0;
+  bool json_mode = false;
+  std::string json_schema;
 
   api::TokenLogprob Logprob(const engine::Event& e) const {
     api::TokenLogprob t;
@@ -129,6 +131,8 @@ struct Job::Impl {
     r.stop_strings = g.stop;
     r.detokenizer = &*model->tok;
     r.logprobs = g.logprobs;
+    r.json_mode = json_mode;
+    r.json_schema = json_schema;
     choices[static_cast<size_t>(i)].prompt_tokens = static_cast<int32_t>(r.prompt.size());
     std::shared_ptr<Inbox> inbox = this->inbox;
     auto res = model->engine->Submit(std::move(r), [inbox, i](const engine::Event& e) {
@@ -147,6 +151,7 @@ struct Job::Impl {
         for (const char* f : {"temperature", "top_p", "top_k", "min_p", "logit_bias",
                               "frequency_penalty", "presence_penalty", "repetition_penalty"})
           if (m.find(f) != std::string::npos) param = f;
+        if (param.empty() && json_mode) param = "response_format";
       }
       return api::FromStatus(res.status(), param);
     }
@@ -369,9 +374,6 @@ std::unique_ptr<Job::Impl> NewImpl(std::shared_ptr<ModelEntry> model,
 api::ApiResult<std::unique_ptr<Job>> Job::StartChat(std::shared_ptr<ModelEntry> model,
                                                     const api::ChatRequest& req,
                                                     std::function<void()> notify) {
-  if (req.response_format != api::ResponseFormat::kText)
-    return api::InvalidParam("response_format",
-                             "response_format json_object/json_schema is not supported yet");
   bool opens = false;
   auto text = RenderChatPrompt(*model, req, &opens);
   if (auto* e = std::get_if<api::ApiError>(&text)) return *e;
@@ -382,6 +384,9 @@ api::ApiResult<std::unique_ptr<Job>> Job::StartChat(std::shared_ptr<ModelEntry> 
   m->choices.resize(static_cast<size_t>(req.gen.n));
   for (Choice& c : m->choices) c.split = chat::ReasoningSplitter(opens);
   m->prompt_tokens_total = static_cast<int32_t>(prompt.size());
+  m->json_mode = req.response_format != api::ResponseFormat::kText;
+  if (req.response_format == api::ResponseFormat::kJsonSchema)
+    m->json_schema = req.json_schema.dump();
   m->inbox->notify = std::move(notify);
   for (int i = 0; i < req.gen.n; ++i)
     if (auto e = m->Submit(i, prompt, req.gen, SeedFor(req.gen, i))) {

@@ -205,6 +205,32 @@ test('text completions, streamed and not, with echo and fill-in-the-middle', asy
   assert.equal(f.usage.prompt_tokens, plainPrompt + suffixLen + 3);
 });
 
+test('JSON mode: json_object and json_schema outputs parse and match', async () => {
+  const o = await client.chat.completions.create({ model: 'tiny', messages: hello, max_tokens: 200, temperature: 0, response_format: { type: 'json_object' } });
+  if (o.choices[0].finish_reason === 'stop') assert.equal(typeof JSON.parse(o.choices[0].message.content), 'object');
+  const schema = {
+    type: 'object',
+    properties: { answer: { enum: ['yes', 'no'] }, ok: { type: 'boolean' }, n: { type: 'integer' } },
+    required: ['answer', 'ok', 'n'], additionalProperties: false,
+  };
+  for (const seed of [1, 2, 3]) {
+    const r = await client.chat.completions.create({
+      model: 'tiny', messages: hello, max_tokens: 400, seed, temperature: 1,
+      response_format: { type: 'json_schema', json_schema: { name: 'reply', schema } },
+    });
+    assert.equal(r.choices[0].finish_reason, 'stop', r.choices[0].message.content);
+    const v = JSON.parse(r.choices[0].message.content);
+    assert.deepEqual(Object.keys(v).sort(), ['answer', 'n', 'ok']);
+    assert.ok(['yes', 'no'].includes(v.answer));
+    assert.equal(typeof v.ok, 'boolean');
+    assert.ok(Number.isInteger(v.n));
+  }
+  await assert.rejects(client.chat.completions.create({
+    model: 'tiny', messages: hello,
+    response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { $ref: '#/$defs/nope' } } },
+  }), (e) => e.status === 422 && e.param === 'response_format');
+});
+
 test('an aborted stream is cancelled at once', async () => {
   const ac = new AbortController();
   const s = await client.chat.completions.create(

@@ -1,0 +1,689 @@
+#include "engine/json_constraint.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+
+namespace seekd::engine {
+
+using json = nlohmann::json;
+
+struct JsonSchemaNode {
+  enum Kind : uint8_t {
+    kAny,
+    kObject,
+    kArray,
+    kString,
+    kNumber,
+    kInteger,
+    kBoolean,
+    kNull,
+    kEnum,
+    kAnyOf
+  };
+  Kind kind = kAny;
+  // kObject
+  std::vector<std::string> props;
+  std::vector<int> prop_nodes;
+  uint64_t required = 0;  // bit i: props[i] is required
+  bool additional = true;
+  int additional_node = 0;
+  // kArray
+  int items = 0;
+  int64_t min_items = 0, max_items = std::numeric_limits<int64_t>::max();
+  // kEnum: the allowed values, as compact JSON text
+  std::vector<std::string> values;
+  // kAnyOf
+  std::vector<int> options;
+};
+
+namespace {
+
+using Node = JsonSchemaNode;
+constexpr int kAnyNode = 0, kAnyObjectNode = 1, kAnyArrayNode = 2;
+constexpr int kMaxWhitespace = 24;  // consecutive; a model must not loop on blank space
+
+bool IsWs(uint8_t c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+bool IsDigit(uint8_t c) { return c >= '0' && c <= '9'; }
+bool IsHex(uint8_t c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+class SchemaCompiler {
+ public:
+  SchemaCompiler(const json& root, std::vector<Node>* nodes) : root_(root), nodes_(*nodes) {}
+
+  Result<int> Compile(const json& s, int depth) {
+    if (depth > 32) return InvalidArgument("json_schema nests deeper than 32 levels");
+    if (s.is_boolean()) {
+      if (!s.get<bool>()) return InvalidArgument("json_schema `false` matches nothing");
+      return kAnyNode;
+    }
+    if (!s.is_object()) return InvalidArgument("a json_schema must be an object");
+    if (auto ref = s.find("$ref"); ref != s.end()) {
+      if (!ref->is_string()) return InvalidArgument("$ref must be a string");
+      const std::string r = ref->get<std::string>();
+      if (auto it = refs_.find(r); it != refs_.end()) return it->second;
+      std::string name;
+      const json* defs = nullptr;
+      for (const char* prefix : {"#/$defs/", "#/definitions/"}) {
+        const std::string p = prefix;
+        if (r.rfind(p, 0) == 0) {
+          name = r.substr(p.size());
+          auto d = root_.find(p.substr(2, p.size() - 3));
+          if (d != root_.end() && d->is_object()) defs = &*d;
+        }
+      }
+      if (!defs || !defs->contains(name))
+        return InvalidArgument("$ref " + r + " does not name an entry of $defs/definitions");
+      const int at = New();
+      refs_[r] = at;
+      SEEKD_ASSIGN_OR_RETURN(int target, Compile((*defs)[name], depth + 1));
+      nodes_[static_cast<size_t>(at)] = Node{};
+      nodes_[static_cast<size_t>(at)].kind = Node::kAnyOf;
+      nodes_[static_cast<size_t>(at)].options = {target};
+      return at;
+    }
+    if (auto c = s.find("const"); c != s.end()) return Enum({*c});
+    if (auto e = s.find("enum"); e != s.end()) {
+      if (!e->is_array() || e->empty()) return InvalidArgument("enum must be a non-empty list");
+      return Enum(std::vector<json>(e->begin(), e->end()));
+    }
+    for (const char* k : {"anyOf", "oneOf"}) {
+      if (auto a = s.find(k); a != s.end()) {
+        if (!a->is_array() || a->empty())
+          return InvalidArgument(std::string(k) + " must be a non-empty list");
+        Node n;
+        n.kind = Node::kAnyOf;
+        for (const auto& sub : *a) {
+          SEEKD_ASSIGN_OR_RETURN(int o, Compile(sub, depth + 1));
+          n.options.push_back(o);
+        }
+        return Add(std::move(n));
+      }
+    }
+    if (auto t = s.find("type"); t != s.end()) {
+      if (t->is_array()) {
+        Node n;
+        n.kind = Node::kAnyOf;
+        for (const auto& one : *t) {
+          json copy = s;
+          copy["type"] = one;
+          SEEKD_ASSIGN_OR_RETURN(int o, Compile(copy, depth + 1));
+          n.options.push_back(o);
+        }
+        if (n.options.empty()) return InvalidArgument("type must not be an empty list");
+        return Add(std::move(n));
+      }
+      if (!t->is_string()) return InvalidArgument("type must be a string or a list");
+      const std::string type = t->get<std::string>();
+      if (type == "object") return Object(s, depth);
+      if (type == "array") return Array(s, depth);
+      Node n;
+      if (type == "string") {
+        n.kind = Node::kString;
+      } else if (type == "number") {
+        n.kind = Node::kNumber;
+      } else if (type == "integer") {
+        n.kind = Node::kInteger;
+      } else if (type == "boolean") {
+        n.kind = Node::kBoolean;
+      } else if (type == "null") {
+        n.kind = Node::kNull;
+      } else {
+        return InvalidArgument("unknown type \"" + type + "\" in json_schema");
+      }
+      return Add(std::move(n));
+    }
+    if (s.contains("properties")) return Object(s, depth);
+    if (s.contains("items")) return Array(s, depth);
+    return kAnyNode;
+  }
+
+ private:
+  int New() {
+    nodes_.emplace_back();
+    return static_cast<int>(nodes_.size() - 1);
+  }
+  int Add(Node n) {
+    nodes_.push_back(std::move(n));
+    return static_cast<int>(nodes_.size() - 1);
+  }
+  Result<int> Enum(const std::vector<json>& values) {
+    Node n;
+    n.kind = Node::kEnum;
+    for (const auto& v : values) n.values.push_back(v.dump(-1, ' ', false));
+    return Add(std::move(n));
+  }
+  Result<int> Object(const json& s, int depth) {
+    Node n;
+    n.kind = Node::kObject;
+    if (auto p = s.find("properties"); p != s.end()) {
+      if (!p->is_object()) return InvalidArgument("properties must be an object");
+      if (p->size() > 64) return InvalidArgument("json_schema: at most 64 properties per object");
+      for (const auto& [name, sub] : p->items()) {
+        for (char ch : name)
+          if (ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20)
+            return InvalidArgument(
+                "json_schema: property names with quotes, backslashes or "
+                "control characters are not supported");
+        SEEKD_ASSIGN_OR_RETURN(int o, Compile(sub, depth + 1));
+        n.props.push_back(name);
+        n.prop_nodes.push_back(o);
+      }
+    }
+    if (auto r = s.find("required"); r != s.end()) {
+      if (!r->is_array()) return InvalidArgument("required must be a list");
+      for (const auto& name : *r) {
+        if (!name.is_string()) return InvalidArgument("required must list strings");
+        auto it = std::find(n.props.begin(), n.props.end(), name.get<std::string>());
+        if (it == n.props.end())
+          return InvalidArgument("required names " + name.get<std::string>() +
+                                 ", which is not in properties");
+        n.required |= 1ull << (it - n.props.begin());
+      }
+    }
+    if (auto a = s.find("additionalProperties"); a != s.end()) {
+      if (a->is_boolean()) {
+        n.additional = a->get<bool>();
+      } else {
+        SEEKD_ASSIGN_OR_RETURN(n.additional_node, Compile(*a, depth + 1));
+      }
+    }
+    return Add(std::move(n));
+  }
+  Result<int> Array(const json& s, int depth) {
+    Node n;
+    n.kind = Node::kArray;
+    if (auto it = s.find("items"); it != s.end()) {
+      SEEKD_ASSIGN_OR_RETURN(n.items, Compile(*it, depth + 1));
+    }
+    if (auto m = s.find("minItems"); m != s.end() && m->is_number_integer())
+      n.min_items = m->get<int64_t>();
+    if (auto m = s.find("maxItems"); m != s.end() && m->is_number_integer())
+      n.max_items = m->get<int64_t>();
+    if (n.min_items > n.max_items) return InvalidArgument("minItems is above maxItems");
+    return Add(std::move(n));
+  }
+
+  const json& root_;
+  std::vector<Node>& nodes_;
+  std::map<std::string, int> refs_;
+};
+
+enum Mode : uint8_t {
+  kValue,     // a value of `node` starts (whitespace first)
+  kObjFirst,  // after '{': a key or '}'
+  kObjKey,    // after ',' in an object: a key
+  kColon,     // after a key
+  kAfter,     // after a value inside a container: ',' or the closer
+  kArrFirst,  // after '[': a value or ']'
+  kStr,       // inside a string
+  kStrEsc,    // after '\'
+  kStrU,      // inside \uXXXX
+  kNum,       // inside a number
+  kLit,       // inside true / false / null
+  kEnumLit,   // inside one of an enum's values
+  kDone,      // the top-level value is complete
+};
+
+struct Frame {
+  int node = 0;
+  bool obj = false;
+  int64_t count = 0;  // array items so far
+  uint64_t seen = 0;  // object: properties used
+  int cur = 0;        // object: the schema of the value after the current key
+};
+
+struct Thread {
+  std::vector<Frame> stack;
+  Mode mode = kValue;
+  int node = 0;  // kValue: schema of the value; kEnumLit: the enum node
+  bool key = false;
+  uint8_t ws = 0;
+  uint8_t num = 0;     // number state (see NumberNext)
+  uint8_t digits = 0;  // digits in the current part of the number
+  bool integer = false;
+  uint8_t u_left = 0;
+  const char* lit = nullptr;
+  uint8_t lit_pos = 0;
+  std::string buf;  // key bytes (constrained keys) or enum bytes
+};
+
+}  // namespace
+
+struct JsonConstraint::Matcher {
+  const std::vector<Node>* nodes = nullptr;
+  std::vector<Thread> threads;
+
+  const Node& N(int i) const { return (*nodes)[static_cast<size_t>(i)]; }
+
+  void ValueDone(Thread& t) const { t.mode = t.stack.empty() ? kDone : kAfter; }
+
+  bool Ws(Thread& t) const { return ++t.ws <= kMaxWhitespace; }
+
+  // Starts a value of schema `node` with byte c. anyOf forks into `forks`.
+  bool Begin(Thread& t, int node, uint8_t c, std::vector<Thread>* forks) const {
+    const Node& n = N(node);
+    if (n.kind == Node::kAnyOf) {
+      for (int o : n.options) {
+        Thread f = t;
+        if (Begin(f, o, c, forks)) forks->push_back(std::move(f));
+      }
+      return false;
+    }
+    t.ws = 0;
+    auto number = [&](bool integer) {
+      if (c != '-' && !IsDigit(c)) return false;
+      t.mode = kNum;
+      t.integer = integer;
+      t.num = c == '-' ? 0 : (c == '0' ? 1 : 2);
+      t.digits = c == '-' ? 0 : 1;
+      return true;
+    };
+    auto literal = [&](const char* lit) {
+      if (c != static_cast<uint8_t>(lit[0])) return false;
+      t.mode = kLit;
+      t.lit = lit;
+      t.lit_pos = 1;
+      return true;
+    };
+    auto open_obj = [&](int obj_node) {
+      t.stack.push_back({obj_node, true, 0, 0, 0});
+      t.mode = kObjFirst;
+      return true;
+    };
+    auto open_arr = [&](int arr_node) {
+      t.stack.push_back({arr_node, false, 0, 0, 0});
+      t.mode = kArrFirst;
+      return true;
+    };
+    auto open_str = [&]() {
+      t.mode = kStr;
+      t.key = false;
+      return true;
+    };
+    switch (n.kind) {
+      case Node::kAny:
+        if (c == '{') return open_obj(kAnyObjectNode);
+        if (c == '[') return open_arr(kAnyArrayNode);
+        if (c == '"') return open_str();
+        if (c == 't') return literal("true");
+        if (c == 'f') return literal("false");
+        if (c == 'n') return literal("null");
+        return number(false);
+      case Node::kObject:
+        return c == '{' && open_obj(node);
+      case Node::kArray:
+        return c == '[' && open_arr(node);
+      case Node::kString:
+        return c == '"' && open_str();
+      case Node::kNumber:
+        return number(false);
+      case Node::kInteger:
+        return number(true);
+      case Node::kBoolean:
+        return literal("true") || literal("false");
+      case Node::kNull:
+        return literal("null");
+      case Node::kEnum:
+        t.mode = kEnumLit;
+        t.node = node;
+        t.buf.clear();
+        return StepEnum(t, c);
+      case Node::kAnyOf:
+        break;
+    }
+    return false;
+  }
+
+  bool StepEnum(Thread& t, uint8_t c) const {
+    const Node& n = N(t.node);
+    t.buf.push_back(static_cast<char>(c));
+    bool prefix = false, exact = false, longer = false;
+    for (const auto& v : n.values) {
+      if (v.size() >= t.buf.size() && v.compare(0, t.buf.size(), t.buf) == 0) {
+        prefix = true;
+        if (v.size() == t.buf.size())
+          exact = true;
+        else
+          longer = true;
+      }
+    }
+    if (prefix) {
+      if (exact && !longer) {
+        t.buf.clear();
+        ValueDone(t);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  // Number states: 0 after '-', 1 after a leading 0, 2 integer digits, 3 after '.', 4 fraction
+  // digits, 5 after e/E, 6 after the exponent's sign, 7 exponent digits. 1, 2, 4, 7 may end.
+  static bool NumberCanEnd(uint8_t s) { return s == 1 || s == 2 || s == 4 || s == 7; }
+  static int NumberNext(uint8_t s, uint8_t c, bool integer) {
+    const bool d = IsDigit(c);
+    switch (s) {
+      case 0:
+        return c == '0' ? 1 : (d ? 2 : -1);
+      case 1:
+      case 2:
+        if (s == 2 && d) return 2;
+        if (integer) return -1;
+        if (c == '.') return 3;
+        if (c == 'e' || c == 'E') return 5;
+        return -1;
+      case 3:
+      case 4:
+        if (d) return 4;
+        if (s == 4 && (c == 'e' || c == 'E')) return 5;
+        return -1;
+      case 5:
+        if (c == '+' || c == '-') return 6;
+        return d ? 7 : -1;
+      case 6:
+      case 7:
+        return d ? 7 : -1;
+    }
+    return -1;
+  }
+
+  // Key bytes of a constrained object: must stay a prefix of an unused property name.
+  bool KeyPrefixOk(const Thread& t) const {
+    const Frame& f = t.stack.back();
+    const Node& n = N(f.node);
+    if (n.additional) return true;
+    for (size_t i = 0; i < n.props.size(); ++i)
+      if (!(f.seen >> i & 1) && n.props[i].compare(0, t.buf.size(), t.buf) == 0) return true;
+    return false;
+  }
+
+  bool KeyDone(Thread& t) const {
+    Frame& f = t.stack.back();
+    const Node& n = N(f.node);
+    for (size_t i = 0; i < n.props.size(); ++i) {
+      if (n.props[i] == t.buf) {
+        if (f.seen >> i & 1) return false;  // duplicate key
+        f.seen |= 1ull << i;
+        f.cur = n.prop_nodes[i];
+        t.buf.clear();
+        t.mode = kColon;
+        t.ws = 0;
+        return true;
+      }
+    }
+    if (!n.additional) return false;
+    f.cur = n.additional_node;
+    t.buf.clear();
+    t.mode = kColon;
+    t.ws = 0;
+    return true;
+  }
+
+  bool Close(Thread& t) const {
+    t.stack.pop_back();
+    t.ws = 0;
+    ValueDone(t);
+    return true;
+  }
+
+  // One byte for one thread. false: the thread dies (forks may have been made).
+  bool Step(Thread& t, uint8_t c, std::vector<Thread>* forks) const {
+    switch (t.mode) {
+      case kValue:
+        if (IsWs(c)) return Ws(t);
+        return Begin(t, t.node, c, forks);
+      case kObjFirst:
+      case kObjKey: {
+        if (IsWs(c)) return Ws(t);
+        Frame& f = t.stack.back();
+        const Node& n = N(f.node);
+        if (c == '"') {
+          t.mode = kStr;
+          t.key = true;
+          t.buf.clear();
+          t.ws = 0;
+          return true;
+        }
+        if (c == '}' && t.mode == kObjFirst) return (f.seen & n.required) == n.required && Close(t);
+        return false;
+      }
+      case kColon:
+        if (IsWs(c)) return Ws(t);
+        if (c != ':') return false;
+        t.mode = kValue;
+        t.node = t.stack.back().cur;
+        t.ws = 0;
+        return true;
+      case kAfter: {
+        if (IsWs(c)) return Ws(t);
+        Frame& f = t.stack.back();
+        const Node& n = N(f.node);
+        if (f.obj) {
+          if (c == '}') return (f.seen & n.required) == n.required && Close(t);
+          if (c != ',') return false;
+          if (!n.additional) {
+            const uint64_t all = n.props.size() >= 64 ? ~0ull : (1ull << n.props.size()) - 1;
+            if ((f.seen & all) == all) return false;  // nothing left to add
+          }
+          t.mode = kObjKey;
+          t.ws = 0;
+          return true;
+        }
+        if (c == ']') return f.count >= n.min_items && Close(t);
+        if (c != ',' || f.count >= n.max_items) return false;
+        ++f.count;
+        t.mode = kValue;
+        t.node = n.items;
+        t.ws = 0;
+        return true;
+      }
+      case kArrFirst: {
+        if (IsWs(c)) return Ws(t);
+        Frame& f = t.stack.back();
+        const Node& n = N(f.node);
+        if (c == ']') return n.min_items == 0 && Close(t);
+        if (n.max_items < 1) return false;
+        f.count = 1;
+        return Begin(t, n.items, c, forks);
+      }
+      case kStr:
+        if (c == '"') {
+          if (t.key) return KeyDone(t);
+          ValueDone(t);
+          t.ws = 0;
+          return true;
+        }
+        if (c < 0x20) return false;
+        if (c == '\\') {
+          if (t.key && !N(t.stack.back().node).additional) return false;
+          t.mode = kStrEsc;
+          return true;
+        }
+        if (t.key) {
+          t.buf.push_back(static_cast<char>(c));
+          return KeyPrefixOk(t);
+        }
+        return true;
+      case kStrEsc:
+        if (c == 'u') {
+          t.mode = kStrU;
+          t.u_left = 4;
+          return true;
+        }
+        if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' ||
+            c == 't') {
+          t.mode = kStr;
+          return true;
+        }
+        return false;
+      case kStrU:
+        if (!IsHex(c)) return false;
+        if (--t.u_left == 0) t.mode = kStr;
+        return true;
+      case kNum: {
+        const int next = NumberNext(t.num, c, t.integer);
+        if (next >= 0) {
+          // Bounded digits keep every number a finite double that parsers read exactly enough
+          // (15 integer or fraction digits, exponents below 100).
+          t.digits = next == t.num ? t.digits + 1 : (IsDigit(c) ? 1 : 0);
+          if (t.digits > ((next == 7) ? 2 : 15)) return false;
+          t.num = static_cast<uint8_t>(next);
+          return true;
+        }
+        if (!NumberCanEnd(t.num)) return false;
+        ValueDone(t);
+        t.ws = 0;
+        return Step(t, c, forks);
+      }
+      case kLit:
+        if (c != static_cast<uint8_t>(t.lit[t.lit_pos])) return false;
+        if (t.lit[++t.lit_pos] == '\0') {
+          ValueDone(t);
+          t.ws = 0;
+        }
+        return true;
+      case kEnumLit: {
+        std::string before = t.buf;
+        if (StepEnum(t, c)) return true;
+        // A value that only ends at the next byte (a number): complete it and go on.
+        t.buf = std::move(before);
+        const Node& n = N(t.node);
+        if (std::find(n.values.begin(), n.values.end(), t.buf) == n.values.end()) return false;
+        t.buf.clear();
+        ValueDone(t);
+        t.ws = 0;
+        return Step(t, c, forks);
+      }
+      case kDone:
+        return IsWs(c) && Ws(t);
+    }
+    return false;
+  }
+
+  bool Feed(std::string_view bytes) {
+    std::vector<Thread> next, forks;
+    for (uint8_t c : bytes) {
+      next.clear();
+      for (Thread& t : threads) {
+        forks.clear();
+        if (Step(t, c, &forks)) next.push_back(std::move(t));
+        for (Thread& f : forks) next.push_back(std::move(f));
+      }
+      if (next.empty()) return false;
+      threads.swap(next);
+    }
+    return true;
+  }
+
+  bool Done() const {
+    for (const Thread& t : threads) {
+      if (t.mode == kDone) return true;
+      if (t.stack.empty() && t.mode == kNum && NumberCanEnd(t.num)) return true;
+      if (t.stack.empty() && t.mode == kEnumLit &&
+          std::find(N(t.node).values.begin(), N(t.node).values.end(), t.buf) !=
+              N(t.node).values.end())
+        return true;
+    }
+    return false;
+  }
+  bool Finished() const {
+    return std::all_of(threads.begin(), threads.end(),
+                       [](const Thread& t) { return t.mode == kDone; });
+  }
+  bool InPlainString() const {
+    return threads.size() == 1 && threads[0].mode == kStr && !threads[0].key;
+  }
+};
+
+JsonVocab::JsonVocab(const tok::Tokenizer& tok) : by_first_(256) {
+  const auto n = static_cast<int32_t>(tok.spec().tokens.size());
+  bytes_.resize(static_cast<size_t>(n));
+  string_safe_.assign(static_cast<size_t>(n), 0);
+  for (int32_t id = 0; id < n; ++id) {
+    if (tok.IsSpecial(id)) continue;
+    const std::string& b = tok.TokenBytes(id);
+    if (b.empty()) continue;
+    bytes_[static_cast<size_t>(id)] = b;
+    bool safe = true;
+    for (unsigned char c : b) safe = safe && c >= 0x20 && c != '"' && c != '\\';
+    string_safe_[static_cast<size_t>(id)] = safe;
+    if (!safe) string_unsafe_.push_back(id);
+    by_first_[static_cast<unsigned char>(b[0])].push_back(id);
+  }
+}
+
+JsonConstraint::~JsonConstraint() = default;
+
+Result<std::unique_ptr<JsonConstraint>> JsonConstraint::Create(
+    std::shared_ptr<const JsonVocab> vocab, const nlohmann::json* schema,
+    std::vector<int32_t> stop_tokens) {
+  auto nodes = std::make_shared<std::vector<Node>>(3);
+  (*nodes)[kAnyObjectNode].kind = Node::kObject;
+  (*nodes)[kAnyArrayNode].kind = Node::kArray;
+  int root = kAnyObjectNode;
+  if (schema) {
+    SchemaCompiler sc(*schema, nodes.get());
+    SEEKD_ASSIGN_OR_RETURN(root, sc.Compile(*schema, 0));
+  }
+  if (stop_tokens.empty()) return InvalidArgument("JSON mode needs a stop token to end with");
+  std::unique_ptr<JsonConstraint> c(new JsonConstraint());
+  c->vocab_ = std::move(vocab);
+  c->stop_tokens_ = std::move(stop_tokens);
+  c->nodes_ = nodes;
+  c->m_ = std::make_unique<Matcher>();
+  c->m_->nodes = nodes.get();
+  Thread t;
+  t.node = root;
+  c->m_->threads.push_back(std::move(t));
+  return c;
+}
+
+bool JsonConstraint::CanFeed(std::string_view text) const {
+  Matcher copy = *m_;
+  return copy.Feed(text);
+}
+
+bool JsonConstraint::Feed(std::string_view text) { return m_->Feed(text); }
+
+bool JsonConstraint::done() const { return m_->Done(); }
+
+void JsonConstraint::Mask(std::span<float> logits) {
+  const JsonVocab& v = *vocab_;
+  const size_t n = std::min(logits.size(), v.size());
+  allowed_.assign(logits.size(), 0);
+  if (!m_->Finished()) {
+    if (m_->InPlainString()) {
+      // Inside a string most tokens are plain text: only those with quotes, backslashes or
+      // control bytes need the automaton.
+      for (size_t id = 0; id < n; ++id) allowed_[id] = v.string_safe_[id];
+      for (int32_t id : v.string_unsafe_)
+        if (static_cast<size_t>(id) < n)
+          allowed_[static_cast<size_t>(id)] = CanFeed(v.bytes_[static_cast<size_t>(id)]);
+    } else {
+      for (int b = 0; b < 256; ++b) {
+        const char c = static_cast<char>(b);
+        if (v.by_first_[static_cast<size_t>(b)].empty() || !CanFeed(std::string_view(&c, 1)))
+          continue;
+        for (int32_t id : v.by_first_[static_cast<size_t>(b)])
+          if (static_cast<size_t>(id) < n)
+            allowed_[static_cast<size_t>(id)] = CanFeed(v.bytes_[static_cast<size_t>(id)]);
+      }
+    }
+  }
+  bool any = false;
+  for (size_t i = 0; i < logits.size() && !any; ++i) any = allowed_[i] != 0;
+  if (m_->Done() || !any)
+    for (int32_t s : stop_tokens_)
+      if (s >= 0 && static_cast<size_t>(s) < logits.size()) allowed_[static_cast<size_t>(s)] = 1;
+  for (size_t i = 0; i < logits.size(); ++i)
+    if (!allowed_[i]) logits[i] = -std::numeric_limits<float>::infinity();
+}
+
+void JsonConstraint::Accept(int32_t token) {
+  if (std::find(stop_tokens_.begin(), stop_tokens_.end(), token) != stop_tokens_.end()) return;
+  if (token < 0 || static_cast<size_t>(token) >= vocab_->size()) return;
+  m_->Feed(vocab_->bytes_[static_cast<size_t>(token)]);
+}
+
+}  // namespace seekd::engine
