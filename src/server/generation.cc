@@ -1,5 +1,6 @@
 #include "server/generation.h"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -7,6 +8,7 @@
 
 #include "api/responses.h"
 #include "chat/reasoning.h"
+#include "chat/tool_calls.h"
 #include "tokenizer/unicode.h"
 
 namespace seekd::server {
@@ -39,6 +41,11 @@ struct Choice {
   int32_t prompt_tokens = 0, cached = 0, completion = 0, reasoning_tokens = 0;
   std::vector<api::TokenLogprob> logprobs;
   bool sent_role = false;
+  std::optional<chat::ToolCallParser> tools;  // when the request offers tools
+  struct Call {
+    std::string id, name, arguments;
+  };
+  std::vector<Call> calls;
   std::string prefix;  // echo: the prompt text, sent before the generated text
   int prompt_index = 0;
 };
@@ -167,7 +174,8 @@ struct Job::Impl {
 
   // The chunk for one choice's new text (chat or completion), or null when there is nothing.
   std::optional<ojson> Chunk(int i, const std::string& reasoning, const std::string& content,
-                             const std::vector<api::TokenLogprob>& lps, const char* finish) {
+                             const std::vector<api::TokenLogprob>& lps, const char* finish,
+                             const std::vector<chat::ToolCallDelta>& calls = {}) {
     Choice& c = choices[static_cast<size_t>(i)];
     ojson ch;
     ch["index"] = i;
@@ -183,6 +191,22 @@ struct Job::Impl {
         delta["reasoning_content"] = reasoning;
       }
       if (!content.empty()) delta["content"] = content;
+      if (!calls.empty()) {
+        ojson tc = ojson::array();
+        for (const auto& d : calls) {
+          ojson one;
+          one["index"] = d.index;
+          if (!d.name.empty()) {
+            one["id"] = c.calls[static_cast<size_t>(d.index)].id;
+            one["type"] = "function";
+            one["function"] = {{"name", d.name}, {"arguments", d.arguments}};
+          } else {
+            one["function"] = {{"arguments", d.arguments}};
+          }
+          tc.push_back(std::move(one));
+        }
+        delta["tool_calls"] = std::move(tc);
+      }
       if (delta.empty() && lps.empty() && !finish) return std::nullopt;
       ch["delta"] = std::move(delta);
       ch["logprobs"] = lps.empty() ? ojson() : api::ChatLogprobs(lps);
@@ -198,7 +222,9 @@ struct Job::Impl {
     return j;
   }
 
-  static std::string ApiFinish(const std::string& r) {
+  static std::string ApiFinish(const Choice& c) {
+    const std::string& r = c.finish_reason;
+    if (r == "stop" && !c.calls.empty()) return "tool_calls";
     return r == "cancelled" ? "length" : r;  // a cut-short choice reads as truncated
   }
 
@@ -224,6 +250,17 @@ struct Job::Impl {
       t = c.prefix + t;
       c.prefix.clear();
     }
+    std::vector<chat::ToolCallDelta> deltas;
+    if (c.tools) {
+      std::string plain;
+      c.tools->Push(t, &plain, &deltas);
+      if (e.kind == engine::Event::Kind::kFinish) c.tools->Flush(&plain, &deltas);
+      t = std::move(plain);
+      for (const auto& d : deltas) {
+        if (!d.name.empty()) c.calls.push_back({api::NewId("call"), d.name, ""});
+        c.calls[static_cast<size_t>(d.index)].arguments += d.arguments;
+      }
+    }
     c.reasoning += r;
     c.content += t;
     std::vector<api::TokenLogprob> lps;
@@ -240,12 +277,12 @@ struct Job::Impl {
       ++n_done;
     }
     if (!stream) return out;
-    if (auto j = Chunk(i, r, t, lps, nullptr)) out += api::SseData(*j);
+    if (auto j = Chunk(i, r, t, lps, nullptr, deltas)) out += api::SseData(*j);
     if (e.kind == engine::Event::Kind::kFinish) {
       if (c.finish_reason == "error") {
         out += api::SseData(api::ServerError(c.error.message()).ToJson());
       } else {
-        const std::string f = ApiFinish(c.finish_reason);
+        const std::string f = ApiFinish(c);
         out += api::SseData(*Chunk(i, "", "", {}, f.c_str()));
       }
     }
@@ -315,15 +352,26 @@ std::string Job::Body() const {
     if (m.chat) {
       ojson msg;
       msg["role"] = "assistant";
-      msg["content"] = c.content;
+      // With tool calls and no text, content is null (as OpenAI and DeepSeek answer).
+      const bool blank = std::all_of(c.content.begin(), c.content.end(),
+                                     [](char ch) { return ch == ' ' || ch == '\n'; });
+      msg["content"] = !c.calls.empty() && blank ? ojson() : ojson(c.content);
       if (!c.reasoning.empty()) msg["reasoning_content"] = c.reasoning;
+      if (!c.calls.empty()) {
+        ojson tc = ojson::array();
+        for (const auto& call : c.calls)
+          tc.push_back({{"id", call.id},
+                        {"type", "function"},
+                        {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
+        msg["tool_calls"] = std::move(tc);
+      }
       ch["message"] = std::move(msg);
       ch["logprobs"] = m.logprobs >= 0 ? api::ChatLogprobs(c.logprobs) : ojson();
     } else {
       ch["text"] = c.content;
       ch["logprobs"] = m.logprobs >= 0 ? api::CompletionLogprobs(c.logprobs, 0) : ojson();
     }
-    ch["finish_reason"] = Impl::ApiFinish(c.finish_reason);
+    ch["finish_reason"] = Impl::ApiFinish(c);
     choices.push_back(std::move(ch));
   }
   j["choices"] = std::move(choices);
@@ -382,7 +430,11 @@ api::ApiResult<std::unique_ptr<Job>> Job::StartChat(std::shared_ptr<ModelEntry> 
   std::vector<int32_t> prompt = model->tok->Encode(std::get<std::string>(text), eo);
   auto m = NewImpl(model, req.gen, /*chat=*/true);
   m->choices.resize(static_cast<size_t>(req.gen.n));
-  for (Choice& c : m->choices) c.split = chat::ReasoningSplitter(opens);
+  const bool tools = req.tools && !(req.tool_choice.is_string() && req.tool_choice == "none");
+  for (Choice& c : m->choices) {
+    c.split = chat::ReasoningSplitter(opens);
+    if (tools && model->tmpl) c.tools.emplace(chat::ToolFormatFor(*model->tmpl));
+  }
   m->prompt_tokens_total = static_cast<int32_t>(prompt.size());
   m->json_mode = req.response_format != api::ResponseFormat::kText;
   if (req.response_format == api::ResponseFormat::kJsonSchema)

@@ -231,6 +231,26 @@ test('JSON mode: json_object and json_schema outputs parse and match', async () 
   }), (e) => e.status === 422 && e.param === 'response_format');
 });
 
+test('tools and tool results go through the model template', async () => {
+  const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Weather of a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }];
+  const messages = [
+    { role: 'user', content: 'Weather in Paris?' },
+    { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } }] },
+    { role: 'tool', tool_call_id: 'call_1', content: '{"temp_c": 21}' },
+  ];
+  const r = await client.chat.completions.create({ model: 'tiny', messages, tools, max_tokens: 4, temperature: 0 });
+  assert.ok(['length', 'stop', 'tool_calls'].includes(r.choices[0].finish_reason));
+  const t = await (await fetch(server.url + '/tokenize', { method: 'POST', headers: { Authorization: `Bearer ${KEY}` },
+    body: JSON.stringify({ model: 'tiny', messages, tools }) })).json();
+  assert.equal(r.usage.prompt_tokens, t.count);
+  // The tool result and the call are in the prompt, as the template writes them.
+  const text = (await (await fetch(server.url + '/detokenize', { method: 'POST', headers: { Authorization: `Bearer ${KEY}` },
+    body: JSON.stringify({ model: 'tiny', tokens: t.tokens }) })).json()).prompt;
+  assert.ok(text.includes('<｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather'), text);
+  assert.ok(text.includes('<｜tool▁output▁begin｜>{"temp_c": 21}<｜tool▁output▁end｜>'), text);
+});
+
 test('an aborted stream is cancelled at once', async () => {
   const ac = new AbortController();
   const s = await client.chat.completions.create(
