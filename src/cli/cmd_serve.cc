@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <pthread.h>
 #include <sys/resource.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -28,6 +29,7 @@ struct Options {
   server::ModelOptions model;
   std::vector<std::string> api_keys;
   std::string kv_cache_mem, max_body = "8MiB";
+  std::string config;
 };
 
 // "512MiB", "2GiB", "1.5G", "1000000" → bytes.
@@ -70,6 +72,65 @@ std::string DefaultModelPath() {
   for (const auto& c : candidates)
     if (fs::exists(c, ec)) return c.string();
   return "";
+}
+
+// Fills the options the command line and the environment left unset from a TOML file. Keys are
+// the long option names without dashes; '-' and '_' are interchangeable (kv_cache_mem).
+Status ApplyConfig(CLI::App& app, const std::string& path) {
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return InvalidArgument(
+        fmt::format("{}: {} (line {})", path, e.description(), e.source().begin.line));
+  }
+  auto text = [](const toml::node& n) -> std::optional<std::string> {
+    if (auto v = n.value<std::string>()) return *v;
+    if (auto v = n.value<int64_t>()) return std::to_string(*v);
+    if (auto v = n.value<double>()) return fmt::format("{}", *v);
+    if (auto v = n.value<bool>()) return *v ? "true" : "false";
+    return std::nullopt;
+  };
+  std::vector<std::string> unknown;
+  for (const auto& [key, node] : t) {
+    std::string name(key.str());
+    std::replace(name.begin(), name.end(), '_', '-');
+    CLI::Option* opt = nullptr;
+    for (CLI::Option* o : app.get_options())
+      for (const auto& ln : o->get_lnames())
+        if (ln == name) opt = o;
+    if (!opt || name == "config") {
+      unknown.push_back(std::string(key.str()));
+      continue;
+    }
+    if (opt->count() > 0) continue;  // the command line or the environment wins
+    if (const toml::array* arr = node.as_array()) {
+      for (const auto& e : *arr) {
+        auto v = text(e);
+        if (!v)
+          return InvalidArgument(path + ": " + std::string(key.str()) +
+                                 " has a value of the wrong kind");
+        opt->add_result(*v);
+      }
+    } else {
+      auto v = text(node);
+      if (!v)
+        return InvalidArgument(path + ": " + std::string(key.str()) +
+                               " has a value of the wrong kind");
+      opt->add_result(*v);
+    }
+    try {
+      opt->run_callback();
+    } catch (const CLI::Error& e) {
+      return InvalidArgument(path + ": " + std::string(key.str()) + ": " + e.what());
+    }
+  }
+  if (!unknown.empty()) {
+    std::string list;
+    for (const auto& u : unknown) list += (list.empty() ? "" : ", ") + u;
+    return InvalidArgument(path + ": unknown keys: " + list);
+  }
+  return Status::Ok();
 }
 
 int Run(Options o) {
@@ -156,7 +217,8 @@ int Run(Options o) {
 CommandRegistrar reg("serve", [](CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* c = app.add_subcommand("serve", "OpenAI/DeepSeek-compatible HTTP server");
-  c->set_config("--config", "", "TOML file with any of these options (keys without dashes)");
+  c->add_option("--config", o->config, "TOML file with any of these options (keys without dashes)")
+      ->envname("SEEKD_CONFIG");
   c->add_option("--model,-m", o->models,
                 "[NAME=]PATH of a GGUF file or HF folder; repeat for several models "
                 "(default: the bundled models/default.gguf)")
@@ -210,7 +272,16 @@ CommandRegistrar reg("serve", [](CLI::App& app, int* exit_code) {
   c->add_option("--max-connections", o->server.max_connections, "open connections at most")
       ->capture_default_str()
       ->envname("SEEKD_MAX_CONNECTIONS");
-  c->callback([o, exit_code] { *exit_code = Run(*o); });
+  c->callback([o, exit_code, c] {
+    if (!o->config.empty()) {
+      if (Status st = ApplyConfig(*c, o->config); !st.ok()) {
+        std::cerr << "seekd serve: --config: " << st.message() << "\n";
+        *exit_code = 2;
+        return;
+      }
+    }
+    *exit_code = Run(*o);
+  });
 });
 
 }  // namespace

@@ -238,5 +238,50 @@ class HostileTest(unittest.TestCase):
                 proc.kill()
 
 
+class ConfigTest(unittest.TestCase):
+    """Options from a TOML file and SEEKD_* variables; the command line wins over both."""
+
+    def test_toml_env_and_flags(self):
+        if not TOK or not os.path.exists(os.path.join(TOK, "tokenizer.json")):
+            self.skipTest("needs SEEKD_TOKENIZER_DIR")
+        os.makedirs(TMP, exist_ok=True)
+        model = os.path.join(TMP, "cfg.gguf")
+        subprocess.run([BIN, "make-model", "--out", model, "--tokenizer", TOK, "--layers", "1"],
+                       check=True, capture_output=True)
+        cfg = os.path.join(TMP, "seekd.toml")
+        with open(cfg, "w") as f:
+            f.write('model = ["m=%s"]\nthreads = 1\napi_key = ["from-file"]\nmax_queue = 7\n' % model)
+        env = dict(os.environ, SEEKD_CONFIG=cfg, SEEKD_API_KEY="from-env")
+        proc = subprocess.Popen([BIN, "serve", "--port", "0", "--max-body", "1KiB"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            m = re.search(r"listening on http://([0-9.]+):(\d+) \(models: m\)", proc.stdout.readline())
+            self.assertTrue(m)
+            host, port = m.group(1), int(m.group(2))
+
+            def get(key):
+                c = http.client.HTTPConnection(host, port, timeout=10)
+                c.request("GET", "/v1/models", headers={"Authorization": "Bearer " + key})
+                r = c.getresponse()
+                r.read()
+                c.close()
+                return r.status
+
+            self.assertEqual(get("from-env"), 200)   # the environment wins over the file
+            self.assertEqual(get("from-file"), 401)
+            c = http.client.HTTPConnection(host, port, timeout=10)
+            c.request("POST", "/v1/chat/completions", "x" * 2000, {"Authorization": "Bearer from-env"})
+            self.assertEqual(c.getresponse().status, 413)  # --max-body from the command line
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        bad = os.path.join(TMP, "bad.toml")
+        with open(bad, "w") as f:
+            f.write("prot = 1\n")
+        p = subprocess.run([BIN, "serve", "--config", bad], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("unknown keys: prot", p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
