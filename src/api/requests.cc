@@ -179,6 +179,7 @@ void ParseGeneration(Fields& f, const std::string& header_model, GenerationField
     if (auto lp = f.Int("logprobs", 0, 5)) g->logprobs = static_cast<int32_t>(*lp);
   }
   if (auto u = f.String("user")) g->user = *u;
+  if (auto e = f.Bool("ignore_eos")) g->ignore_eos = *e;
 }
 
 // Checks one message and normalizes its content (text parts stay as they are: the template

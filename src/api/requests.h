@@ -42,6 +42,7 @@ struct GenerationFields {
   bool stream = false, include_usage = false;
   int32_t logprobs = -1;  // -1 off; k ≥ 0: the chosen token and k alternatives
   std::string user;
+  bool ignore_eos = false;  // vLLM's extension, for benchmarks: generate exactly max_tokens
 };
 
 enum class ResponseFormat { kText, kJsonObject, kJsonSchema };

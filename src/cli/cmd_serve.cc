@@ -266,6 +266,14 @@ CommandRegistrar reg("serve", [](CLI::App& app, int* exit_code) {
                 "seconds running requests get to finish on SIGTERM")
       ->capture_default_str()
       ->envname("SEEKD_SHUTDOWN_GRACE");
+  c->add_option("--header-timeout", o->server.header_timeout_s,
+                "seconds a request may take to arrive once it has begun")
+      ->capture_default_str()
+      ->envname("SEEKD_HEADER_TIMEOUT");
+  c->add_option("--idle-timeout", o->server.idle_timeout_s,
+                "seconds a keep-alive connection may wait for its next request")
+      ->capture_default_str()
+      ->envname("SEEKD_IDLE_TIMEOUT");
   c->add_option("--io-threads", o->server.io_threads, "network threads")
       ->capture_default_str()
       ->envname("SEEKD_IO_THREADS");

@@ -134,7 +134,7 @@ struct Job::Impl {
     if (g.repetition_penalty) s.repetition_penalty = static_cast<float>(*g.repetition_penalty);
     s.logit_bias = g.logit_bias;
     s.seed = seed;
-    r.stop_tokens = model->stop_tokens;
+    if (!g.ignore_eos || json_mode) r.stop_tokens = model->stop_tokens;
     r.stop_strings = g.stop;
     r.detokenizer = &*model->tok;
     r.logprobs = g.logprobs;
