@@ -419,7 +419,7 @@ std::unique_ptr<Job::Impl> NewImpl(std::shared_ptr<ModelEntry> model,
 }
 }  // namespace
 
-api::ApiResult<std::unique_ptr<Job>> Job::StartChat(std::shared_ptr<ModelEntry> model,
+api::ApiResult<std::unique_ptr<Job>> Job::StartChat(const std::shared_ptr<ModelEntry>& model,
                                                     const api::ChatRequest& req,
                                                     std::function<void()> notify) {
   bool opens = false;
@@ -448,7 +448,7 @@ api::ApiResult<std::unique_ptr<Job>> Job::StartChat(std::shared_ptr<ModelEntry> 
   return std::unique_ptr<Job>(new Job(std::move(m)));
 }
 
-api::ApiResult<std::unique_ptr<Job>> Job::StartCompletion(std::shared_ptr<ModelEntry> model,
+api::ApiResult<std::unique_ptr<Job>> Job::StartCompletion(const std::shared_ptr<ModelEntry>& model,
                                                           const api::CompletionRequest& req,
                                                           std::function<void()> notify) {
   auto m = NewImpl(model, req.gen, /*chat=*/false);

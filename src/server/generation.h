@@ -20,12 +20,12 @@ namespace seekd::server {
 
 class Job {
  public:
-  static api::ApiResult<std::unique_ptr<Job>> StartChat(std::shared_ptr<ModelEntry> model,
+  static api::ApiResult<std::unique_ptr<Job>> StartChat(const std::shared_ptr<ModelEntry>& model,
                                                         const api::ChatRequest& req,
                                                         std::function<void()> notify);
-  static api::ApiResult<std::unique_ptr<Job>> StartCompletion(std::shared_ptr<ModelEntry> model,
-                                                              const api::CompletionRequest& req,
-                                                              std::function<void()> notify);
+  static api::ApiResult<std::unique_ptr<Job>> StartCompletion(
+      const std::shared_ptr<ModelEntry>& model, const api::CompletionRequest& req,
+      std::function<void()> notify);
   ~Job();
 
   bool stream() const;

@@ -35,7 +35,7 @@ namespace {
 // Wakes a connection's coroutine from engine threads. Posting stops once the request is over,
 // so nothing reaches an executor that may be gone.
 struct Signal {
-  explicit Signal(net::any_io_executor ex) : timer(ex) {}
+  explicit Signal(const net::any_io_executor& ex) : timer(ex) {}
   void Notify(const std::shared_ptr<Signal>& self) {
     pending = true;
     std::lock_guard<std::mutex> lock(mu);
@@ -639,7 +639,13 @@ struct Server::Impl {
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Server::~Server() { impl_->Shutdown(); }
+Server::~Server() {
+  try {
+    impl_->Shutdown();
+  } catch (const std::exception& e) {
+    std::cerr << "seekd serve: shutdown: " << e.what() << "\n";
+  }
+}
 
 int Server::port() const { return impl_->acceptor.local_endpoint().port(); }
 
