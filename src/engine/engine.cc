@@ -80,7 +80,7 @@ Result<uint64_t> Engine::Submit(Request r, std::function<void(const Event&)> on_
     return OutOfRange("the request needs more KV cache than the server has (" +
                       std::to_string(static_cast<int64_t>(blocks_.n_blocks()) * bs) + " tokens)");
   std::unique_ptr<JsonConstraint> json;
-  if (r.json_mode) {
+  if (!r.json.empty()) {
     if (r.detokenizer == nullptr) return InvalidArgument("JSON mode needs a detokenizer");
     std::shared_ptr<const JsonVocab> vocab;
     {
@@ -89,14 +89,17 @@ Result<uint64_t> Engine::Submit(Request r, std::function<void(const Event&)> on_
       if (!v) v = std::make_shared<JsonVocab>(*r.detokenizer);
       vocab = v;
     }
-    nlohmann::json schema;
-    if (!r.json_schema.empty()) {
-      schema = nlohmann::json::parse(r.json_schema, nullptr, /*allow_exceptions=*/false);
-      if (schema.is_discarded()) return InvalidArgument("json_schema is not valid JSON");
+    std::vector<nlohmann::json> schemas(r.json.size());
+    std::vector<JsonConstraint::Alternative> alts;
+    for (size_t i = 0; i < r.json.size(); ++i) {
+      const Request::JsonAlternative& a = r.json[i];
+      if (!a.schema.empty()) {
+        schemas[i] = nlohmann::json::parse(a.schema, nullptr, /*allow_exceptions=*/false);
+        if (schemas[i].is_discarded()) return InvalidArgument("json_schema is not valid JSON");
+      }
+      alts.push_back({a.prefix, a.schema.empty() ? nullptr : &schemas[i], a.suffix});
     }
-    SEEKD_ASSIGN_OR_RETURN(
-        json, JsonConstraint::Create(std::move(vocab), r.json_schema.empty() ? nullptr : &schema,
-                                     r.stop_tokens));
+    SEEKD_ASSIGN_OR_RETURN(json, JsonConstraint::Create(std::move(vocab), alts, r.stop_tokens));
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (stop_) return Unavailable("the engine is shutting down");

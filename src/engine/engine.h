@@ -45,10 +45,15 @@ struct Request {
   // Log-probabilities of the model's distribution (raw logits, before bias, penalties and
   // temperature): -1 off; 0 the chosen token's only; k also the k most likely alternatives.
   int32_t logprobs = -1;
-  // JSON mode (needs the detokenizer): the output is one JSON object, or, with json_schema
-  // (a JSON Schema document as text), a value that matches it; see json_constraint.h.
-  bool json_mode = false;
-  std::string json_schema;
+  // Constrained output (needs the detokenizer; see json_constraint.h): when non-empty, the
+  // output is prefix + JSON value + suffix of one alternative. JSON mode is one alternative
+  // with no prefix or suffix; a forced tool call has one per allowed function.
+  struct JsonAlternative {
+    std::string prefix;
+    std::string schema;  // JSON Schema text; "" = any JSON object
+    std::string suffix;
+  };
+  std::vector<JsonAlternative> json;
 };
 
 struct TokenLogprob {

@@ -222,7 +222,9 @@ enum Mode : uint8_t {
   kNum,       // inside a number
   kLit,       // inside true / false / null
   kEnumLit,   // inside one of an enum's values
-  kDone,      // the top-level value is complete
+  kPrefix,    // inside the alternative's literal prefix
+  kSuffix,    // inside the alternative's literal suffix
+  kDone,      // the top-level value (and the suffix) is complete
 };
 
 struct Frame {
@@ -245,18 +247,36 @@ struct Thread {
   uint8_t u_left = 0;
   const char* lit = nullptr;
   uint8_t lit_pos = 0;
-  std::string buf;  // key bytes (constrained keys) or enum bytes
+  std::string buf;   // key bytes (constrained keys) or enum bytes
+  int alt = 0;       // which alternative this thread follows
+  uint32_t pos = 0;  // kPrefix / kSuffix: bytes matched
+};
+
+struct Alt {
+  std::string prefix, suffix;
+  int root = 0;
 };
 
 }  // namespace
 
 struct JsonConstraint::Matcher {
   const std::vector<Node>* nodes = nullptr;
+  const std::vector<Alt>* alts = nullptr;
   std::vector<Thread> threads;
 
   const Node& N(int i) const { return (*nodes)[static_cast<size_t>(i)]; }
+  const Alt& A(const Thread& t) const { return (*alts)[static_cast<size_t>(t.alt)]; }
 
-  void ValueDone(Thread& t) const { t.mode = t.stack.empty() ? kDone : kAfter; }
+  void ValueDone(Thread& t) const {
+    if (!t.stack.empty()) {
+      t.mode = kAfter;
+    } else if (!A(t).suffix.empty()) {
+      t.mode = kSuffix;
+      t.pos = 0;
+    } else {
+      t.mode = kDone;
+    }
+  }
 
   bool Ws(Thread& t) const { return ++t.ws <= kMaxWhitespace; }
 
@@ -555,8 +575,24 @@ struct JsonConstraint::Matcher {
         t.ws = 0;
         return Step(t, c, forks);
       }
+      case kPrefix: {
+        const std::string& p = A(t).prefix;
+        if (static_cast<char>(c) != p[t.pos]) return false;
+        if (++t.pos == p.size()) {
+          t.mode = kValue;
+          t.node = A(t).root;
+          t.ws = 0;
+        }
+        return true;
+      }
+      case kSuffix: {
+        const std::string& s = A(t).suffix;
+        if (static_cast<char>(c) != s[t.pos]) return false;
+        if (++t.pos == s.size()) t.mode = kDone;
+        return true;
+      }
       case kDone:
-        return IsWs(c) && Ws(t);
+        return A(t).suffix.empty() && IsWs(c) && Ws(t);
     }
     return false;
   }
@@ -579,6 +615,7 @@ struct JsonConstraint::Matcher {
   bool Done() const {
     for (const Thread& t : threads) {
       if (t.mode == kDone) return true;
+      if (!A(t).suffix.empty()) continue;  // done only once the suffix is written
       if (t.stack.empty() && t.mode == kNum && NumberCanEnd(t.num)) return true;
       if (t.stack.empty() && t.mode == kEnumLit &&
           std::find(N(t.node).values.begin(), N(t.node).values.end(), t.buf) !=
@@ -618,24 +655,42 @@ JsonConstraint::~JsonConstraint() = default;
 Result<std::unique_ptr<JsonConstraint>> JsonConstraint::Create(
     std::shared_ptr<const JsonVocab> vocab, const nlohmann::json* schema,
     std::vector<int32_t> stop_tokens) {
+  return Create(std::move(vocab), std::vector<Alternative>{{"", schema, ""}},
+                std::move(stop_tokens));
+}
+
+Result<std::unique_ptr<JsonConstraint>> JsonConstraint::Create(
+    std::shared_ptr<const JsonVocab> vocab, const std::vector<Alternative>& alternatives,
+    std::vector<int32_t> stop_tokens) {
+  if (alternatives.empty()) return InvalidArgument("no alternatives to constrain to");
   auto nodes = std::make_shared<std::vector<Node>>(3);
   (*nodes)[kAnyObjectNode].kind = Node::kObject;
   (*nodes)[kAnyArrayNode].kind = Node::kArray;
-  int root = kAnyObjectNode;
-  if (schema) {
-    SchemaCompiler sc(*schema, nodes.get());
-    SEEKD_ASSIGN_OR_RETURN(root, sc.Compile(*schema, 0));
+  auto alts = std::make_shared<std::vector<Alt>>();
+  for (const Alternative& a : alternatives) {
+    Alt alt{a.prefix, a.suffix, kAnyObjectNode};
+    if (a.schema) {
+      SchemaCompiler sc(*a.schema, nodes.get());
+      SEEKD_ASSIGN_OR_RETURN(alt.root, sc.Compile(*a.schema, 0));
+    }
+    alts->push_back(std::move(alt));
   }
   if (stop_tokens.empty()) return InvalidArgument("JSON mode needs a stop token to end with");
   std::unique_ptr<JsonConstraint> c(new JsonConstraint());
   c->vocab_ = std::move(vocab);
   c->stop_tokens_ = std::move(stop_tokens);
   c->nodes_ = nodes;
+  c->alts_ = alts;
   c->m_ = std::make_unique<Matcher>();
   c->m_->nodes = nodes.get();
-  Thread t;
-  t.node = root;
-  c->m_->threads.push_back(std::move(t));
+  c->m_->alts = alts.get();
+  for (size_t i = 0; i < alts->size(); ++i) {
+    Thread t;
+    t.alt = static_cast<int>(i);
+    t.node = (*alts)[i].root;
+    t.mode = (*alts)[i].prefix.empty() ? kValue : kPrefix;
+    c->m_->threads.push_back(std::move(t));
+  }
   return c;
 }
 

@@ -11,6 +11,10 @@
 //   outside the subset (pattern, minLength, format, minimum, …) are accepted and not enforced;
 //   docs/design/json-mode.md lists them.
 //
+// The same machinery forces tool calls (tool_choice): each alternative is a literal prefix (the
+// model's tool-call header for one function), a JSON value (its parameters schema) and a
+// literal suffix (the call's end markers); the output must be one of them.
+//
 // Thread-safety: a JsonVocab is immutable and shared; a JsonConstraint belongs to one sequence.
 #pragma once
 
@@ -51,6 +55,15 @@ class JsonConstraint {
   static Result<std::unique_ptr<JsonConstraint>> Create(std::shared_ptr<const JsonVocab> vocab,
                                                         const nlohmann::json* schema,
                                                         std::vector<int32_t> stop_tokens);
+  struct Alternative {
+    std::string prefix;
+    const nlohmann::json* schema = nullptr;  // nullptr: any JSON object
+    std::string suffix;
+  };
+  // The output is prefix + value + suffix of one of the alternatives.
+  static Result<std::unique_ptr<JsonConstraint>> Create(std::shared_ptr<const JsonVocab> vocab,
+                                                        const std::vector<Alternative>& alts,
+                                                        std::vector<int32_t> stop_tokens);
   ~JsonConstraint();
 
   // Sets the logits of tokens that cannot come next to -infinity.
@@ -71,6 +84,7 @@ class JsonConstraint {
   std::shared_ptr<const JsonVocab> vocab_;
   std::vector<int32_t> stop_tokens_;
   std::shared_ptr<const std::vector<JsonSchemaNode>> nodes_;
+  std::shared_ptr<const void> alts_;  // the compiled alternatives (json_constraint.cc)
   std::unique_ptr<Matcher> m_;
   std::vector<uint8_t> allowed_;  // scratch
 };

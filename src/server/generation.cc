@@ -65,8 +65,8 @@ struct Job::Impl {
   bool done_sent = false;
   bool roles_sent = false;
   int32_t prompt_tokens_total = 0;
-  bool json_mode = false;
-  std::string json_schema;
+  std::vector<engine::Request::JsonAlternative> json;  // constrained output (JSON mode, tools)
+  std::string json_param;                              // the field a constraint error names
 
   api::TokenLogprob Logprob(const engine::Event& e) const {
     api::TokenLogprob t;
@@ -134,12 +134,11 @@ struct Job::Impl {
     if (g.repetition_penalty) s.repetition_penalty = static_cast<float>(*g.repetition_penalty);
     s.logit_bias = g.logit_bias;
     s.seed = seed;
-    if (!g.ignore_eos || json_mode) r.stop_tokens = model->stop_tokens;
+    if (!g.ignore_eos || !json.empty()) r.stop_tokens = model->stop_tokens;
     r.stop_strings = g.stop;
     r.detokenizer = &*model->tok;
     r.logprobs = g.logprobs;
-    r.json_mode = json_mode;
-    r.json_schema = json_schema;
+    r.json = json;
     choices[static_cast<size_t>(i)].prompt_tokens = static_cast<int32_t>(r.prompt.size());
     std::shared_ptr<Inbox> inbox = this->inbox;
     auto res = model->engine->Submit(std::move(r), [inbox, i](const engine::Event& e) {
@@ -158,7 +157,7 @@ struct Job::Impl {
         for (const char* f : {"temperature", "top_p", "top_k", "min_p", "logit_bias",
                               "frequency_penalty", "presence_penalty", "repetition_penalty"})
           if (m.find(f) != std::string::npos) param = f;
-        if (param.empty() && json_mode) param = "response_format";
+        if (param.empty() && !json.empty()) param = json_param;
       }
       return api::FromStatus(res.status(), param);
     }
@@ -398,6 +397,63 @@ api::ApiResult<std::string> RenderChatPrompt(const ModelEntry& model, const api:
 }
 
 namespace {
+// tool_choice "required" or {"type": "function", "function": {"name": N}}: the answer must be a
+// call, written in the template's own format, whose arguments match the function's parameters.
+// Replaces *json with one alternative per allowed function.
+std::optional<api::ApiError> ForcedToolCall(const ModelEntry& model, const api::ChatRequest& req,
+                                            std::vector<engine::Request::JsonAlternative>* json) {
+  const auto& tc = req.tool_choice;
+  const bool required = tc.is_string() && tc == "required";
+  const bool named = tc.is_object();
+  if (!required && !named) return std::nullopt;
+  if (!req.tools) return api::InvalidParam("tool_choice", "tool_choice needs tools");
+  std::string want;
+  if (named) {
+    const auto f = tc.find("function");
+    if (f == tc.end() || !f->is_object() || !f->contains("name") || !(*f)["name"].is_string())
+      return api::InvalidParam("tool_choice",
+                               "tool_choice must be {\"type\": \"function\", \"function\": "
+                               "{\"name\": ...}}");
+    want = (*f)["name"].get<std::string>();
+  }
+  const chat::ToolFormat format =
+      model.tmpl ? chat::ToolFormatFor(*model.tmpl) : chat::ToolFormat::kNone;
+  if (format == chat::ToolFormat::kNone)
+    return api::InvalidParam(
+        "tool_choice", "The model " + model.name + "'s chat template has no tool-call format");
+  json->clear();
+  for (const auto& t : *req.tools) {
+    const auto& fn = t["function"];
+    const std::string name = fn["name"].is_string() ? fn["name"].get<std::string>() : "";
+    if (named && name != want) continue;
+    engine::Request::JsonAlternative a;
+    if (fn.contains("parameters") && fn["parameters"].is_object())
+      a.schema = fn["parameters"].dump();
+    switch (format) {
+      case chat::ToolFormat::kDeepSeekV3:
+        a.prefix = "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>" + name +
+                   "\n```json\n";
+        a.suffix = "\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>";
+        break;
+      case chat::ToolFormat::kDeepSeekV31:
+        a.prefix = "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>" + name + "<｜tool▁sep｜>";
+        a.suffix = "<｜tool▁call▁end｜><｜tool▁calls▁end｜>";
+        break;
+      case chat::ToolFormat::kQwen:
+        a.prefix = "<tool_call>\n{\"name\": " + nlohmann::json(name).dump() + ", \"arguments\": ";
+        a.suffix = "}\n</tool_call>";
+        break;
+      case chat::ToolFormat::kNone:
+        break;
+    }
+    json->push_back(std::move(a));
+  }
+  if (json->empty())
+    return api::InvalidParam("tool_choice",
+                             "tool_choice names " + want + ", which is not in tools");
+  return std::nullopt;
+}
+
 uint64_t SeedFor(const api::GenerationFields& g, int i) {
   if (g.seed) return *g.seed + static_cast<uint64_t>(i);
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -436,9 +492,16 @@ api::ApiResult<std::unique_ptr<Job>> Job::StartChat(const std::shared_ptr<ModelE
     if (tools && model->tmpl) c.tools.emplace(chat::ToolFormatFor(*model->tmpl));
   }
   m->prompt_tokens_total = static_cast<int32_t>(prompt.size());
-  m->json_mode = req.response_format != api::ResponseFormat::kText;
-  if (req.response_format == api::ResponseFormat::kJsonSchema)
-    m->json_schema = req.json_schema.dump();
+  if (req.response_format != api::ResponseFormat::kText) {
+    m->json.push_back({"",
+                       req.response_format == api::ResponseFormat::kJsonSchema
+                           ? req.json_schema.dump()
+                           : std::string(),
+                       ""});
+    m->json_param = "response_format";
+  }
+  if (auto e = ForcedToolCall(*model, req, &m->json)) return *e;
+  if (!m->json.empty() && !m->json.front().prefix.empty()) m->json_param = "tools";
   m->inbox->notify = std::move(notify);
   for (int i = 0; i < req.gen.n; ++i)
     if (auto e = m->Submit(i, prompt, req.gen, SeedFor(req.gen, i))) {

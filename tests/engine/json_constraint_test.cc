@@ -134,6 +134,28 @@ TEST_F(JsonConstraintTest, RefsAnyOfAndScalarRoots) {
             StatusCode::kInvalidArgument);
 }
 
+TEST_F(JsonConstraintTest, AlternativesWithLiteralPrefixesAndSuffixes) {
+  const json a = json::parse(R"({"type": "object", "properties": {"x": {"type": "integer"}},
+                                 "required": ["x"], "additionalProperties": false})");
+  const json b = json::parse(R"({"type": "object", "properties": {"y": {"type": "boolean"}},
+                                 "required": ["y"], "additionalProperties": false})");
+  auto make = [&] {
+    auto c = JsonConstraint::Create(
+        vocab_, {{"<call>a\n", &a, "\n</call>"}, {"<call>b\n", &b, "\n</call>"}}, {stop_});
+    EXPECT_TRUE(c.ok());
+    return std::move(*c);
+  };
+  auto c = make();
+  EXPECT_TRUE(c->Feed("<call>a\n{\"x\": 5}"));
+  EXPECT_FALSE(c->done());  // the suffix is still missing
+  EXPECT_FALSE(c->CanFeed(" "));
+  EXPECT_TRUE(c->Feed("\n</call>"));
+  EXPECT_TRUE(c->done());
+  EXPECT_TRUE(make()->Feed("<call>b\n{\"y\": true}\n</call>"));
+  EXPECT_FALSE(make()->CanFeed("<call>a\n{\"y\""));  // b's arguments under a's name
+  EXPECT_FALSE(make()->CanFeed("{"));                // no call at all
+}
+
 // Samples from random logits under the mask until the stop token; returns the text.
 std::string Generate(JsonConstraint& c, const tok::Tokenizer& tk, int32_t stop, uint64_t seed,
                      bool* ended) {

@@ -251,6 +251,50 @@ test('tools and tool results go through the model template', async () => {
   assert.ok(text.includes('<｜tool▁output▁begin｜>{"temp_c": 21}<｜tool▁output▁end｜>'), text);
 });
 
+test('tool_choice forces a call in the template format; calls stream as deltas', async () => {
+  const tools = [
+    { type: 'function', function: { name: 'get_weather', parameters: { type: 'object',
+      properties: { city: { enum: ['Paris', 'Oslo'] }, days: { type: 'integer' } }, required: ['city', 'days'], additionalProperties: false } } },
+    { type: 'function', function: { name: 'noop', parameters: { type: 'object', properties: {}, additionalProperties: false } } },
+  ];
+  const args = { model: 'tiny', messages: hello, tools, max_tokens: 300, temperature: 1, seed: 5,
+    tool_choice: { type: 'function', function: { name: 'get_weather' } } };
+  const r = await client.chat.completions.create(args);
+  const ch = r.choices[0];
+  assert.equal(ch.finish_reason, 'tool_calls', JSON.stringify(ch));
+  assert.equal(ch.message.content, null);
+  assert.equal(ch.message.tool_calls.length, 1);
+  const call = ch.message.tool_calls[0];
+  assert.equal(call.type, 'function');
+  assert.equal(call.function.name, 'get_weather');
+  assert.ok(call.id);
+  const a = JSON.parse(call.function.arguments);
+  assert.ok(['Paris', 'Oslo'].includes(a.city));
+  assert.ok(Number.isInteger(a.days));
+  // Streamed: the first delta names the call, later ones carry argument pieces.
+  const s = await client.chat.completions.create({ ...args, stream: true });
+  let name = '', argText = '', id = '', finish = '';
+  for await (const c of s) {
+    const d = c.choices[0]?.delta;
+    for (const t of d?.tool_calls ?? []) {
+      assert.equal(t.index, 0);
+      if (t.id) id = t.id;
+      name += t.function?.name ?? '';
+      argText += t.function?.arguments ?? '';
+    }
+    if (c.choices[0]?.finish_reason) finish = c.choices[0].finish_reason;
+  }
+  assert.equal(name, 'get_weather');
+  assert.ok(id);
+  assert.deepEqual(JSON.parse(argText), a);  // same seed, same call
+  assert.equal(finish, 'tool_calls');
+  // "required" picks one of the tools; an unknown name is a 422.
+  const any = await client.chat.completions.create({ ...args, tool_choice: 'required' });
+  assert.ok(['get_weather', 'noop'].includes(any.choices[0].message.tool_calls[0].function.name));
+  await assert.rejects(client.chat.completions.create({ ...args, tool_choice: { type: 'function', function: { name: 'nope' } } }),
+    (e) => e.status === 422 && e.param === 'tool_choice');
+});
+
 test('an aborted stream is cancelled at once', async () => {
   const ac = new AbortController();
   const s = await client.chat.completions.create(
