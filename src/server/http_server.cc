@@ -473,6 +473,13 @@ struct Server::Impl {
     return out;
   }
 
+  // A coroutine with its arguments in its own frame (a capturing lambda coroutine would refer to
+  // a lambda object that is gone by the time it runs).
+  static awaitable<Status> LoadModel(ModelRegistry* registry, std::string name, std::string path,
+                                     ModelOptions mo) {
+    co_return registry->Load(name, path, mo);
+  }
+
   Reply LoadReply(const Status& st, const std::string& name) {
     return st.ok() ? Json({{"loaded", name}}) : Error(api::FromStatus(st, "path"));
   }
@@ -485,10 +492,8 @@ struct Server::Impl {
       // Loading reads the whole file: do it off the network threads.
       const std::string name = r.load_name, path = r.load_path;
       const ModelOptions mo = opt.model_defaults;
-      Status st = co_await net::co_spawn(
-          blocking,
-          [this, name, path, mo]() -> awaitable<Status> { co_return models->Load(name, path, mo); },
-          net::use_awaitable);
+      Status st =
+          co_await net::co_spawn(blocking, LoadModel(models, name, path, mo), net::use_awaitable);
       co_return co_await Write(*c, LoadReply(st, name), r.rid, r.keep);
     }
     ++active;

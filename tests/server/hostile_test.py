@@ -237,6 +237,68 @@ class HostileTest(unittest.TestCase):
             if proc.poll() is None:
                 proc.kill()
 
+    def test_admin_load_and_unload(self):
+        proc, host, port = start_server("--model", "a=" + self.model, "--threads", "1",
+                                        "--admin-token", "adm")
+        try:
+            def call(method, path, body=None, token=None):
+                c = http.client.HTTPConnection(host, port, timeout=60)
+                headers = {"Authorization": "Bearer " + token} if token else {}
+                c.request(method, path, json.dumps(body) if body is not None else None, headers)
+                r = c.getresponse()
+                out = json.loads(r.read())
+                c.close()
+                return r.status, out
+
+            self.assertEqual(call("POST", "/admin/models", {"name": "b", "path": self.model})[0], 401)
+            st, out = call("POST", "/admin/models", {"name": "b", "path": self.model}, "adm")
+            self.assertEqual((st, out), (200, {"loaded": "b"}))
+            st, out = call("POST", "/admin/models", {"name": "c", "path": "/nonexistent.gguf"}, "adm")
+            self.assertIn(st, (404, 500))
+            self.assertIn("nonexistent", out["error"]["message"])
+            self.assertEqual(sorted(m["id"] for m in call("GET", "/v1/models")[1]["data"]), ["a", "b"])
+            chat = {"model": "b", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}
+            self.assertEqual(call("POST", "/v1/chat/completions", chat)[0], 200)
+            self.assertEqual(call("DELETE", "/admin/models/b", token="adm"), (200, {"unloaded": "b"}))
+            st, out = call("POST", "/v1/chat/completions", chat)
+            self.assertEqual((st, out["error"]["code"]), (404, "model_not_found"))
+            self.assertEqual(call("DELETE", "/admin/models/b", token="adm")[0], 404)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        # Without an admin token the admin routes do not exist.
+        st = raw(self.host, self.port, b"POST /admin/models HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                 b"Connection: close\r\n\r\n{}")
+        self.assertEqual(status_of(st), 404)
+
+    def test_keepalive_comments_while_queued_and_request_timeout(self):
+        proc, host, port = start_server("--model", "a=" + self.model, "--threads", "1", "--max-seqs", "1",
+                                        "--keepalive-interval", "1", "--request-timeout", "3")
+        try:
+            def stream(max_tokens):
+                c = http.client.HTTPConnection(host, port, timeout=60)
+                body = {"model": "a", "prompt": "x", "max_tokens": max_tokens, "stream": True,
+                        "ignore_eos": True}
+                c.request("POST", "/v1/completions", json.dumps(body))
+                return c, c.getresponse()
+
+            c1, long = stream(4000)     # holds the only running slot past the timeout
+            long.readline()
+            c2, queued = stream(2)      # waits behind it
+            t0 = time.time()
+            first = queued.readline()
+            self.assertEqual(first, b": keep-alive\n", first)
+            self.assertLess(time.time() - t0, 2.5)
+            rest = long.read().decode()
+            self.assertIn('"code":"timeout"', rest)   # cut at --request-timeout, as an SSE error
+            self.assertTrue(rest.rstrip().endswith("data: [DONE]"))
+            self.assertIn("data: [DONE]", queued.read().decode())
+            c1.close()
+            c2.close()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+
 
 class ConfigTest(unittest.TestCase):
     """Options from a TOML file and SEEKD_* variables; the command line wins over both."""
