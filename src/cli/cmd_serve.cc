@@ -15,7 +15,9 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "obs/request_log.h"
 #include "server/http_server.h"
+#include "server/metrics.h"
 #include "server/models.h"
 
 namespace seekd::cli {
@@ -30,6 +32,7 @@ struct Options {
   std::vector<std::string> api_keys;
   std::string kv_cache_mem, max_body = "8MiB";
   std::string config;
+  std::string log_level = "info";
 };
 
 // "512MiB", "2GiB", "1.5G", "1000000" → bytes.
@@ -180,8 +183,17 @@ int Run(Options o) {
     }
     o.models.push_back("default=" + p);
   }
+  if (Status st = obs::InitLogging(o.log_level); !st.ok()) {
+    std::cerr << "seekd serve: " << st.message() << "\n";
+    return 2;
+  }
   o.server.model_defaults = o.model;
   server::ModelRegistry registry;
+  server::ServerMetrics metrics(&registry);
+  registry.SetStepObserver([&metrics](const std::string& model, int32_t tokens, int32_t seqs) {
+    metrics.OnStep(model, tokens, seqs);
+  });
+  o.server.metrics = &metrics;
   for (const auto& spec : o.models) {
     std::string name, path = spec;
     // NAME=PATH, unless the whole thing is an existing path.
@@ -274,6 +286,10 @@ CommandRegistrar reg("serve", [](CLI::App& app, int* exit_code) {
                 "seconds a keep-alive connection may wait for its next request")
       ->capture_default_str()
       ->envname("SEEKD_IDLE_TIMEOUT");
+  c->add_option("--log-level", o->log_level,
+                "JSON logs on stderr: trace, debug, info (one line per request), warn, error, off")
+      ->capture_default_str()
+      ->envname("SEEKD_LOG_LEVEL");
   c->add_option("--io-threads", o->server.io_threads, "network threads")
       ->capture_default_str()
       ->envname("SEEKD_IO_THREADS");

@@ -110,6 +110,7 @@ Result<uint64_t> Engine::Submit(Request r, std::function<void(const Event&)> on_
   l.req = std::move(r);
   l.on_event = std::move(on_event);
   l.json = std::move(json);
+  l.submitted = std::chrono::steady_clock::now();
   incoming_.emplace_back(id, std::move(l));
   ++queued_;
   wake_.notify_all();
@@ -138,6 +139,16 @@ void Engine::FinishEvent(uint64_t id, const std::string& reason, Status error) {
   e.cached_prompt_tokens = std::max(0, it->second.cached);
   e.completion_tokens = it->second.generated;
   Live& l = it->second;
+  {
+    using D = std::chrono::duration<double>;
+    const auto now = std::chrono::steady_clock::now();
+    e.total_s = D(now - l.submitted).count();
+    e.queue_s = D((l.was_scheduled ? l.scheduled : now) - l.submitted).count();
+    if (l.has_token) {
+      e.ttft_s = D(l.first_token - l.submitted).count();
+      e.prefill_s = D(l.first_token - l.scheduled).count();
+    }
+  }
   if (l.decoder && reason != "error") {
     // What the decoder and the stop matcher still hold (nothing once a stop string matched).
     std::string tail = l.decoder->Flush();
@@ -209,6 +220,10 @@ bool Engine::Step() {
   for (const auto& item : plan.items) {
     Live& l = live_.at(item.id);
     if (l.cached < 0) l.cached = sched_.cached_prompt_tokens(item.id);
+    if (!l.was_scheduled) {
+      l.was_scheduled = true;
+      l.scheduled = std::chrono::steady_clock::now();
+    }
     const auto& toks = sched_.tokens(item.id);
     const auto seq = static_cast<int32_t>(seqs.size());
     seqs.push_back(sched_.kv(item.id));
@@ -245,6 +260,10 @@ bool Engine::Step() {
         if (l.req.logprobs >= 0) e.logprob = raw_[static_cast<size_t>(tok)] - lse;
         l.sampler->Accept(tok);
         ++l.generated;
+        if (!l.has_token) {
+          l.has_token = true;
+          l.first_token = std::chrono::steady_clock::now();
+        }
         sampled.emplace_back(item.id, tok);
         e.token = tok;
         bool stop = std::find(l.req.stop_tokens.begin(), l.req.stop_tokens.end(), tok) !=
@@ -279,6 +298,8 @@ bool Engine::Step() {
     stats_.tokens_computed += plan.n_tokens;
     stats_.generated_tokens += static_cast<int64_t>(sampled.size());
   }
+  if (opt_.on_step && plan.n_tokens > 0)
+    opt_.on_step(static_cast<int32_t>(plan.n_tokens), static_cast<int32_t>(plan.items.size()));
   for (uint64_t id : plan.cancelled) FinishEvent(id, "cancelled");
   for (uint64_t id : done)
     FinishEvent(id,

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -71,6 +72,9 @@ struct Event {
   std::string finish_reason;               // kFinish: stop | length | cancelled | error
   Status error;                            // kFinish with "error"
   int32_t prompt_tokens = 0, cached_prompt_tokens = 0, completion_tokens = 0;
+  // kFinish: seconds from Submit to the first step that ran it (queue), from there to its
+  // first token (prefill), Submit to the first token (ttft; -1 when none) and to the finish.
+  double queue_s = 0, prefill_s = 0, ttft_s = -1, total_s = 0;
 };
 
 struct EngineOptions {
@@ -78,6 +82,9 @@ struct EngineOptions {
   int32_t block_size = 16;
   SchedulerConfig scheduler;
   int threads = 0;  // compute threads (0: physical cores)
+  // Called on the loop thread after each step that computed something: tokens and sequences
+  // in the step (for metrics; keep it short).
+  std::function<void(int32_t tokens, int32_t seqs)> on_step;
 };
 
 struct EngineStats {
@@ -113,6 +120,8 @@ class Engine {
     std::unique_ptr<tok::StreamDecoder> decoder;  // with a detokenizer
     std::unique_ptr<StopMatcher> stops;
     std::unique_ptr<JsonConstraint> json;
+    std::chrono::steady_clock::time_point submitted, scheduled, first_token;
+    bool was_scheduled = false, has_token = false;
   };
   void Loop();
   bool Step();  // false when the step had nothing to compute

@@ -39,6 +39,7 @@ struct Choice {
   chat::ReasoningSplitter split;
   std::string content, reasoning;
   int32_t prompt_tokens = 0, cached = 0, completion = 0, reasoning_tokens = 0;
+  double queue_s = 0, prefill_s = 0, ttft_s = -1, total_s = 0;
   std::vector<api::TokenLogprob> logprobs;
   bool sent_role = false;
   std::optional<chat::ToolCallParser> tools;  // when the request offers tools
@@ -273,6 +274,10 @@ struct Job::Impl {
       c.error = e.error;
       c.cached = e.cached_prompt_tokens;
       c.completion = e.completion_tokens;
+      c.queue_s = e.queue_s;
+      c.prefill_s = e.prefill_s;
+      c.ttft_s = e.ttft_s;
+      c.total_s = e.total_s;
       ++n_done;
     }
     if (!stream) return out;
@@ -332,6 +337,27 @@ std::string Job::Poll() {
     impl_->done_sent = true;
   }
   return out;
+}
+
+Job::Summary Job::summary() const {
+  const Impl& m = *impl_;
+  Summary s;
+  s.model = m.model->name;
+  const api::Usage u = m.Usage();
+  s.prompt_tokens = u.prompt_tokens;
+  s.cached_tokens = u.cached_tokens;
+  s.completion_tokens = u.completion_tokens;
+  if (!m.choices.empty()) {
+    const Choice& c = m.choices.front();
+    s.queue_s = c.queue_s;
+    s.prefill_s = c.prefill_s;
+    s.ttft_s = c.ttft_s;
+    s.total_s = c.total_s;
+    s.first_completion_tokens = c.completion;
+    s.finish_reason = c.finished ? Impl::ApiFinish(c) : "";
+  }
+  for (const Choice& c : m.choices) s.error = s.error || c.finish_reason == "error";
+  return s;
 }
 
 std::string Job::StreamError(const api::ApiError& e) const {

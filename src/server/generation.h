@@ -37,6 +37,15 @@ class Job {
   std::string Body() const;
   // Stops every choice still running (client gone, timeout, shutdown).
   void Cancel();
+  // What the call cost and how long it took (choice 0's timings; tokens over all choices).
+  struct Summary {
+    std::string model, finish_reason;
+    int64_t prompt_tokens = 0, cached_tokens = 0, completion_tokens = 0;
+    double queue_s = 0, prefill_s = 0, ttft_s = -1, total_s = 0;
+    int64_t first_completion_tokens = 0;  // choice 0's, for the time per output token
+    bool error = false;
+  };
+  Summary summary() const;
   // Stream: an SSE error event followed by [DONE], for a generation cut short by the server.
   std::string StreamError(const api::ApiError& e) const;
 

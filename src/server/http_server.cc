@@ -16,7 +16,9 @@
 #include "api/errors.h"
 #include "api/requests.h"
 #include "api/responses.h"
+#include "obs/request_log.h"
 #include "server/generation.h"
+#include "server/metrics.h"
 #include "tokenizer/unicode.h"
 
 namespace seekd::server {
@@ -102,6 +104,19 @@ std::string StatsJson(const engine::EngineStats& st) {
   return j.dump();
 }
 
+std::string EndpointLabel(std::string_view path) {
+  if (path == "/chat/completions") return "chat_completions";
+  if (path == "/completions") return "completions";
+  if (path == "/models" || path.rfind("/models/", 0) == 0) return "models";
+  if (path == "/tokenize") return "tokenize";
+  if (path == "/detokenize") return "detokenize";
+  if (path == "/health") return "health";
+  if (path == "/ready") return "ready";
+  if (path == "/metrics") return "metrics";
+  if (path.rfind("/admin/", 0) == 0) return "admin";
+  return "other";
+}
+
 api::ApiError TimeoutError() {
   return {504, "timeout", "The generation ran past the server's request timeout", "", "timeout"};
 }
@@ -179,7 +194,9 @@ struct Server::Impl {
 
   // Runs a started job to the end: SSE or one JSON body. Returns keep-alive.
   awaitable<bool> RunJob(std::shared_ptr<Conn> c, std::unique_ptr<Job> job,
-                         std::shared_ptr<Signal> sig, const std::string& rid, bool keep) {
+                         std::shared_ptr<Signal> sig, const std::string& rid, bool keep,
+                         int* status, Job::Summary* summary) {
+    *status = 200;
     net::co_spawn(c->stream.get_executor(), Watch(c, sig), net::detached);
     const auto deadline = Clock::now() + std::chrono::seconds(opt.request_timeout_s);
     const auto keepalive = std::chrono::seconds(opt.keepalive_interval_s);
@@ -261,10 +278,13 @@ struct Server::Impl {
         if (sig->pending) continue;
         co_await wait(deadline - Clock::now());
       }
+      *status = ok ? reply.status : 499;  // 499: the client closed the request
       if (ok) ok = co_await Write(*c, reply, rid, keep);
     }
+    if (sig->gone) *status = 499;
     sig->finished = true;
     sig->Close();
+    *summary = job->summary();
     job.reset();  // cancels whatever still runs (client gone, timeout, shutdown)
     beast::error_code ignored;
     c->stream.socket().cancel(ignored);  // ends the watch
@@ -359,6 +379,8 @@ struct Server::Impl {
     std::unique_ptr<Job> job;
     std::shared_ptr<Signal> sig;
     std::string load_name, load_path;  // admin load
+    // For metrics and the request log.
+    std::string endpoint = "other", model, key_id, method, path;
   };
 
   Routed Route(Conn& c, const http::request<http::string_body>& req) {
@@ -367,15 +389,22 @@ struct Server::Impl {
     out.keep = req.keep_alive() && !draining;
     std::string path(req.target().data(), req.target().size());
     if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
+    out.method = std::string(req.method_string());
+    out.path = path.substr(0, 200);
+
     if (path.rfind("/beta/", 0) == 0) path.erase(0, 5);
     if (path.rfind("/v1/", 0) == 0) path.erase(0, 3);
     const auto method = req.method();
+    out.endpoint = EndpointLabel(path);
     auto reply = [&](Reply r) -> Routed {
       out.reply = std::move(r);
       return std::move(out);
     };
 
     if (path == "/health") return reply(Json({{"status", "ok"}}));
+    auto auth_failed = [&](const char* reason) {
+      if (opt.metrics) opt.metrics->auth_failures.Inc({reason});
+    };
     if (draining) {
       out.keep = false;
       return reply(Error(api::Overloaded("The server is shutting down")));
@@ -384,12 +413,21 @@ struct Server::Impl {
     if (admin) {
       if (opt.admin_token.empty())
         return reply(Error(api::RouteNotFound(std::string(req.method_string()), path)));
-      if (!ConstantTimeEqual(BearerToken(req), opt.admin_token))
+      if (!ConstantTimeEqual(BearerToken(req), opt.admin_token)) {
+        auth_failed("admin_token");
         return reply(Error(api::Unauthorized("A valid admin token is required")));
+      }
     } else if (!opt.api_keys.empty()) {
       const std::string key = BearerToken(req);
       bool ok = false;
-      for (const auto& k : opt.api_keys) ok = ConstantTimeEqual(key, k) || ok;
+      for (size_t i = 0; i < opt.api_keys.size(); ++i) {
+        // Never compare by early exit: every key is checked.
+        if (ConstantTimeEqual(key, opt.api_keys[i])) {
+          ok = true;
+          out.key_id = "key" + std::to_string(i + 1);
+        }
+      }
+      if (!ok) auth_failed(key.empty() ? "missing_key" : "invalid_key");
       if (!ok)
         return reply(Error(
             api::Unauthorized(key.empty() ? "An API key is required (Authorization: Bearer KEY)"
@@ -412,6 +450,9 @@ struct Server::Impl {
         if (models->empty()) r.status = 503;
         return reply(r);
       }
+      if (path == "/metrics" && opt.metrics)
+        return reply(Reply{
+            200, opt.metrics->registry.Expose(), "text/plain; version=0.0.4; charset=utf-8", {}});
       if (path == "/models") return reply(Models(""));
       if (path.rfind("/models/", 0) == 0) return reply(Models(path.substr(8)));
     }
@@ -451,6 +492,7 @@ struct Server::Impl {
       auto r = api::ParseChatRequest(body, header_model);
       if (auto* e = std::get_if<api::ApiError>(&r)) return reply(Error(*e));
       const auto& cr = std::get<api::ChatRequest>(r);
+      out.model = cr.gen.model;
       api::ApiError err;
       auto m = FindModel(cr.gen.model, &err);
       if (!m) return reply(Error(err));
@@ -459,6 +501,7 @@ struct Server::Impl {
       auto r = api::ParseCompletionRequest(body, header_model);
       if (auto* e = std::get_if<api::ApiError>(&r)) return reply(Error(*e));
       const auto& cr = std::get<api::CompletionRequest>(r);
+      out.model = cr.gen.model;
       api::ApiError err;
       auto m = FindModel(cr.gen.model, &err);
       if (!m) return reply(Error(err));
@@ -466,6 +509,7 @@ struct Server::Impl {
     }
     if (auto* e = std::get_if<api::ApiError>(&job)) {
       sig->Close();
+      if (e->status == 503 && opt.metrics) opt.metrics->admission_rejections.Inc({out.model});
       return reply(Error(*e));
     }
     out.job = std::move(std::get<std::unique_ptr<Job>>(job));
@@ -486,22 +530,76 @@ struct Server::Impl {
 
   // One request; returns keep-alive.
   awaitable<bool> Handle(std::shared_ptr<Conn> c, http::request<http::string_body>& req) {
+    const auto start = Clock::now();
     Routed r = Route(*c, req);
-    if (r.reply) co_return co_await Write(*c, *r.reply, r.rid, r.keep);
-    if (!r.job) {
+    int status = 0;
+    Job::Summary summary;
+    bool keep = false;
+    if (r.reply) {
+      status = r.reply->status;
+      keep = co_await Write(*c, *r.reply, r.rid, r.keep);
+    } else if (!r.job) {
       // Loading reads the whole file: do it off the network threads.
       const std::string name = r.load_name, path = r.load_path;
       const ModelOptions mo = opt.model_defaults;
       Status st =
           co_await net::co_spawn(blocking, LoadModel(models, name, path, mo), net::use_awaitable);
-      co_return co_await Write(*c, LoadReply(st, name), r.rid, r.keep);
+      const Reply rep = LoadReply(st, name);
+      status = rep.status;
+      keep = co_await Write(*c, rep, r.rid, r.keep);
+    } else {
+      ++active;
+      c->sig = r.sig;
+      keep = co_await RunJob(c, std::move(r.job), r.sig, r.rid, r.keep, &status, &summary);
+      c->sig.reset();
+      --active;
     }
-    ++active;
-    c->sig = r.sig;
-    const bool k = co_await RunJob(c, std::move(r.job), r.sig, r.rid, r.keep);
-    c->sig.reset();
-    --active;
-    co_return k;
+    Record(r, status, summary, std::chrono::duration<double>(Clock::now() - start).count());
+    co_return keep;
+  }
+
+  // Metrics and the request log line for one finished request.
+  void Record(const Routed& r, int status, const Job::Summary& s, double seconds) {
+    const std::string cls = status >= 500   ? "5xx"
+                            : status >= 400 ? "4xx"
+                            : status >= 300 ? "3xx"
+                                            : "2xx";
+    const std::string model = !s.model.empty() ? s.model : (models->Get(r.model) ? r.model : "");
+    if (opt.metrics) {
+      ServerMetrics& m = *opt.metrics;
+      m.requests.Inc({model, r.endpoint, cls});
+      m.e2e.Observe({model, r.endpoint}, seconds);
+      if (!s.model.empty()) {
+        m.queue.Observe({model}, s.queue_s);
+        if (s.ttft_s >= 0) {
+          m.ttft.Observe({model}, s.ttft_s);
+          m.prefill.Observe({model}, s.prefill_s);
+        }
+        if (s.first_completion_tokens > 1 && s.ttft_s >= 0)
+          m.tpot.Observe(
+              {model}, (s.total_s - s.ttft_s) / static_cast<double>(s.first_completion_tokens - 1));
+      }
+    }
+    if (r.endpoint == "health" || r.endpoint == "metrics" || r.endpoint == "ready") return;
+    obs::RequestRecord rec;
+    rec.request_id = r.rid;
+    rec.key_id = r.key_id;
+    rec.method = r.method;
+    rec.path = r.path;
+    rec.endpoint = r.endpoint;
+    rec.model = model;
+    rec.status = status;
+    rec.prompt_tokens = s.prompt_tokens;
+    rec.cached_tokens = s.cached_tokens;
+    rec.completion_tokens = s.completion_tokens;
+    rec.ttft_s = s.ttft_s;
+    rec.total_s = seconds;
+    rec.finish_reason = s.finish_reason;
+    if (r.reply && status >= 400) {
+      const auto j = ojson::parse(r.reply->body, nullptr, false);
+      if (j.is_object() && j.contains("error")) rec.error = j["error"].value("code", "");
+    }
+    obs::LogRequest(rec);
   }
 
   awaitable<void> Session(std::shared_ptr<Conn> c) {
@@ -560,6 +658,7 @@ struct Server::Impl {
       conns.erase(c);
     }
     --connections;
+    if (opt.metrics) --opt.metrics->open_connections;
   }
 
   awaitable<void> Listen() {
@@ -587,6 +686,7 @@ struct Server::Impl {
         continue;
       }
       ++connections;
+      if (opt.metrics) ++opt.metrics->open_connections;
       auto c = std::make_shared<Conn>(std::move(sock));
       {
         std::lock_guard<std::mutex> lock(conns_mu);

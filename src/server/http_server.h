@@ -24,6 +24,8 @@
 
 namespace seekd::server {
 
+struct ServerMetrics;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                    // 0: any free port (see Server::port)
@@ -36,8 +38,9 @@ struct ServerOptions {
   int keepalive_interval_s = 10;  // SSE ": keep-alive" while a stream has nothing to send
   int shutdown_grace_s = 30;      // SIGTERM: running requests get this long to finish
   int io_threads = 1;
-  int max_connections = 4096;   // more are accepted and closed at once with a 503
-  ModelOptions model_defaults;  // for models loaded through /admin/models
+  int max_connections = 4096;        // more are accepted and closed at once with a 503
+  ModelOptions model_defaults;       // for models loaded through /admin/models
+  ServerMetrics* metrics = nullptr;  // GET /metrics and request accounting when set
 };
 
 class Server {

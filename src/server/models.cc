@@ -58,6 +58,10 @@ Status ModelRegistry::Load(const std::string& name, const std::string& path,
   eo.scheduler.max_seqs = o.max_seqs;
   eo.scheduler.max_queue = o.max_queue;
   eo.scheduler.max_model_len = e->ctx;
+  if (step_observer_)
+    eo.on_step = [f = step_observer_, name](int32_t tokens, int32_t seqs) {
+      f(name, tokens, seqs);
+    };
   e->engine = std::make_unique<engine::Engine>(*e->llm, eo);
   std::lock_guard<std::mutex> lock(mu_);
   if (models_.count(name)) return InvalidArgument("a model named " + name + " is loaded");

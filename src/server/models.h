@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -59,8 +60,14 @@ class ModelRegistry {
   std::shared_ptr<ModelEntry> Get(const std::string& name) const;
   std::vector<std::shared_ptr<ModelEntry>> List() const;
   bool empty() const;
+  // Called on a model's engine thread after each step (set before loading models).
+  void SetStepObserver(
+      std::function<void(const std::string& model, int32_t tokens, int32_t seqs)> f) {
+    step_observer_ = std::move(f);
+  }
 
  private:
+  std::function<void(const std::string&, int32_t, int32_t)> step_observer_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<ModelEntry>> models_;
 };
