@@ -50,6 +50,7 @@ struct LevelResult {
   std::vector<double> ttft, tpot;
   int64_t generated = 0, cached = 0, preemptions = 0;
   int32_t peak_blocks = 0, total_blocks = 0;
+  double kv_unused = 0;  // slots held but not filled ÷ slots held, averaged over the run
 };
 
 Result<LevelResult> RunLevel(const model::Llm& llm, const Options& o, int level) {
@@ -134,13 +135,19 @@ Result<LevelResult> RunLevel(const model::Llm& llm, const Options& o, int level)
     if (!id.ok()) return id.status();
   }
   int32_t peak_blocks = 0;
+  int64_t held_sum = 0, unfilled_sum = 0;
   {
     std::unique_lock<std::mutex> lock(mu);
     while (finished < level) {
       cv.wait_for(lock, std::chrono::milliseconds(5));
-      peak_blocks = std::max(peak_blocks, eng.stats().kv_blocks_used);
+      const engine::EngineStats s = eng.stats();
+      peak_blocks = std::max(peak_blocks, s.kv_blocks_used);
+      held_sum += s.kv_slots_held;
+      unfilled_sum += s.kv_slots_unfilled;
     }
   }
+  res.kv_unused =
+      held_sum > 0 ? static_cast<double>(unfilled_sum) / static_cast<double>(held_sum) : 0;
   if (!errors.empty()) return Internal(errors.front());
   res.level = level;
   res.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -190,9 +197,9 @@ int Run(const Options& o) {
   nlohmann::json out = nlohmann::json::array();
   double base = 0;
   if (!o.json)
-    std::cout << fmt::format("{:>5} {:>10} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}\n",
+    std::cout << fmt::format("{:>5} {:>10} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7} {:>9}\n",
                              "conc", "tok/s", "gain", "ttft p50", "ttft p99", "tpot p50",
-                             "tpot p99", "GFLOP/s", "kv peak", "cached");
+                             "tpot p99", "GFLOP/s", "kv peak", "cached", "kv unused");
   for (int level : levels) {
     auto r = RunLevel(**loaded, o, level);
     if (!r.ok()) {
@@ -215,6 +222,7 @@ int Run(const Options& o) {
            {"gflops", r->gflops},
            {"kv_blocks_peak", r->peak_blocks},
            {"kv_blocks_total", r->total_blocks},
+           {"kv_unused_ratio", r->kv_unused},
            {"cached_prompt_tokens", r->cached},
            {"preemptions", r->preemptions}});
     } else {
@@ -223,9 +231,10 @@ int Run(const Options& o) {
                                  r->cold_ttft);
       std::cout << fmt::format(
                        "{:>5} {:>10.1f} {:>5.2f}x {:>8.3f}s {:>8.3f}s {:>8.3f}s {:>8.3f}s "
-                       "{:>9.1f} {:>8} {:>7}\n",
+                       "{:>9.1f} {:>8} {:>7} {:>8.1f}%\n",
                        level, r->tokens_per_s, gain, Pct(r->ttft, 50), Pct(r->ttft, 99),
-                       Pct(r->tpot, 50), Pct(r->tpot, 99), r->gflops, r->peak_blocks, r->cached)
+                       Pct(r->tpot, 50), Pct(r->tpot, 99), r->gflops, r->peak_blocks, r->cached,
+                       100.0 * r->kv_unused)
                 << std::flush;
     }
   }

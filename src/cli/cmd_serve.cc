@@ -208,6 +208,9 @@ int Run(Options o) {
       std::cerr << "seekd serve: " << name << ": " << st.ToString() << "\n";
       return 1;
     }
+    const auto m = registry.Get(name);
+    std::cerr << fmt::format("seekd serve: {}: context {} tokens, KV cache {} blocks ({})\n", name,
+                             m->ctx, m->engine->stats().kv_blocks_total, m->kv_cache_why);
   }
   auto srv = server::Server::Start(o.server, &registry);
   if (!srv.ok()) {

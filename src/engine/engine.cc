@@ -292,6 +292,7 @@ bool Engine::Step() {
     stats_.waiting = sched_.n_waiting();
     queued_ = stats_.waiting + static_cast<int32_t>(incoming_.size());
     stats_.kv_blocks_used = blocks_.n_in_use();
+    sched_.KvSlots(&stats_.kv_slots_held, &stats_.kv_slots_unfilled);
     stats_.kv_blocks_cached = blocks_.n_cached_idle();
     stats_.preemptions = sched_.n_preemptions();
     ++stats_.steps;

@@ -90,6 +90,8 @@ struct EngineOptions {
 struct EngineStats {
   int32_t running = 0, waiting = 0;
   int32_t kv_blocks_total = 0, kv_blocks_used = 0, kv_blocks_cached = 0;
+  // Slots (token positions) running sequences hold, and how many of them are not filled yet.
+  int64_t kv_slots_held = 0, kv_slots_unfilled = 0;
   int64_t preemptions = 0, steps = 0, tokens_computed = 0;
   int64_t prompt_tokens = 0, cached_prompt_tokens = 0, generated_tokens = 0;
 };

@@ -208,4 +208,16 @@ int32_t Scheduler::cached_prompt_tokens(uint64_t id) const {
   return std::max(0, seqs_.at(id).cached_prompt);
 }
 
+void Scheduler::KvSlots(int64_t* held, int64_t* unfilled) const {
+  *held = 0;
+  *unfilled = 0;
+  for (uint64_t id : running_) {
+    const Seq& s = seqs_.at(id);
+    if (!s.kv) continue;
+    const int64_t slots = s.kv->capacity();
+    *held += slots;
+    *unfilled += std::max<int64_t>(0, slots - s.computed);
+  }
+}
+
 }  // namespace seekd::engine

@@ -84,6 +84,9 @@ class Scheduler {
   int32_t n_waiting() const { return static_cast<int32_t>(waiting_.size()); }
   int32_t n_running() const { return static_cast<int32_t>(running_.size()); }
   int64_t n_preemptions() const { return n_preemptions_; }
+  // KV slots running sequences hold but have not filled (the tail of each last block), and the
+  // slots they hold in all: their ratio is the memory held but unused.
+  void KvSlots(int64_t* held, int64_t* unfilled) const;
   const SchedulerConfig& config() const { return config_; }
 
  private:

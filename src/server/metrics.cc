@@ -48,6 +48,9 @@ ServerMetrics::ServerMetrics(const ModelRegistry* models)
       "seekd_kv_cache_blocks", "KV cache blocks by state (used, cached, free)", {"model", "state"});
   obs::Family* usage = &registry.Gauge("seekd_kv_cache_usage_ratio",
                                        "Share of KV blocks held by running sequences", {"model"});
+  obs::Family* unused = &registry.Gauge(
+      "seekd_kv_cache_unused_ratio",
+      "Share of the KV slots running sequences hold that are not filled yet", {"model"});
   obs::Family* queries = &registry.Counter(
       "seekd_prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache", {"model"});
   obs::Family* hits = &registry.Counter("seekd_prefix_cache_hits_total",
@@ -87,6 +90,9 @@ ServerMetrics::ServerMetrics(const ModelRegistry* models)
       blocks->Set({m->name, "free"}, free_blocks);
       usage->Set(l, st.kv_blocks_total ? static_cast<double>(st.kv_blocks_used) / st.kv_blocks_total
                                        : 0.0);
+      unused->Set(l, st.kv_slots_held ? static_cast<double>(st.kv_slots_unfilled) /
+                                            static_cast<double>(st.kv_slots_held)
+                                      : 0.0);
       queries->Set(l, static_cast<double>(st.prompt_tokens));
       hits->Set(l, static_cast<double>(st.cached_prompt_tokens));
       prompt->Set(l, static_cast<double>(st.prompt_tokens));

@@ -2,11 +2,47 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
 
 #include "engine/generator.h"
 #include "loader/loader.h"
 
 namespace seekd::server {
+
+namespace {
+// MemAvailable from /proc/meminfo, bytes (0 when unknown).
+uint64_t MemAvailable() {
+  std::ifstream f("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  std::string unit;
+  while (f >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024;
+  return 0;
+}
+}  // namespace
+
+uint64_t DefaultKvCacheBytes(const model::Llm& llm, int64_t ctx, int32_t max_seqs,
+                             std::string* why) {
+  const uint64_t per_token = engine::KvArena::BlockBytes(llm.config(), 16) / 16;
+  const uint64_t one = per_token * static_cast<uint64_t>(ctx);
+  const uint64_t all = one * static_cast<uint64_t>(std::max(1, max_seqs));
+  // Half of what the machine has free once the weights are resident (they are memory-mapped,
+  // so the page cache that holds them still counts as available).
+  const uint64_t avail = MemAvailable();
+  const uint64_t weights = llm.StreamedBytesPerToken();
+  const uint64_t share = avail > weights ? (avail - weights) / 2 : 0;
+  uint64_t bytes = std::min(all, share);
+  if (bytes < one) bytes = one;  // at least one full-context request
+  if (why)
+    *why = fmt::format(
+        "{} MiB = min(every sequence at full context {} MiB, half of free memory "
+        "{} MiB), at least one full context {} MiB",
+        bytes >> 20, all >> 20, share >> 20, one >> 20);
+  return bytes;
+}
 
 Status ModelRegistry::Load(const std::string& name, const std::string& path,
                            const ModelOptions& o) {
@@ -53,7 +89,11 @@ Status ModelRegistry::Load(const std::string& name, const std::string& path,
   e->ctx = o.ctx > 0 ? o.ctx : std::min<int64_t>(train, 32768);
   engine::EngineOptions eo;
   eo.threads = o.threads;
-  eo.kv_cache_bytes = o.kv_cache_bytes > 0 ? o.kv_cache_bytes : (512ull << 20);
+  std::string why = fmt::format("{} MiB (--kv-cache-mem)", o.kv_cache_bytes >> 20);
+  eo.kv_cache_bytes = o.kv_cache_bytes > 0 ? o.kv_cache_bytes
+                                           : DefaultKvCacheBytes(*e->llm, e->ctx, o.max_seqs, &why);
+  e->kv_cache_bytes = eo.kv_cache_bytes;
+  e->kv_cache_why = why;
   eo.scheduler.max_batch_tokens = o.max_batch_tokens;
   eo.scheduler.max_seqs = o.max_seqs;
   eo.scheduler.max_queue = o.max_queue;

@@ -27,7 +27,7 @@ struct ModelOptions {
   std::string quant;            // "" keeps the file's types
   int threads = 0;              // compute threads (0: physical cores)
   int64_t ctx = 0;              // context per request (0: the model's, capped at 32768)
-  uint64_t kv_cache_bytes = 0;  // 0: 512 MiB
+  uint64_t kv_cache_bytes = 0;  // 0: DefaultKvCacheBytes
   int32_t max_batch_tokens = 512, max_seqs = 16, max_queue = 256;
 };
 
@@ -48,6 +48,8 @@ struct ModelEntry {
   std::vector<int32_t> stop_tokens;
   FimTokens fim;
   int64_t ctx = 0;
+  uint64_t kv_cache_bytes = 0;
+  std::string kv_cache_why;                // how the size was chosen, for the start-up line
   std::unique_ptr<engine::Engine> engine;  // last: destroyed first
 };
 
@@ -71,6 +73,12 @@ class ModelRegistry {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<ModelEntry>> models_;
 };
+
+// The KV pool when --kv-cache-mem is not given: every sequence (max_seqs) at full context, or
+// half of the memory free once the weights are resident, whichever is smaller — but at least
+// one full context. *why explains the figure.
+uint64_t DefaultKvCacheBytes(const model::Llm& llm, int64_t ctx, int32_t max_seqs,
+                             std::string* why);
 
 // A model name from a path: the file name without .gguf, or the folder's name.
 std::string DefaultModelName(const std::string& path);
