@@ -183,7 +183,7 @@ void Engine::Loop() {
       stop = stop_;
     }
     for (auto& [id, l] : incoming) {
-      SeqSpec spec{id, l.req.prompt, l.req.max_tokens, l.req.priority};
+      SeqSpec spec{id, l.req.prompt, l.req.max_tokens, l.req.priority, l.req.group};
       l.sampler = std::make_unique<Sampler>(l.req.sampling, l.req.prompt);
       if (l.req.detokenizer != nullptr) {
         l.decoder = std::make_unique<tok::StreamDecoder>(*l.req.detokenizer, /*skip_special=*/true);

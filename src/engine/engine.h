@@ -38,6 +38,7 @@ struct Request {
   SamplingParams sampling;
   std::vector<int32_t> stop_tokens;  // the sequence ends after emitting one
   int32_t priority = 0;              // lower first
+  uint64_t group = 0;                // siblings of one prompt (n samples) share its blocks
   // Text: when set, token events carry the text they complete (UTF-8 whole characters, special
   // tokens skipped) and stop_strings end the sequence (finish "stop"); text that could begin a
   // stop string is held back, and the stop string itself is never emitted.

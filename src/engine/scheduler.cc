@@ -1,6 +1,7 @@
 #include "engine/scheduler.h"
 
 #include <algorithm>
+#include <set>
 
 namespace seekd::engine {
 
@@ -122,6 +123,14 @@ Scheduler::Plan Scheduler::Schedule() {
   }
   int32_t budget = config_.max_batch_tokens;
 
+  // Groups with a member computing its prompt (this step or still to come): their waiting
+  // siblings hold back so that they share its blocks.
+  std::set<uint64_t> busy_groups;
+  auto note_group = [&](const Seq& s, int64_t start) {
+    if (s.spec.group != 0 && start < static_cast<int64_t>(s.spec.prompt.size()))
+      busy_groups.insert(s.spec.group);
+  };
+
   // 2. Running sequences, most important first; preempt from the least important end.
   std::sort(running_.begin(), running_.end(),
             [&](uint64_t a, uint64_t b) { return Before(seqs_.at(a), seqs_.at(b)); });
@@ -133,6 +142,7 @@ Scheduler::Plan Scheduler::Schedule() {
       ++i;
       continue;
     }
+    note_group(s, s.computed);
     if (!EnsureBlocks(s, s.computed + n)) {
       const uint64_t victim = running_.back();
       Preempt(victim, &plan);
@@ -147,9 +157,15 @@ Scheduler::Plan Scheduler::Schedule() {
   }
 
   // 3. Admissions.
-  while (!waiting_.empty() && budget > 0 &&
-         static_cast<int32_t>(running_.size()) < config_.max_seqs && plan.preempted.empty()) {
-    Seq& s = seqs_.at(waiting_.front());
+  for (uint64_t id : running_) note_group(seqs_.at(id), seqs_.at(id).computed);
+  for (size_t w = 0; w < waiting_.size() && budget > 0 &&
+                     static_cast<int32_t>(running_.size()) < config_.max_seqs &&
+                     plan.preempted.empty();) {
+    Seq& s = seqs_.at(waiting_[w]);
+    if (s.spec.group != 0 && busy_groups.count(s.spec.group)) {
+      ++w;  // a sibling is computing the shared prompt: join once its blocks are cached
+      continue;
+    }
     const int32_t hit = MatchPrefix(s);
     if (s.cached_prompt < 0)
       s.cached_prompt = std::min<int32_t>(hit, static_cast<int32_t>(s.spec.prompt.size()));
@@ -159,8 +175,9 @@ Scheduler::Plan Scheduler::Schedule() {
       ReleaseAll(s);  // not enough memory now: wait, keeping queue order
       break;
     }
-    waiting_.pop_front();
+    waiting_.erase(waiting_.begin() + static_cast<std::ptrdiff_t>(w));
     running_.push_back(s.spec.id);
+    note_group(s, s.computed);
     plan.items.push_back(
         {s.spec.id, s.computed, n, s.computed + n == static_cast<int64_t>(s.tokens.size())});
     s.computed += n;

@@ -39,6 +39,9 @@ struct SeqSpec {
   std::vector<int32_t> prompt;
   int32_t max_tokens = 16;
   int32_t priority = 0;  // lower runs first; equal priorities are first come, first served
+  // Siblings (n samples of one prompt) share a non-zero group: while one of them computes the
+  // prompt the others wait, then find its blocks in the prefix cache instead of recomputing.
+  uint64_t group = 0;
 };
 
 class Scheduler {

@@ -1,6 +1,7 @@
 #include "server/generation.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -108,8 +109,10 @@ struct Job::Impl {
 
   // Submits one engine request for choice `i`.
   std::optional<api::ApiError> Submit(int i, std::vector<int32_t> prompt,
-                                      const api::GenerationFields& g, uint64_t seed) {
+                                      const api::GenerationFields& g, uint64_t seed,
+                                      uint64_t group = 0) {
     engine::Request r;
+    r.group = group;
     r.prompt = std::move(prompt);
     const int64_t room = model->ctx - static_cast<int64_t>(r.prompt.size());
     if (room < 1)
@@ -480,6 +483,11 @@ std::optional<api::ApiError> ForcedToolCall(const ModelEntry& model, const api::
   return std::nullopt;
 }
 
+uint64_t NewGroup() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}
+
 uint64_t SeedFor(const api::GenerationFields& g, int i) {
   if (g.seed) return *g.seed + static_cast<uint64_t>(i);
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -529,8 +537,10 @@ api::ApiResult<std::unique_ptr<Job>> Job::StartChat(const std::shared_ptr<ModelE
   if (auto e = ForcedToolCall(*model, req, &m->json)) return *e;
   if (!m->json.empty() && !m->json.front().prefix.empty()) m->json_param = "tools";
   m->inbox->notify = std::move(notify);
+  // n samples of one prompt: one computes it, the others share its cached blocks.
+  const uint64_t group = req.gen.n > 1 ? NewGroup() : 0;
   for (int i = 0; i < req.gen.n; ++i)
-    if (auto e = m->Submit(i, prompt, req.gen, SeedFor(req.gen, i))) {
+    if (auto e = m->Submit(i, prompt, req.gen, SeedFor(req.gen, i), group)) {
       m->CancelAll();
       return *e;
     }
@@ -579,6 +589,7 @@ api::ApiResult<std::unique_ptr<Job>> Job::StartCompletion(const std::shared_ptr<
   m->inbox->notify = std::move(notify);
   for (size_t p = 0; p < prompts.size(); ++p) {
     if (prompts[p].empty()) return api::InvalidParam("prompt", "the prompt is empty");
+    const uint64_t group = n > 1 ? NewGroup() : 0;
     m->prompt_tokens_total += static_cast<int32_t>(prompts[p].size());
     for (int j = 0; j < n; ++j) {
       const int i = static_cast<int>(p) * n + j;
@@ -591,7 +602,7 @@ api::ApiResult<std::unique_ptr<Job>> Job::StartCompletion(const std::shared_ptr<
                        ? std::get<std::string>(given)
                        : tk.Decode(std::get<std::vector<int32_t>>(given), /*skip_special=*/false);
       }
-      if (auto e = m->Submit(i, prompts[p], req.gen, SeedFor(req.gen, i))) {
+      if (auto e = m->Submit(i, prompts[p], req.gen, SeedFor(req.gen, i), group)) {
         m->CancelAll();
         return *e;
       }

@@ -253,6 +253,36 @@ std::string TextOf(const std::vector<int32_t>& ids) {
   return s;
 }
 
+TEST_F(EngineTest, SiblingsOfOnePromptShareItsBlocks) {
+  EngineOptions o;
+  o.threads = 1;
+  Engine eng(*llm_, o);
+  const auto prompt = Prompt(70, 9);  // four full blocks of 16 and a tail of 6
+  const auto alone = Alone(prompt, 5);
+  Collector c;
+  std::vector<uint64_t> ids(4);
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    for (auto& id : ids) {
+      Request r;
+      r.prompt = prompt;
+      r.max_tokens = 5;
+      r.sampling.greedy = true;
+      r.group = 77;
+      id = *eng.Submit(r, c.For(&id));
+    }
+  }
+  c.Wait(4);
+  int32_t cached = 0;
+  for (uint64_t id : ids) {
+    EXPECT_EQ(c.tokens[id], alone);
+    cached += c.finish[id].cached_prompt_tokens;
+  }
+  // The first computes the prompt; the three others find its four full blocks cached.
+  EXPECT_EQ(cached, 3 * 64);
+  EXPECT_EQ(eng.stats().tokens_computed, 70 + 3 * 6 + 4 * 4);
+}
+
 // A 512-token vocabulary of plain ASCII pieces ("t<id>.") so that text is easy to predict.
 tok::Tokenizer AsciiTokenizer() {
   tok::VocabSpec spec;

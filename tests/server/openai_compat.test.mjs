@@ -146,6 +146,17 @@ test('stop strings end the text before them, across tokens', async () => {
 test('n choices, each complete', async () => {
   const r = await client.chat.completions.create({ model: 'tiny', messages: hello, max_tokens: 4, n: 3, temperature: 0 });
   assert.deepEqual(r.choices.map((c) => c.index), [0, 1, 2]);
+  // n samples of a long prompt: computed once; the siblings find its blocks in the prefix cache
+  // (the request's usage counts the prompt once, as computed by the first).
+  const hits = async () => {
+    const text = await (await fetch(server.url + '/metrics', { headers: { Authorization: `Bearer ${KEY}` } })).text();
+    return Number(text.match(/^seekd_prefix_cache_hits_total\{model="tiny"\} (\d+)/m)[1]);
+  };
+  const before = await hits();
+  const nl = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: longText + ' n-test' }], max_tokens: 2, n: 3, temperature: 0 });
+  assert.equal(nl.usage.prompt_cache_hit_tokens, 0);
+  const shared = Math.floor(nl.usage.prompt_tokens / 16) * 16;
+  assert.equal(await hits() - before, 2 * shared);
   assert.ok(r.choices.every((c) => c.message.content === r.choices[0].message.content));
   assert.equal(r.usage.completion_tokens, 12);
   const s = await client.chat.completions.create({ model: 'tiny', messages: hello, max_tokens: 4, n: 2, temperature: 0, stream: true });
