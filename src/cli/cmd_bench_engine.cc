@@ -32,6 +32,7 @@ struct Options {
   int64_t prompt_len = 128, gen_len = 64, shared_prefix = 0, kv_mb = 0;
   int threads = 0;
   bool json = false;
+  std::string kv_dtype = "f32";
 };
 
 double Pct(std::vector<double> v, double p) {
@@ -61,7 +62,8 @@ Result<LevelResult> RunLevel(const model::Llm& llm, const Options& o, int level)
   eo.scheduler.max_model_len = std::min<int64_t>(llm.config().n_ctx_train, 1 << 16);
   const uint64_t need = static_cast<uint64_t>(level) *
                         static_cast<uint64_t>(o.prompt_len + o.gen_len + 16) *
-                        engine::KvArena::BlockBytes(llm.config(), 16) / 16;
+                        engine::KvArena::BlockBytes(llm.config(), 16, o.kv_dtype == "int8") / 16;
+  eo.kv_int8 = o.kv_dtype == "int8";
   eo.kv_cache_bytes = o.kv_mb > 0 ? static_cast<uint64_t>(o.kv_mb) << 20 : need + (64ull << 20);
   engine::Engine eng(llm, eo);
 
@@ -254,6 +256,9 @@ CommandRegistrar reg("bench-engine", [](CLI::App& app, int* exit_code) {
       ->capture_default_str();
   c->add_option("--threads,-t", o->threads, "compute threads (default: physical cores)");
   c->add_option("--kv-cache-mem", o->kv_mb, "KV cache pool in MiB (default: what the level needs)");
+  c->add_option("--kv-cache-dtype", o->kv_dtype, "f32 or int8")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f32", "int8"}));
   c->add_flag("--json", o->json, "print JSON");
   c->callback([o, exit_code] { *exit_code = Run(*o); });
 });

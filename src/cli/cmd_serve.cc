@@ -33,6 +33,7 @@ struct Options {
   std::string kv_cache_mem, max_body = "8MiB";
   std::string config;
   std::string log_level = "info";
+  std::string kv_dtype = "f32";
 };
 
 // "512MiB", "2GiB", "1.5G", "1000000" → bytes.
@@ -187,6 +188,7 @@ int Run(Options o) {
     std::cerr << "seekd serve: " << st.message() << "\n";
     return 2;
   }
+  o.model.kv_int8 = o.kv_dtype == "int8";
   o.server.model_defaults = o.model;
   server::ModelRegistry registry;
   server::ServerMetrics metrics(&registry);
@@ -258,6 +260,10 @@ CommandRegistrar reg("serve", [](CLI::App& app, int* exit_code) {
       ->envname("SEEKD_QUANT");
   c->add_option("--kv-cache-mem", o->kv_cache_mem, "KV cache pool per model, e.g. 512MiB")
       ->envname("SEEKD_KV_CACHE_MEM");
+  c->add_option("--kv-cache-dtype", o->kv_dtype, "KV cache storage: f32 or int8 (a quarter)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f32", "int8"}))
+      ->envname("SEEKD_KV_CACHE_DTYPE");
   c->add_option("--max-batch-tokens", o->model.max_batch_tokens, "tokens per engine step")
       ->capture_default_str()
       ->envname("SEEKD_MAX_BATCH_TOKENS");

@@ -33,7 +33,7 @@ void TopLogprobs(std::span<const float> x, float lse, int32_t k, std::vector<Tok
 }
 
 int32_t BlocksFor(const model::Llm& llm, const EngineOptions& o) {
-  const uint64_t per = KvArena::BlockBytes(llm.config(), o.block_size);
+  const uint64_t per = KvArena::BlockBytes(llm.config(), o.block_size, o.kv_int8);
   return static_cast<int32_t>(std::max<uint64_t>(1, o.kv_cache_bytes / per));
 }
 }  // namespace
@@ -43,7 +43,7 @@ Engine::Engine(const model::Llm& llm, EngineOptions options)
       opt_(options),
       pool_(options.threads > 0 ? options.threads : PhysicalCoreCount()),
       fwd_(llm, pool_),
-      arena_(llm.config(), BlocksFor(llm, options), options.block_size),
+      arena_(llm.config(), BlocksFor(llm, options), options.block_size, options.kv_int8),
       blocks_(arena_.n_blocks(), options.block_size),
       sched_(options.scheduler, &blocks_, &arena_) {
   stats_.kv_blocks_total = blocks_.n_blocks();

@@ -4,15 +4,22 @@
 
 namespace seekd::engine {
 
-KvArena::KvArena(const model::LlmConfig& c, int32_t n_blocks, int32_t block_size)
+KvArena::KvArena(const model::LlmConfig& c, int32_t n_blocks, int32_t block_size, bool int8)
     : n_blocks_(n_blocks),
       block_size_(block_size),
+      int8_(int8),
       row_(static_cast<uint64_t>(c.n_head_kv * c.head_dim)),
-      block_floats_(static_cast<uint64_t>(c.n_layer) * 2 * block_size * row_),
-      data_(new float[static_cast<size_t>(n_blocks) * block_floats_]) {}
+      groups_(static_cast<uint64_t>(c.n_head_kv * c.head_dim / model::KvQuantGroup(c.head_dim))),
+      rows_per_block_(static_cast<uint64_t>(c.n_layer) * 2 * block_size),
+      block_bytes_(BlockBytes(c, block_size, int8)),
+      data_(new uint8_t[static_cast<size_t>(n_blocks) * block_bytes_]) {}
 
-uint64_t KvArena::BlockBytes(const model::LlmConfig& c, int32_t block_size) {
-  return static_cast<uint64_t>(c.n_layer) * 2 * block_size * c.n_head_kv * c.head_dim * 4;
+uint64_t KvArena::BlockBytes(const model::LlmConfig& c, int32_t block_size, bool int8) {
+  const uint64_t rows = static_cast<uint64_t>(c.n_layer) * 2 * block_size;
+  const uint64_t row = static_cast<uint64_t>(c.n_head_kv * c.head_dim);
+  // Rows of int8 plus a scale per group, rounded to keep the next block's floats aligned.
+  const uint64_t groups = row / static_cast<uint64_t>(model::KvQuantGroup(c.head_dim));
+  return int8 ? (rows * (row + 4 * groups) + 63) / 64 * 64 : rows * row * 4;
 }
 
 uint64_t ChainHash(uint64_t prev, std::span<const int32_t> tokens) {
@@ -136,6 +143,20 @@ float* PagedSeq::K(int64_t layer, int64_t pos, int64_t* run) {
   const auto off = static_cast<int32_t>(pos % bs);
   if (run) *run = bs - off;
   return arena_->K(blocks_[static_cast<size_t>(pos / bs)], layer, off);
+}
+
+int8_t* PagedSeq::K8(int64_t layer, int64_t pos, int64_t* run, float** scales) {
+  const int32_t bs = block_size_;
+  const auto off = static_cast<int32_t>(pos % bs);
+  if (run) *run = bs - off;
+  return arena_->K8(blocks_[static_cast<size_t>(pos / bs)], layer, off, scales);
+}
+
+int8_t* PagedSeq::V8(int64_t layer, int64_t pos, int64_t* run, float** scales) {
+  const int32_t bs = block_size_;
+  const auto off = static_cast<int32_t>(pos % bs);
+  if (run) *run = bs - off;
+  return arena_->V8(blocks_[static_cast<size_t>(pos / bs)], layer, off, scales);
 }
 
 float* PagedSeq::V(int64_t layer, int64_t pos, int64_t* run) {

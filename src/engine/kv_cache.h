@@ -25,24 +25,43 @@ namespace seekd::engine {
 // layer, rows of consecutive positions are contiguous (attention reads them as runs).
 class KvArena {
  public:
-  KvArena(const model::LlmConfig& c, int32_t n_blocks, int32_t block_size);
+  // int8: rows stored as int8 with one f32 scale per 32 values (about 28% of f32).
+  KvArena(const model::LlmConfig& c, int32_t n_blocks, int32_t block_size, bool int8 = false);
   int32_t n_blocks() const { return n_blocks_; }
   int32_t block_size() const { return block_size_; }
-  uint64_t bytes() const { return static_cast<uint64_t>(n_blocks_) * block_floats_ * 4; }
+  bool int8() const { return int8_; }
+  uint64_t bytes() const { return static_cast<uint64_t>(n_blocks_) * block_bytes_; }
   // Bytes one block takes: what `--kv-cache-mem` is divided by.
-  static uint64_t BlockBytes(const model::LlmConfig& c, int32_t block_size);
+  static uint64_t BlockBytes(const model::LlmConfig& c, int32_t block_size, bool int8 = false);
 
-  float* K(int32_t block, int64_t layer, int32_t offset) { return Row(block, layer, 0, offset); }
-  float* V(int32_t block, int64_t layer, int32_t offset) { return Row(block, layer, 1, offset); }
+  float* K(int32_t block, int64_t layer, int32_t offset) { return F32(block, layer, 0, offset); }
+  float* V(int32_t block, int64_t layer, int32_t offset) { return F32(block, layer, 1, offset); }
+  int8_t* K8(int32_t block, int64_t layer, int32_t offset, float** scales) {
+    return Q8(block, layer, 0, offset, scales);
+  }
+  int8_t* V8(int32_t block, int64_t layer, int32_t offset, float** scales) {
+    return Q8(block, layer, 1, offset, scales);
+  }
 
  private:
-  float* Row(int32_t block, int64_t layer, int kv, int32_t offset) {
-    return data_.get() + static_cast<uint64_t>(block) * block_floats_ +
-           ((static_cast<uint64_t>(layer) * 2 + kv) * block_size_ + offset) * row_;
+  uint64_t RowIndex(int64_t layer, int kv, int32_t offset) const {
+    return (static_cast<uint64_t>(layer) * 2 + kv) * block_size_ + offset;
+  }
+  float* F32(int32_t block, int64_t layer, int kv, int32_t offset) {
+    return reinterpret_cast<float*>(data_.get() + static_cast<uint64_t>(block) * block_bytes_) +
+           RowIndex(layer, kv, offset) * row_;
+  }
+  // An int8 block: all rows' bytes, then all rows' scales.
+  int8_t* Q8(int32_t block, int64_t layer, int kv, int32_t offset, float** scales) {
+    uint8_t* b = data_.get() + static_cast<uint64_t>(block) * block_bytes_;
+    const uint64_t r = RowIndex(layer, kv, offset);
+    *scales = reinterpret_cast<float*>(b + rows_per_block_ * row_) + r * groups_;
+    return reinterpret_cast<int8_t*>(b) + r * row_;
   }
   int32_t n_blocks_, block_size_;
-  uint64_t row_, block_floats_;
-  std::unique_ptr<float[]> data_;  // uninitialised: pages are touched as blocks are first used
+  bool int8_;
+  uint64_t row_, groups_, rows_per_block_, block_bytes_;
+  std::unique_ptr<uint8_t[]> data_;  // uninitialised: pages are touched as blocks are first used
 };
 
 // Content hash of a full block: the previous block's hash chained with this block's tokens.
@@ -105,6 +124,9 @@ class PagedSeq final : public model::KvStore {
   int64_t capacity() const override { return static_cast<int64_t>(blocks_.size()) * block_size_; }
   float* K(int64_t layer, int64_t pos, int64_t* run) override;
   float* V(int64_t layer, int64_t pos, int64_t* run) override;
+  bool int8() const override { return arena_ != nullptr && arena_->int8(); }
+  int8_t* K8(int64_t layer, int64_t pos, int64_t* run, float** scales) override;
+  int8_t* V8(int64_t layer, int64_t pos, int64_t* run, float** scales) override;
 
  private:
   KvArena* arena_;

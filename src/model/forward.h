@@ -21,6 +21,10 @@
 namespace seekd::model {
 
 // Where a sequence's keys and values live. Rows are n_head_kv · head_dim floats, after RoPE.
+// Values per scale in an 8-bit K/V row: blocks of 32 (like Q8_0), or whole heads when the
+// head size is not a multiple of 32.
+inline int64_t KvQuantGroup(int64_t head_dim) { return head_dim % 32 == 0 ? 32 : head_dim; }
+
 class KvStore {
  public:
   virtual ~KvStore() = default;
@@ -28,6 +32,12 @@ class KvStore {
   // Row of (layer, pos); *run receives how many positions from pos on are contiguous rows.
   virtual float* K(int64_t layer, int64_t pos, int64_t* run) = 0;
   virtual float* V(int64_t layer, int64_t pos, int64_t* run) = 0;
+  // 8-bit stores: rows of int8 with one float scale per group of KvQuantGroup(head_dim)
+  // values (value = q · scale); K/V are then not used. *scales receives the row's scales; rows
+  // and scales both advance by one position per row.
+  virtual bool int8() const { return false; }
+  virtual int8_t* K8(int64_t layer, int64_t pos, int64_t* run, float** scales) { return nullptr; }
+  virtual int8_t* V8(int64_t layer, int64_t pos, int64_t* run, float** scales) { return nullptr; }
 };
 
 // The simplest store: one contiguous f32 array per sequence, pages touched as positions fill.

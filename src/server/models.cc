@@ -24,9 +24,9 @@ uint64_t MemAvailable() {
 }
 }  // namespace
 
-uint64_t DefaultKvCacheBytes(const model::Llm& llm, int64_t ctx, int32_t max_seqs,
+uint64_t DefaultKvCacheBytes(const model::Llm& llm, int64_t ctx, int32_t max_seqs, bool int8,
                              std::string* why) {
-  const uint64_t per_token = engine::KvArena::BlockBytes(llm.config(), 16) / 16;
+  const uint64_t per_token = engine::KvArena::BlockBytes(llm.config(), 16, int8) / 16;
   const uint64_t one = per_token * static_cast<uint64_t>(ctx);
   const uint64_t all = one * static_cast<uint64_t>(std::max(1, max_seqs));
   // Half of what the machine has free once the weights are resident (they are memory-mapped,
@@ -89,9 +89,11 @@ Status ModelRegistry::Load(const std::string& name, const std::string& path,
   e->ctx = o.ctx > 0 ? o.ctx : std::min<int64_t>(train, 32768);
   engine::EngineOptions eo;
   eo.threads = o.threads;
+  eo.kv_int8 = o.kv_int8;
   std::string why = fmt::format("{} MiB (--kv-cache-mem)", o.kv_cache_bytes >> 20);
-  eo.kv_cache_bytes = o.kv_cache_bytes > 0 ? o.kv_cache_bytes
-                                           : DefaultKvCacheBytes(*e->llm, e->ctx, o.max_seqs, &why);
+  eo.kv_cache_bytes = o.kv_cache_bytes > 0
+                          ? o.kv_cache_bytes
+                          : DefaultKvCacheBytes(*e->llm, e->ctx, o.max_seqs, o.kv_int8, &why);
   e->kv_cache_bytes = eo.kv_cache_bytes;
   e->kv_cache_why = why;
   eo.scheduler.max_batch_tokens = o.max_batch_tokens;

@@ -29,6 +29,7 @@ struct ModelOptions {
   int64_t ctx = 0;              // context per request (0: the model's, capped at 32768)
   uint64_t kv_cache_bytes = 0;  // 0: DefaultKvCacheBytes
   int32_t max_batch_tokens = 512, max_seqs = 16, max_queue = 256;
+  bool kv_int8 = false;  // --kv-cache-dtype int8
 };
 
 // FIM (fill-in-the-middle) tokens, when the vocabulary has them.
@@ -77,7 +78,7 @@ class ModelRegistry {
 // The KV pool when --kv-cache-mem is not given: every sequence (max_seqs) at full context, or
 // half of the memory free once the weights are resident, whichever is smaller — but at least
 // one full context. *why explains the figure.
-uint64_t DefaultKvCacheBytes(const model::Llm& llm, int64_t ctx, int32_t max_seqs,
+uint64_t DefaultKvCacheBytes(const model::Llm& llm, int64_t ctx, int32_t max_seqs, bool int8,
                              std::string* why);
 
 // A model name from a path: the file name without .gguf, or the folder's name.

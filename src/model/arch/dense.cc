@@ -96,6 +96,20 @@ void Forward::ApplyRope(float* x, int64_t n_heads, int64_t t) const {
   }
 }
 
+// One K or V row (width values) into int8 with a scale per group of G values:
+// scale = max|x| / 127, q = round(x / scale).
+static void QuantizeKvRow(const float* x, int64_t width, int64_t G, int8_t* q, float* scales) {
+  for (int64_t g = 0; g < width / G; ++g) {
+    const float* xg = x + g * G;
+    float amax = 0;
+    for (int64_t i = 0; i < G; ++i) amax = std::max(amax, std::fabs(xg[i]));
+    const float s = amax / 127.0f;
+    const float inv = s > 0 ? 1.0f / s : 0.0f;
+    for (int64_t i = 0; i < G; ++i) q[g * G + i] = static_cast<int8_t>(std::lrintf(xg[i] * inv));
+    scales[g] = s;
+  }
+}
+
 // Grouped-query attention for every (token, head): softmax(q·Kᵀ/√hd) · V over positions 0…pos.
 void Forward::Attention(int64_t layer, std::span<const BatchToken> batch,
                         std::span<KvStore* const> seqs) {
@@ -113,6 +127,49 @@ void Forward::Attention(int64_t layer, std::span<const BatchToken> batch,
       const BatchToken& bt = batch[static_cast<size_t>(t)];
       KvStore* kv = seqs[static_cast<size_t>(bt.seq)];
       const float* q = q_.data() + t * H * hd + h * hd;  // [hd]
+      const int64_t KVW = c.n_head_kv * hd;
+      if (kv->int8()) {
+        const int64_t G = KvQuantGroup(hd), NG = KVW / G, hg = hd / G;
+        // 8-bit rows: integer values times the head's scale.
+        for (int64_t j = 0; j <= bt.pos;) {
+          int64_t run = 0;
+          float* sc = nullptr;
+          const int8_t* k = kv->K8(layer, j, &run, &sc);
+          run = std::min(run, bt.pos + 1 - j);
+          for (int64_t r = 0; r < run; ++r) {
+            const int8_t* kr = k + r * KVW + g * hd;
+            const float* s = sc + r * NG + g * hg;
+            float dot = 0;
+            for (int64_t b = 0; b < hg; ++b) {
+              float part = 0;
+              for (int64_t i = b * G; i < (b + 1) * G; ++i)
+                part += q[i] * static_cast<float>(kr[i]);
+              dot += part * s[b];
+            }
+            scores[j + r] = dot * scale;
+          }
+          j += run;
+        }
+        ops::Softmax(scores, bt.pos + 1);
+        float* out = att_.data() + t * H * hd + h * hd;
+        std::fill(out, out + hd, 0.0f);
+        for (int64_t j = 0; j <= bt.pos;) {
+          int64_t run = 0;
+          float* sc = nullptr;
+          const int8_t* v = kv->V8(layer, j, &run, &sc);
+          run = std::min(run, bt.pos + 1 - j);
+          for (int64_t r = 0; r < run; ++r) {
+            const int8_t* vr = v + r * KVW + g * hd;
+            const float* s = sc + r * NG + g * hg;
+            for (int64_t b = 0; b < hg; ++b) {
+              const float w = scores[j + r] * s[b];
+              for (int64_t i = b * G; i < (b + 1) * G; ++i) out[i] += w * static_cast<float>(vr[i]);
+            }
+          }
+          j += run;
+        }
+        continue;
+      }
       for (int64_t j = 0; j <= bt.pos;) {
         int64_t run = 0;
         const float* k = kv->K(layer, j, &run);
@@ -191,8 +248,16 @@ Status Forward::Run(std::span<const BatchToken> batch, std::span<KvStore* const>
       ApplyRope(q_.data() + t * Q, c.n_head, t);
       ApplyRope(kx_.data() + t * KV, c.n_head_kv, t);
       KvStore* kv = seqs[static_cast<size_t>(batch[t].seq)];
-      std::copy_n(kx_.data() + t * KV, KV, kv->K(l, batch[t].pos, nullptr));
-      std::copy_n(vx_.data() + t * KV, KV, kv->V(l, batch[t].pos, nullptr));
+      if (kv->int8()) {
+        float *ks = nullptr, *vs = nullptr;
+        int8_t* kq = kv->K8(l, batch[t].pos, nullptr, &ks);  // sets ks: call before using it
+        int8_t* vq = kv->V8(l, batch[t].pos, nullptr, &vs);
+        QuantizeKvRow(kx_.data() + t * KV, KV, KvQuantGroup(c.head_dim), kq, ks);
+        QuantizeKvRow(vx_.data() + t * KV, KV, KvQuantGroup(c.head_dim), vq, vs);
+      } else {
+        std::copy_n(kx_.data() + t * KV, KV, kv->K(l, batch[t].pos, nullptr));
+        std::copy_n(vx_.data() + t * KV, KV, kv->V(l, batch[t].pos, nullptr));
+      }
     }
     Attention(l, batch, seqs);                                    // [N, Q]
     MatMul(k_, pool_, lw.wo, att_.data(), n, tmp_.data(), &mm_);  // [N, E]
