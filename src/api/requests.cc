@@ -204,7 +204,7 @@ std::optional<ApiError> CheckMessage(const json& m, size_t i) {
   if (!content->is_array())
     return InvalidParam(at + ".content", "content must be a string or a list of text parts");
   for (const auto& part : *content) {
-    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
+    if (!part.is_object() || StringField(part, "type") != "text" || !part.contains("text") ||
         !part["text"].is_string())
       return InvalidParam(at + ".content",
                           "only text content parts are supported ({\"type\": \"text\", "
@@ -216,6 +216,19 @@ std::optional<ApiError> CheckMessage(const json& m, size_t i) {
 }
 
 }  // namespace
+
+std::string StringField(const nlohmann::ordered_json& j, const char* key,
+                        const std::string& fallback) {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+bool BoolField(const nlohmann::ordered_json& j, const char* key, bool fallback) {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
 
 ApiResult<nlohmann::ordered_json> ParseBody(std::string_view body) {
   if (Depth(body, kMaxJsonDepth) > kMaxJsonDepth)
@@ -244,7 +257,7 @@ ApiResult<ChatRequest> ParseChatRequest(const nlohmann::ordered_json& body,
   for (auto& m : r.messages)
     if (m["role"] == "developer") m["role"] = "system";
   if (const json* rf = f.Get("response_format")) {
-    const std::string t = rf->is_object() ? rf->value("type", "") : "";
+    const std::string t = StringField(*rf, "type");
     if (t == "text") {
       r.response_format = ResponseFormat::kText;
     } else if (t == "json_object") {
@@ -264,7 +277,7 @@ ApiResult<ChatRequest> ParseChatRequest(const nlohmann::ordered_json& body,
   if (const json* tools = f.Get("tools")) {
     if (!tools->is_array()) return InvalidParam("tools", "tools must be a list");
     for (const auto& t : *tools)
-      if (!t.is_object() || t.value("type", "") != "function" || !t.contains("function") ||
+      if (!t.is_object() || StringField(t, "type") != "function" || !t.contains("function") ||
           !t["function"].is_object() || !t["function"].contains("name"))
         return InvalidParam("tools",
                             "each tool must be {\"type\": \"function\", \"function\": "

@@ -66,6 +66,12 @@ struct CompletionRequest {
   bool echo = false;
 };
 
+// A member that is a string (or a bool), else the fallback: absent and wrongly typed members
+// read the same, and nothing throws (json::value() would, on a type mismatch).
+std::string StringField(const nlohmann::ordered_json& j, const char* key,
+                        const std::string& fallback = "");
+bool BoolField(const nlohmann::ordered_json& j, const char* key, bool fallback);
+
 // header_model: the DeepSeek-Model header, used when the body names no model.
 ApiResult<ChatRequest> ParseChatRequest(const nlohmann::ordered_json& body,
                                         const std::string& header_model = "");

@@ -318,7 +318,7 @@ struct Server::Impl {
   }
 
   Reply Tokenize(const ojson& body, const std::string& header_model) {
-    std::string name = body.value("model", header_model);
+    std::string name = api::StringField(body, "model", header_model);
     api::ApiError err;
     auto m = FindModel(name, &err);
     if (!m) return Error(err);
@@ -339,7 +339,7 @@ struct Server::Impl {
       text = it->get<std::string>();
     }
     tok::EncodeOptions eo;
-    const bool add_special = body.value("add_special_tokens", !chat);
+    const bool add_special = api::BoolField(body, "add_special_tokens", !chat);
     eo.add_bos = add_special ? -1 : 0;
     eo.parse_special = chat;
     const auto ids = m->tok->Encode(text, eo);
@@ -351,7 +351,7 @@ struct Server::Impl {
   }
 
   Reply Detokenize(const ojson& body, const std::string& header_model) {
-    std::string name = body.value("model", header_model);
+    std::string name = api::StringField(body, "model", header_model);
     api::ApiError err;
     auto m = FindModel(name, &err);
     if (!m) return Error(err);
@@ -477,9 +477,9 @@ struct Server::Impl {
     if (path == "/tokenize") return reply(Tokenize(body, header_model));
     if (path == "/detokenize") return reply(Detokenize(body, header_model));
     if (path == "/admin/models") {
-      out.load_path = body.value("path", "");
-      out.load_name =
-          body.value("name", out.load_path.empty() ? "" : DefaultModelName(out.load_path));
+      out.load_path = api::StringField(body, "path");
+      out.load_name = api::StringField(
+          body, "name", out.load_path.empty() ? "" : DefaultModelName(out.load_path));
       if (out.load_path.empty()) return reply(Error(api::Malformed("path is required")));
       return out;
     }
@@ -597,7 +597,7 @@ struct Server::Impl {
     rec.finish_reason = s.finish_reason;
     if (r.reply && status >= 400) {
       const auto j = ojson::parse(r.reply->body, nullptr, false);
-      if (j.is_object() && j.contains("error")) rec.error = j["error"].value("code", "");
+      if (j.is_object() && j.contains("error")) rec.error = api::StringField(j["error"], "code");
     }
     obs::LogRequest(rec);
   }

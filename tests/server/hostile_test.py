@@ -137,7 +137,12 @@ class HostileTest(unittest.TestCase):
         for body in [b'{"model": "tiny", "messages": [{"role": "user", "content": "\xff\xfe bad"}]}',
                      b'{"model": "tiny", "messages": [',
                      b'[1, 2, 3]',
-                     b'{"model": "tiny", "messages": "hello"}']:
+                     b'{"model": "tiny", "messages": "hello"}',
+                     b'{"model": 5, "messages": [{"role": "user", "content": "x"}]}',
+                     b'{"model": "tiny", "messages": [{"role": "user", "content": [{"type": 1, "text": "x"}]}]}',
+                     b'{"model": "tiny", "messages": [{"role": "user", "content": "x"}], "response_format": {"type": 3}}',
+                     b'{"model": "tiny", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": [], "function": {}}]}',
+                     b'{"model": "tiny", "messages": [{"role": "user", "content": "x"}], "stop": [1]}']:
             c = http.client.HTTPConnection(self.host, self.port, timeout=10)
             c.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
             r = c.getresponse()
@@ -145,6 +150,17 @@ class HostileTest(unittest.TestCase):
             self.assertIn(r.status, (400, 422), body)
             self.assertTrue(err["message"])
             self.assertIn("type", err)
+            c.close()
+        # Wrongly typed fields on the other routes are client errors too, never a 500.
+        for path, body in [("/tokenize", b'{"model": 1, "prompt": "x"}'),
+                           ("/tokenize", b'{"model": "tiny", "prompt": 7}'),
+                           ("/tokenize", b'{"model": "tiny", "prompt": "x", "add_special_tokens": "yes"}'),
+                           ("/detokenize", b'{"model": "tiny", "tokens": ["a"]}')]:
+            c = http.client.HTTPConnection(self.host, self.port, timeout=10)
+            c.request("POST", path, body)
+            r = c.getresponse()
+            r.read()
+            self.assertIn(r.status, (200, 400, 404, 422), (path, body))
             c.close()
         self.assert_still_serving()
 

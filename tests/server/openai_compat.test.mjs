@@ -361,7 +361,7 @@ test('a full queue answers 503 with Retry-After', async () => {
   try {
     const c = new OpenAI({ baseURL: small.url + '/v1', apiKey: 'none', maxRetries: 0 });
     const calls = Array.from({ length: 6 }, () =>
-      c.chat.completions.create({ model: 'tiny', messages: hello, max_tokens: 40 }).then(() => 200, (e) => e));
+      c.chat.completions.create({ model: 'tiny', messages: hello, max_tokens: 300 }).then(() => 200, (e) => e));
     const results = await Promise.all(calls);
     const refused = results.filter((r) => r !== 200);
     assert.ok(refused.length >= 1, 'some requests must be refused');

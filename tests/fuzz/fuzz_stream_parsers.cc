@@ -1,0 +1,47 @@
+// libFuzzer target: the parsers of a model's streamed text (tool calls in every format, the
+// reasoning splitter). The first byte picks where to split the rest; the result must not
+// depend on the split.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chat/reasoning.h"
+#include "chat/tool_calls.h"
+
+namespace {
+using namespace seekd::chat;
+
+std::string ToolRun(ToolFormat f, const std::vector<std::string_view>& pieces) {
+  ToolCallParser p(f);
+  std::string content;
+  std::vector<ToolCallDelta> calls;
+  for (auto piece : pieces) p.Push(piece, &content, &calls);
+  p.Flush(&content, &calls);
+  std::string out = content;
+  for (const auto& d : calls) out += "\x01" + std::to_string(d.index) + d.name + "\x02" + d.arguments;
+  return out;
+}
+
+std::string ReasonRun(bool start_inside, const std::vector<std::string_view>& pieces) {
+  ReasoningSplitter s(start_inside);
+  std::string r, c;
+  for (auto piece : pieces) s.Push(piece, &r, &c);
+  s.Flush(&r, &c);
+  return r + "\x01" + c;
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const size_t cut = text.empty() ? 0 : data[0] % (text.size() + 1);
+  const std::vector<std::string_view> whole = {text};
+  const std::vector<std::string_view> split = {text.substr(0, cut), text.substr(cut)};
+  for (ToolFormat f :
+       {ToolFormat::kNone, ToolFormat::kDeepSeekV3, ToolFormat::kDeepSeekV31, ToolFormat::kQwen})
+    if (ToolRun(f, whole) != ToolRun(f, split)) __builtin_trap();
+  for (bool inside : {false, true})
+    if (ReasonRun(inside, whole) != ReasonRun(inside, split)) __builtin_trap();
+  return 0;
+}
