@@ -306,6 +306,27 @@ test('tool_choice forces a call in the template format; calls stream as deltas',
     (e) => e.status === 422 && e.param === 'tool_choice');
 });
 
+test('sampling fields, logit_bias, max_completion_tokens and the DeepSeek-Model header', async () => {
+  const ids = (await (await fetch(server.url + '/tokenize', { method: 'POST', headers: { Authorization: `Bearer ${KEY}` },
+    body: JSON.stringify({ model: 'tiny', prompt: ' hello', add_special_tokens: false }) })).json()).tokens;
+  assert.equal(ids.length, 1);
+  // +100 forces the token at every step, whatever the sampler draws.
+  const r = await client.chat.completions.create({
+    model: 'tiny', messages: hello, max_completion_tokens: 3, temperature: 1.3, top_p: 0.9, top_k: 50,
+    min_p: 0.01, repetition_penalty: 1.1, frequency_penalty: 0.5, presence_penalty: 0.5, seed: 3,
+    logit_bias: { [ids[0]]: 100 }, user: 'u-1',
+  });
+  assert.equal(r.usage.completion_tokens, 3);
+  assert.equal(r.choices[0].message.content, ' hello hello hello');
+  // The model named by header when the body has none.
+  const raw = await fetch(server.url + '/v1/chat/completions', {
+    method: 'POST', headers: { Authorization: `Bearer ${KEY}`, 'DeepSeek-Model': 'r1' },
+    body: JSON.stringify({ messages: hello, max_tokens: 1 }),
+  });
+  assert.equal(raw.status, 200);
+  assert.equal((await raw.json()).model, 'r1');
+});
+
 test('an aborted stream is cancelled at once', async () => {
   const ac = new AbortController();
   const s = await client.chat.completions.create(
