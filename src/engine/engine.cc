@@ -38,7 +38,7 @@ int32_t BlocksFor(const model::Llm& llm, const EngineOptions& o) {
 }
 }  // namespace
 
-Engine::Engine(const model::Llm& llm, EngineOptions options)
+Engine::Engine(const model::Llm& llm, const EngineOptions& options)
     : llm_(llm),
       opt_(options),
       pool_(options.threads > 0 ? options.threads : PhysicalCoreCount()),

@@ -100,7 +100,7 @@ struct EngineStats {
 
 class Engine {
  public:
-  Engine(const model::Llm& llm, EngineOptions options);
+  Engine(const model::Llm& llm, const EngineOptions& options);
   ~Engine();  // cancels what is left and joins the loop
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

@@ -1,11 +1,14 @@
-// libFuzzer target: the parsers of a model's streamed text (tool calls in every format, the
-// reasoning splitter). The first byte picks where to split the rest; the result must not
-// depend on the split.
+// libFuzzer target: the parsers of streamed bytes — SSE framing and chat-chunk reassembly (what
+// a client reads), tool calls in every format and the reasoning splitter (what the server
+// reads from the model). The first byte picks where to split the rest; no result may depend
+// on the split.
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "api/chat_stream.h"
+#include "api/sse.h"
 #include "chat/reasoning.h"
 #include "chat/tool_calls.h"
 
@@ -19,7 +22,21 @@ std::string ToolRun(ToolFormat f, const std::vector<std::string_view>& pieces) {
   for (auto piece : pieces) p.Push(piece, &content, &calls);
   p.Flush(&content, &calls);
   std::string out = content;
-  for (const auto& d : calls) out += "\x01" + std::to_string(d.index) + d.name + "\x02" + d.arguments;
+  for (const auto& d : calls)
+    out += "\x01" + std::to_string(d.index) + d.name + "\x02" + d.arguments;
+  return out;
+}
+
+std::string SseRun(const std::vector<std::string_view>& pieces) {
+  seekd::api::SseParser p;
+  seekd::api::ChatStreamAccumulator acc;
+  std::string out;
+  for (auto piece : pieces)
+    for (const auto& e : p.Feed(piece)) {
+      out += e.event + "\x01" + e.data + "\x01" + e.id + "\x02";
+      acc.Add(e.data);
+    }
+  for (const auto& c : acc.choices()) out += c.content + c.reasoning_content + c.finish_reason;
   return out;
 }
 
@@ -41,6 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (ToolFormat f :
        {ToolFormat::kNone, ToolFormat::kDeepSeekV3, ToolFormat::kDeepSeekV31, ToolFormat::kQwen})
     if (ToolRun(f, whole) != ToolRun(f, split)) __builtin_trap();
+  if (SseRun(whole) != SseRun(split)) __builtin_trap();
   for (bool inside : {false, true})
     if (ReasonRun(inside, whole) != ReasonRun(inside, split)) __builtin_trap();
   return 0;
