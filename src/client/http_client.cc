@@ -220,7 +220,7 @@ api::ApiResult<api::ChatStreamAccumulator> Client::ChatStream(
   const Response r = PostStream("/chat/completions", request, [&](const api::SseEvent& e) {
     for (const auto& d : acc.Add(e.data))
       if (on_delta) on_delta(d);
-    return !acc.done() && !acc.error();
+    return !acc.error();  // after [DONE], read to the end so the server sees a clean finish
   });
   if (!r.stream_started && (r.status < 200 || r.status >= 300 || !r.error.empty()))
     return ErrorOf(r);

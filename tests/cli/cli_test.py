@@ -265,6 +265,62 @@ class CliTest(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("--concurrency", err)
 
+    def test_chat_with_a_local_model_history_save_reset(self):
+        save = os.path.join(TMP, "chat.json")
+        p = subprocess.run([BIN, "chat", "--model", self.gguf, "-n", "6", "--threads", "1"],
+                           input=f"/system Be brief.\nHello there\n/save {save}\n/reset\nAgain\n/exit\n",
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("(saved 3 messages", p.stdout)
+        self.assertIn("(conversation cleared)", p.stdout)
+        with open(save) as f:
+            msgs = json.load(f)
+        self.assertEqual([m["role"] for m in msgs], ["system", "user", "assistant"])
+        self.assertEqual(msgs[0]["content"], "Be brief.")
+        self.assertEqual(msgs[1]["content"], "Hello there")
+        self.assertTrue(msgs[2]["content"])
+        self.assertIn(msgs[2]["content"], p.stdout)
+
+    def test_chat_over_http_with_a_key_and_ctrl_c(self):
+        import re
+        import signal
+        import time
+        srv = subprocess.Popen([BIN, "serve", "--port", "0", "--model", "m=" + self.gguf,
+                                "--threads", "1", "--api-key", "k1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            url = re.search(r"(http://[0-9.:]+)", srv.stdout.readline()).group(1) + "/v1"
+            bad = subprocess.run([BIN, "chat", "--url", url, "--api-key", "nope", "--model", "m"],
+                                 input="Hi\n", capture_output=True, text=True, timeout=60)
+            self.assertEqual(bad.returncode, 0)
+            self.assertIn("(error: The API key is not valid)", bad.stdout)
+            # Ctrl-C stops a long answer and the chat goes on.
+            save = os.path.join(TMP, "chat-ctrlc.json")
+            chat = subprocess.Popen([BIN, "chat", "--url", url, "--api-key", "k1", "-n", "3000"],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            chat.stdin.write("Tell me everything\n")
+            chat.stdin.flush()
+            time.sleep(1.0)
+            chat.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+            chat.stdin.write(f"/save {save}\n")
+            chat.stdin.close()
+            out = chat.stdout.read()
+            self.assertEqual(chat.wait(timeout=60), 0)
+            self.assertIn("(stopped)", out)
+            with open(save) as f:
+                msgs = json.load(f)
+            self.assertEqual([m["role"] for m in msgs], ["user", "assistant"])
+            # Stopped well before 3,000 tokens, and the server cancelled the generation.
+            import urllib.request
+            req = urllib.request.Request(url.replace("/v1", "/ready"),
+                                         headers={"Authorization": "Bearer k1"})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                self.assertEqual(json.load(r)["models"][0]["engine"]["running"], 0)
+        finally:
+            srv.send_signal(signal.SIGTERM)
+            srv.wait(timeout=30)
+
 
 if __name__ == "__main__":
     unittest.main()
