@@ -321,6 +321,42 @@ class CliTest(unittest.TestCase):
             srv.send_signal(signal.SIGTERM)
             srv.wait(timeout=30)
 
+    def test_bench_over_http_table_json_errors_and_svg(self):
+        import re
+        import signal
+        import xml.etree.ElementTree as ET
+        srv = subprocess.Popen([BIN, "serve", "--port", "0", "--model", "m=" + self.gguf,
+                                "--threads", "1", "--api-key", "k1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            url = re.search(r"(http://[0-9.:]+)", srv.stdout.readline()).group(1) + "/v1"
+            svg = os.path.join(TMP, "bench.svg")
+            rc, out, err = run("bench", "--url", url, "--model", "m", "--api-key", "k1",
+                               "--concurrency", "1,3", "--requests", "6", "--max-tokens", "5",
+                               "--prompt-len", "20", "--stream", "--json", "--plot", svg)
+            self.assertEqual(rc, 0, err)
+            levels = json.loads(out)
+            self.assertEqual([l["concurrency"] for l in levels], [1, 3])
+            for l in levels:
+                self.assertEqual(l["error_rate"], 0)
+                self.assertGreater(l["qps"], 0)
+                self.assertGreater(l["output_tokens_per_s"], 0)
+                self.assertGreater(l["ttft_s"]["p50"], 0)
+                self.assertLessEqual(l["ttft_s"]["p50"], l["e2e_s"]["p99"])
+                self.assertGreaterEqual(l["itl_s"]["p99"], l["itl_s"]["p50"])
+            self.assertEqual(levels[0]["qps_gain"], 1.0)
+            root = ET.parse(svg).getroot()
+            self.assertEqual(len([e for e in root.iter() if e.tag.endswith("polyline")]), 3)
+            # Every request refused: the error rate and its cause, not a crash.
+            rc, out, err = run("bench", "--url", url, "--model", "m", "--api-key", "wrong",
+                               "-c", "2", "-r", "4", "-n", "2")
+            self.assertEqual(rc, 0, err)
+            self.assertIn("100.0%", out)
+            self.assertIn("4 × 401 invalid_api_key", out)
+        finally:
+            srv.send_signal(signal.SIGTERM)
+            srv.wait(timeout=30)
+
 
 if __name__ == "__main__":
     unittest.main()
