@@ -245,6 +245,11 @@ struct Thread {
   uint8_t digits = 0;  // digits in the current part of the number
   bool integer = false;
   uint8_t u_left = 0;
+  uint16_t u_value = 0;   // the \u escape's digits so far
+  bool need_low = false;  // a high surrogate was written: a \uDC00–\uDFFF must follow
+  bool in_low = false;    // this \u escape is that low surrogate
+  uint8_t utf8_left = 0;  // continuation bytes still due in a character
+  uint8_t utf8_lo = 0x80, utf8_hi = 0xBF;  // the range the next one must fall in
   const char* lit = nullptr;
   uint8_t lit_pos = 0;
   std::string buf;   // key bytes (constrained keys) or enum bytes
@@ -508,6 +513,25 @@ struct JsonConstraint::Matcher {
         return Begin(t, n.items, c, forks);
       }
       case kStr:
+        if (t.need_low && c != '\\') return false;  // the low half of a surrogate pair
+        if (t.utf8_left > 0) {
+          // Inside a multi-byte character: only its continuation bytes (RFC 3629 ranges, so
+          // no overlong forms or surrogates).
+          if (c < t.utf8_lo || c > t.utf8_hi) return false;
+          --t.utf8_left;
+          t.utf8_lo = 0x80;
+          t.utf8_hi = 0xBF;
+          if (t.key) t.buf.push_back(static_cast<char>(c));
+          return !t.key || KeyPrefixOk(t);
+        }
+        if (c >= 0x80) {
+          if (c < 0xC2 || c > 0xF4) return false;
+          t.utf8_left = c < 0xE0 ? 1 : (c < 0xF0 ? 2 : 3);
+          t.utf8_lo = c == 0xE0 ? 0xA0 : (c == 0xF0 ? 0x90 : 0x80);
+          t.utf8_hi = c == 0xED ? 0x9F : (c == 0xF4 ? 0x8F : 0xBF);
+          if (t.key) t.buf.push_back(static_cast<char>(c));
+          return !t.key || KeyPrefixOk(t);
+        }
         if (c == '"') {
           if (t.key) return KeyDone(t);
           ValueDone(t);
@@ -529,18 +553,39 @@ struct JsonConstraint::Matcher {
         if (c == 'u') {
           t.mode = kStrU;
           t.u_left = 4;
+          t.u_value = 0;
+          t.in_low = t.need_low;
+          t.need_low = false;
           return true;
         }
+        if (t.need_low) return false;
         if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' ||
             c == 't') {
           t.mode = kStr;
           return true;
         }
         return false;
-      case kStrU:
+      case kStrU: {
         if (!IsHex(c)) return false;
-        if (--t.u_left == 0) t.mode = kStr;
+        const int digit = IsDigit(c) ? c - '0' : (c | 0x20) - 'a' + 10;
+        t.u_value = static_cast<uint16_t>(t.u_value * 16 + digit);
+        --t.u_left;
+        // The code units this escape can still become; surrogates must pair (parsers reject
+        // a lone one), and this is decided digit by digit so no dead end is ever allowed.
+        const unsigned lo = static_cast<unsigned>(t.u_value) << (4 * t.u_left);
+        const unsigned hi = lo + (1u << (4 * t.u_left)) - 1;
+        if (t.in_low) {
+          if (hi < 0xDC00 || lo > 0xDFFF) return false;
+        } else if (lo >= 0xDC00 && hi <= 0xDFFF) {
+          return false;  // a low surrogate with no high one before it
+        }
+        if (t.u_left == 0) {
+          t.mode = kStr;
+          t.need_low = !t.in_low && t.u_value >= 0xD800 && t.u_value <= 0xDBFF;
+          t.in_low = false;
+        }
         return true;
+      }
       case kNum: {
         const int next = NumberNext(t.num, c, t.integer);
         if (next >= 0) {
@@ -629,7 +674,8 @@ struct JsonConstraint::Matcher {
                        [](const Thread& t) { return t.mode == kDone; });
   }
   bool InPlainString() const {
-    return threads.size() == 1 && threads[0].mode == kStr && !threads[0].key;
+    return threads.size() == 1 && threads[0].mode == kStr && !threads[0].key &&
+           threads[0].utf8_left == 0;
   }
 };
 
@@ -642,8 +688,25 @@ JsonVocab::JsonVocab(const tok::Tokenizer& tok) : by_first_(256) {
     const std::string& b = tok.TokenBytes(id);
     if (b.empty()) continue;
     bytes_[static_cast<size_t>(id)] = b;
+    // Safe inside any string between characters: no quote, backslash or control byte, and
+    // valid UTF-8 from its first byte (a character cut at the end may continue next token).
     bool safe = true;
-    for (unsigned char c : b) safe = safe && c >= 0x20 && c != '"' && c != '\\';
+    int left = 0;
+    unsigned lo = 0x80, hi = 0xBF;
+    for (unsigned char c : b) {
+      safe = safe && c >= 0x20 && c != '"' && c != '\\';
+      if (left > 0) {
+        safe = safe && c >= lo && c <= hi;
+        --left;
+        lo = 0x80;
+        hi = 0xBF;
+      } else if (c >= 0x80) {
+        safe = safe && c >= 0xC2 && c <= 0xF4;
+        left = c < 0xE0 ? 1 : (c < 0xF0 ? 2 : 3);
+        lo = c == 0xE0 ? 0xA0 : (c == 0xF0 ? 0x90 : 0x80);
+        hi = c == 0xED ? 0x9F : (c == 0xF4 ? 0x8F : 0xBF);
+      }
+    }
     string_safe_[static_cast<size_t>(id)] = safe;
     if (!safe) string_unsafe_.push_back(id);
     by_first_[static_cast<unsigned char>(b[0])].push_back(id);

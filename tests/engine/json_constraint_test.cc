@@ -49,6 +49,7 @@ class JsonConstraintTest : public ::testing::Test {
     auto c = Make(schema);
     return c->Feed(text) && c->done();
   }
+  bool AcceptsPrefix(std::string_view text) { return Make()->CanFeed(text); }
   // Whether some prefix of text is rejected (the matcher refuses as soon as it can tell).
   bool RejectsPrefix(const char* schema, std::string_view text) {
     auto c = Make(schema);
@@ -76,6 +77,18 @@ TEST_F(JsonConstraintTest, AnyObjectAcceptsValidJsonAndRejectsTheRest) {
     EXPECT_TRUE(RejectsPrefix(nullptr, bad)) << bad;
     EXPECT_FALSE(json::accept(bad)) << bad;
   }
+  // Strings hold valid UTF-8 only (a character may still be split across tokens).
+  EXPECT_TRUE(Accepts(nullptr, "{\"k\u00e9\": \"caf\xC3\xA9 \xE4\xB8\xAD\xF0\x9F\x98\x80\"}"));
+  EXPECT_TRUE(AcceptsPrefix("{\"a\": \"\xE4\xB8"));
+  for (const char* bad : {"{\"a\": \"\xFF", "{\"a\": \"\xC3(", "{\"a\": \"\xC0\x80",
+                          "{\"a\": \"\xED\xA0\x80", "{\"a\": \"\xE0\x80\x80"})
+    EXPECT_TRUE(RejectsPrefix(nullptr, bad)) << bad;
+  // Escaped surrogates come in pairs.
+  EXPECT_TRUE(Accepts(nullptr, "{\"a\": \"\\ud83d\\ude00 \\u00e9\"}"));
+  for (const char* bad : {"{\"a\": \"\\uDDDD", "{\"a\": \"\\ud83dx", "{\"a\": \"\\ud83d\\u0041",
+                          "{\"a\": \"\\ud83d\\n"})
+    EXPECT_TRUE(RejectsPrefix(nullptr, bad)) << bad;
+  EXPECT_TRUE(RejectsPrefix(nullptr, "{\"a\": \"\\uDD"));  // no fourth digit could save it
   // A complete object is done; an open one is not.
   EXPECT_FALSE(Accepts(nullptr, "{\"a\": 1"));
   // Blank space is bounded, so a model cannot loop on it.

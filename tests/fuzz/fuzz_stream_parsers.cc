@@ -21,9 +21,16 @@ std::string ToolRun(ToolFormat f, const std::vector<std::string_view>& pieces) {
   std::vector<ToolCallDelta> calls;
   for (auto piece : pieces) p.Push(piece, &content, &calls);
   p.Flush(&content, &calls);
+  // Deltas may be cut differently; the calls they add up to may not.
+  std::vector<std::pair<std::string, std::string>> merged;
+  for (const auto& d : calls) {
+    if (static_cast<size_t>(d.index) >= merged.size())
+      merged.resize(static_cast<size_t>(d.index) + 1);
+    merged[static_cast<size_t>(d.index)].first += d.name;
+    merged[static_cast<size_t>(d.index)].second += d.arguments;
+  }
   std::string out = content;
-  for (const auto& d : calls)
-    out += "\x01" + std::to_string(d.index) + d.name + "\x02" + d.arguments;
+  for (const auto& [name, args] : merged) out += "\x01" + name + "\x02" + args;
   return out;
 }
 
