@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/percentile.h"
 #include "client/http_client.h"
 
 namespace seekd::cli {
@@ -39,15 +40,6 @@ struct Sample {
   int64_t tokens = 0;
   std::vector<double> gaps;  // between streamed pieces
 };
-
-double Pct(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const double idx = p / 100.0 * static_cast<double>(v.size() - 1);
-  const auto lo = static_cast<size_t>(idx);
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (idx - static_cast<double>(lo));
-}
 
 // A prompt of about `words` words that no other request shares (no prefix-cache help).
 std::string SyntheticPrompt(int words, std::mt19937_64& rng) {

@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/percentile.h"
 #include "engine/engine.h"
 #include "model/llm.h"
 
@@ -34,15 +35,6 @@ struct Options {
   bool json = false;
   std::string kv_dtype = "f32";
 };
-
-double Pct(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const double idx = p / 100.0 * static_cast<double>(v.size() - 1);
-  const auto lo = static_cast<size_t>(idx);
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (idx - static_cast<double>(lo));
-}
 
 struct LevelResult {
   int level = 0;
