@@ -1,0 +1,18 @@
+# Included from tests/CMakeLists.txt (ordinary builds): each fuzz target linked with
+# replay_main.cc instead of libFuzzer, run over its seed corpus as a test.
+set(_fuzz_dir ${PROJECT_SOURCE_DIR}/tests/fuzz)
+set(_replay_libs_fuzz_gguf seekd_model)
+set(_replay_libs_fuzz_safetensors seekd_model)
+set(_replay_libs_fuzz_api_request seekd_api)
+set(_replay_libs_fuzz_stream_parsers seekd_chat seekd_api)
+set(_replay_libs_fuzz_json_constraint seekd_engine)
+set(_replay_corpus_fuzz_gguf gguf)
+set(_replay_corpus_fuzz_safetensors safetensors)
+set(_replay_corpus_fuzz_api_request api)
+set(_replay_corpus_fuzz_stream_parsers stream)
+set(_replay_corpus_fuzz_json_constraint json)
+foreach(_t fuzz_gguf fuzz_safetensors fuzz_api_request fuzz_stream_parsers fuzz_json_constraint)
+  add_executable(${_t}_replay ${_fuzz_dir}/${_t}.cc ${_fuzz_dir}/replay_main.cc)
+  target_link_libraries(${_t}_replay PRIVATE ${_replay_libs_${_t}} seekd_core)
+  add_test(NAME ${_t}_replay COMMAND ${_t}_replay ${_fuzz_dir}/corpus/${_replay_corpus_${_t}})
+endforeach()
