@@ -65,6 +65,9 @@ std::vector<ChatStreamAccumulator::Delta> ChatStreamAccumulator::Add(std::string
           }
         }
       }
+    } else if (auto text = ch.find("text"); text != ch.end() && text->is_string()) {
+      d.content = text->get<std::string>();  // a text-completion chunk
+      c.content += d.content;
     }
     if (auto fr = ch.find("finish_reason"); fr != ch.end() && fr->is_string()) {
       d.finish_reason = fr->get<std::string>();

@@ -1,6 +1,7 @@
 // Reassembles a streamed chat completion from its chunks, as a client reads them: content,
 // reasoning_content and tool calls (merged by index, arguments concatenated) per choice, the
-// finish reasons, usage, and an error event when the server sends one.
+// finish reasons, usage, and an error event when the server sends one. Text-completion chunks
+// (`choices[].text`) assemble the same way, their text as content.
 //
 // Thread-safety: one per stream.
 #pragma once
