@@ -29,7 +29,7 @@ struct Options {
   std::vector<std::string> models;
   server::ServerOptions server;
   server::ModelOptions model;
-  std::vector<std::string> api_keys;
+  std::vector<std::string> api_keys, access_keys;
   std::string kv_cache_mem, max_body = "8MiB";
   std::string config;
   std::string log_level = "info";
@@ -171,9 +171,30 @@ int Run(Options o) {
     size_t start = 0;
     while (start <= k.size()) {
       const size_t end = std::min(k.find(',', start), k.size());
-      if (end > start) o.server.api_keys.push_back(k.substr(start, end - start));
+      if (end > start) o.server.auth.api_keys.push_back(k.substr(start, end - start));
       start = end + 1;
     }
+  }
+  // Access keys as AK:SK, several comma-separated in one value (SEEKD_ACCESS_KEY=a:x,b:y).
+  for (const auto& k : o.access_keys) {
+    size_t start = 0;
+    while (start <= k.size()) {
+      const size_t end = std::min(k.find(',', start), k.size());
+      const std::string pair = k.substr(start, end - start);
+      start = end + 1;
+      if (pair.empty()) continue;
+      const size_t colon = pair.find(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == pair.size()) {
+        std::cerr << "seekd serve: --access-key takes AK:SK\n";
+        return 2;
+      }
+      o.server.auth.access_keys[pair.substr(0, colon)] = pair.substr(colon + 1);
+    }
+  }
+  // Credentials are checked before any model loads, so a bad secret fails at once.
+  if (auto auth = server::Authenticator::Create(o.server.auth); !auth.ok()) {
+    std::cerr << "seekd serve: " << auth.status().message() << "\n";
+    return 2;
   }
   if (o.models.empty()) {
     const std::string p = DefaultModelPath();
@@ -249,6 +270,25 @@ CommandRegistrar reg("serve", [](CLI::App& app, int* exit_code) {
   c->add_option("--api-key", o->api_keys,
                 "accepted API keys (Authorization: Bearer KEY) for every route but /health")
       ->envname("SEEKD_API_KEY");
+  c->add_option("--access-key", o->access_keys,
+                "accepted AK:SK pairs for SEEKD1-HMAC-SHA256 request signatures")
+      ->envname("SEEKD_ACCESS_KEY");
+  c->add_option("--signature-window", o->server.auth.signature_window,
+                "seconds a signed request's timestamp may differ from the server's clock")
+      ->capture_default_str()
+      ->envname("SEEKD_SIGNATURE_WINDOW");
+  c->add_option("--jwt-secret", o->server.auth.jwt_secret,
+                "accept HS256 JWTs (Authorization: Bearer TOKEN) signed with this secret "
+                "(at least 32 bytes)")
+      ->envname("SEEKD_JWT_SECRET");
+  c->add_option("--jwt-issuer", o->server.auth.jwt_issuer, "required iss of accepted JWTs")
+      ->envname("SEEKD_JWT_ISSUER");
+  c->add_option("--jwt-audience", o->server.auth.jwt_audience, "required aud of accepted JWTs")
+      ->envname("SEEKD_JWT_AUDIENCE");
+  c->add_option("--jwt-leeway", o->server.auth.jwt_leeway,
+                "seconds of clock difference allowed on exp/nbf/iat")
+      ->capture_default_str()
+      ->envname("SEEKD_JWT_LEEWAY");
   c->add_option("--admin-token", o->server.admin_token,
                 "enables /admin/models (load/unload) for this Bearer token")
       ->envname("SEEKD_ADMIN_TOKEN");

@@ -17,6 +17,7 @@
 #include "api/requests.h"
 #include "api/responses.h"
 #include "obs/request_log.h"
+#include "security/crypto.h"
 #include "server/generation.h"
 #include "server/metrics.h"
 #include "tokenizer/unicode.h"
@@ -64,13 +65,6 @@ struct Conn {
   bool busy = false;
   std::shared_ptr<Signal> sig;  // of the running request
 };
-
-bool ConstantTimeEqual(std::string_view a, std::string_view b) {
-  unsigned char d = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i)
-    d |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  return d == 0;
-}
 
 std::string BearerToken(const http::request<http::string_body>& req) {
   auto it = req.find(http::field::authorization);
@@ -133,6 +127,7 @@ api::ApiError RequestTimeout() {
 
 struct Server::Impl {
   ServerOptions opt;
+  std::unique_ptr<Authenticator> auth;
   ModelRegistry* models = nullptr;
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
@@ -413,25 +408,23 @@ struct Server::Impl {
     if (admin) {
       if (opt.admin_token.empty())
         return reply(Error(api::RouteNotFound(std::string(req.method_string()), path)));
-      if (!ConstantTimeEqual(BearerToken(req), opt.admin_token)) {
+      if (!security::ConstantTimeEqual(BearerToken(req), opt.admin_token)) {
         auth_failed("admin_token");
         return reply(Error(api::Unauthorized("A valid admin token is required")));
       }
-    } else if (!opt.api_keys.empty()) {
-      const std::string key = BearerToken(req);
-      bool ok = false;
-      for (size_t i = 0; i < opt.api_keys.size(); ++i) {
-        // Never compare by early exit: every key is checked.
-        if (ConstantTimeEqual(key, opt.api_keys[i])) {
-          ok = true;
-          out.key_id = "key" + std::to_string(i + 1);
-        }
+    } else if (auth->enabled()) {
+      security::HeaderList headers;
+      for (const auto& f : req)
+        headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+      const AuthOutcome who =
+          auth->Check(std::string_view(req.method_string().data(), req.method_string().size()),
+                      std::string_view(req.target().data(), req.target().size()), headers,
+                      req.body(), std::chrono::system_clock::now());
+      if (!who.ok) {
+        auth_failed(who.reason.c_str());
+        return reply(Error(api::Unauthorized(who.message)));
       }
-      if (!ok) auth_failed(key.empty() ? "missing_key" : "invalid_key");
-      if (!ok)
-        return reply(Error(
-            api::Unauthorized(key.empty() ? "An API key is required (Authorization: Bearer KEY)"
-                                          : "The API key is not valid")));
+      out.key_id = who.key_id;
     }
     std::string header_model;
     if (auto it = req.find("DeepSeek-Model"); it != req.end())
@@ -760,6 +753,9 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options, ModelRegist
   auto impl = std::make_unique<Impl>();
   impl->opt = std::move(options);
   impl->models = models;
+  auto auth = Authenticator::Create(impl->opt.auth);
+  if (!auth.ok()) return auth.status();
+  impl->auth = std::move(*auth);
   beast::error_code ec;
   const auto addr = net::ip::make_address(impl->opt.host, ec);
   if (ec) return InvalidArgument("--host " + impl->opt.host + " is not an IP address");

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "server/auth.h"
 #include "server/models.h"
 
 namespace seekd::server {
@@ -28,9 +29,9 @@ struct ServerMetrics;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;                    // 0: any free port (see Server::port)
-  std::vector<std::string> api_keys;  // when non-empty every route but /health needs one
-  std::string admin_token;            // enables /admin/* (Bearer token)
+  int port = 8080;          // 0: any free port (see Server::port)
+  AuthOptions auth;         // when any method is set, every route but /health needs credentials
+  std::string admin_token;  // enables /admin/* (Bearer token)
   uint64_t max_body_bytes = 8ull << 20;
   int request_timeout_s = 600;    // a generation running longer is cancelled
   int header_timeout_s = 30;      // the whole request head and body must arrive within this
