@@ -226,6 +226,8 @@ int Run(const Options& o) {
   co.base_url = o.url;
   co.api_key = o.api_key;
   co.retry.max_retries = 0;  // measure the server, not the client's patience
+  // Every level's streams in flight at once: the client's own bound must not cap them.
+  co.max_concurrency = std::max(1, *std::max_element(levels.begin(), levels.end()));
   client::Client c(co);
   std::mt19937_64 rng(std::random_device{}());
   const bool progress = isatty(2) != 0 && !o.json;
