@@ -20,7 +20,7 @@ install(TARGETS seekd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 set(_src ${PROJECT_SOURCE_DIR}/src)
 install(FILES ${_src}/client/http_client.h ${_src}/client/retry.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/seekd/client)
-install(FILES ${_src}/api/chat_stream.h ${_src}/api/errors.h ${_src}/api/requests.h
+install(FILES ${_src}/api/chat_stream.h ${_src}/api/completions.h ${_src}/api/errors.h ${_src}/api/requests.h
   ${_src}/api/responses.h ${_src}/api/sse.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/seekd/api)
 install(FILES ${_src}/security/crypto.h ${_src}/security/jwt.h ${_src}/security/request_signing.h

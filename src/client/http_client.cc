@@ -438,6 +438,40 @@ StreamResult Client::CompletionStream(nlohmann::json request, const DeltaFn& on_
   return ToStream(r, *acc);
 }
 
+namespace {
+CompletionResult Typed(const JsonResult& r) {
+  if (const auto* e = std::get_if<api::ApiError>(&r)) return *e;
+  auto c = api::ParseChatCompletion(std::get<nlohmann::json>(r));
+  if (auto* e = std::get_if<api::ApiError>(&c); e && e->status == 0) e->status = 200;
+  return c;
+}
+CompletionResult Typed(const StreamResult& r) {
+  if (const auto* e = std::get_if<api::ApiError>(&r)) return *e;
+  return api::FromStream(std::get<api::ChatStreamAccumulator>(r));
+}
+}  // namespace
+
+CompletionResult Client::CreateChat(const api::ChatRequest& request) {
+  return Typed(Chat(nlohmann::json(api::ToJson(request))));
+}
+
+CompletionResult Client::CreateCompletion(const api::CompletionRequest& request) {
+  return Typed(Completion(nlohmann::json(api::ToJson(request))));
+}
+
+CompletionResult Client::CreateChatStream(const api::ChatRequest& request,
+                                          const DeltaFn& on_delta) {
+  return Typed(ChatStream(nlohmann::json(api::ToJson(request)), on_delta));
+}
+
+std::future<CompletionResult> Client::CreateChatAsync(const api::ChatRequest& request) {
+  auto p = std::make_shared<std::promise<CompletionResult>>();
+  auto f = p->get_future();
+  ChatAsync(nlohmann::json(api::ToJson(request)),
+            [p](const JsonResult& r) { p->set_value(Typed(r)); });
+  return f;
+}
+
 void Client::ChatAsync(nlohmann::json request, std::function<void(JsonResult)> done) {
   request["stream"] = false;
   PostJsonAsync("/chat/completions", request,

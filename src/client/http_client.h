@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "api/chat_stream.h"
+#include "api/completions.h"
 #include "api/errors.h"
 #include "api/requests.h"
 #include "api/sse.h"
@@ -65,6 +66,7 @@ struct Response {
 };
 
 using JsonResult = api::ApiResult<nlohmann::json>;
+using CompletionResult = api::ApiResult<api::ChatCompletion>;
 using StreamResult = api::ApiResult<api::ChatStreamAccumulator>;
 using DeltaFn = std::function<void(const api::ChatStreamAccumulator::Delta&)>;
 using EventFn = std::function<bool(const api::SseEvent&)>;  // false: stop reading
@@ -96,6 +98,14 @@ class Client {
   JsonResult Completion(nlohmann::json request);
   StreamResult ChatStream(nlohmann::json request, const DeltaFn& on_delta = nullptr);
   StreamResult CompletionStream(nlohmann::json request, const DeltaFn& on_delta = nullptr);
+
+  // Typed calls: requests as the server's own types (api/requests.h), responses parsed into
+  // api::ChatCompletion (streams assembled into the same shape).
+  CompletionResult CreateChat(const api::ChatRequest& request);
+  CompletionResult CreateCompletion(const api::CompletionRequest& request);
+  CompletionResult CreateChatStream(const api::ChatRequest& request,
+                                    const DeltaFn& on_delta = nullptr);
+  std::future<CompletionResult> CreateChatAsync(const api::ChatRequest& request);
 
   std::future<JsonResult> ChatAsync(nlohmann::json request);
   void ChatAsync(nlohmann::json request, std::function<void(JsonResult)> done);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "api/requests.h"
 #include "client/http_client.h"
 #include "test_server.h"
 
@@ -260,6 +261,59 @@ TEST(ClientAsync, TotalTimeoutBoundsTheAttempt) {
   ASSERT_TRUE(std::holds_alternative<api::ApiError>(r));
   EXPECT_EQ(std::get<api::ApiError>(r).status, 0);
   EXPECT_LT(took, 1.0);
+}
+
+TEST(ClientAsync, TypedCallsSpeakTheServersTypes) {
+  // The server side parses with the server's own parser and answers what it understood.
+  ThreadedServer s([](const RawRequest& r, const Writer& w) {
+    auto parsed = api::ParseChatRequest(nlohmann::ordered_json::parse(r.body));
+    if (!std::holds_alternative<api::ChatRequest>(parsed)) {
+      w(ThreadedServer::Reply(422, std::get<api::ApiError>(parsed).Body()));
+      return true;
+    }
+    const api::ChatRequest& q = std::get<api::ChatRequest>(parsed);
+    const std::string said = "temp=" + std::to_string(*q.gen.temperature) +
+                             " stop=" + q.gen.stop.at(0) + " n=" + std::to_string(q.gen.n);
+    const json reply = {
+        {"id", "x"},
+        {"object", "chat.completion"},
+        {"model", q.gen.model},
+        {"created", 1},
+        {"choices",
+         {{{"index", 0},
+           {"message", {{"role", "assistant"}, {"content", said}, {"reasoning_content", "r"}}},
+           {"finish_reason", "stop"}}}},
+        {"usage",
+         {{"prompt_tokens", 3},
+          {"completion_tokens", 1},
+          {"prompt_cache_hit_tokens", 2},
+          {"prompt_cache_miss_tokens", 1}}}};
+    w(ThreadedServer::Reply(200, reply.dump()));
+    return true;
+  });
+  ClientOptions o;
+  o.base_url = s.url();
+  Client c(o);
+  api::ChatRequest q;
+  q.gen.model = "r1";
+  q.gen.temperature = 0.25;
+  q.gen.stop = {"END"};
+  q.gen.n = 2;
+  q.messages = nlohmann::ordered_json::parse(R"([{"role":"user","content":"Hi"}])");
+  auto r = c.CreateChat(q);
+  ASSERT_TRUE(std::holds_alternative<api::ChatCompletion>(r)) << std::get<api::ApiError>(r).message;
+  const api::ChatCompletion& cc = std::get<api::ChatCompletion>(r);
+  EXPECT_EQ(cc.model, "r1");
+  EXPECT_EQ(cc.choices[0].content, "temp=0.250000 stop=END n=2");
+  EXPECT_EQ(cc.choices[0].reasoning_content, "r");
+  EXPECT_EQ(cc.prompt_cache_hit_tokens, 2);
+  auto f = c.CreateChatAsync(q).get();
+  ASSERT_TRUE(std::holds_alternative<api::ChatCompletion>(f));
+  // An invalid typed request is refused by the server's validation, named.
+  q.gen.temperature = 5;
+  auto bad = c.CreateChat(q);
+  ASSERT_TRUE(std::holds_alternative<api::ApiError>(bad));
+  EXPECT_EQ(std::get<api::ApiError>(bad).param, "temperature");
 }
 
 }  // namespace

@@ -4,7 +4,7 @@ of credential:
   1. `cmake --install` the build into a fresh prefix;
   2. configure and build tests/client/consumer (find_package(seekd) → seekd::client) against it;
   3. start seekd serve with an API key, an AK/SK pair and a JWT secret, and run the consumer:
-     API-key chat, AK/SK-signed stream, JWT-authenticated batch, a pull-style reader, and
+     API-key chat, a typed chat (api::ChatRequest → api::ChatCompletion), AK/SK-signed stream, JWT-authenticated batch, a pull-style reader, and
      refusals for a wrong secret and a wrong key;
   4. sign requests here in Python from the scheme's text (docs/design/auth.md), as a client in
      another language would: accepted; a replay, a stale timestamp, a forged body and an
@@ -119,6 +119,8 @@ class InstalledPackageTest(unittest.TestCase):
         r = json.loads(out.stdout)
         self.assertTrue(r["api_key_chat"]["ok"], r)
         self.assertEqual(r["api_key_chat"]["completion_tokens"], 8)
+        self.assertEqual(r["typed_chat"], {"ok": True, "model": "tiny", "finish_reason": "length",
+                                           "completion_tokens": 5}, r)
         self.assertTrue(r["aksk_stream"]["ok"], r)
         self.assertEqual(r["aksk_stream"]["delta_bytes"], r["aksk_stream"]["content_bytes"])
         self.assertEqual(len(r["jwt_batch"]), 4)

@@ -53,6 +53,21 @@ int main(int argc, char** argv) {
   Client keyed(with_key);
   out["api_key_chat"] = Describe(keyed.Chat(Chat(model, "Hello")));
 
+  // The typed form: the server's own request type, the response parsed.
+  seekd::api::ChatRequest typed;
+  typed.gen.model = model;
+  typed.gen.max_tokens = 5;
+  typed.gen.temperature = 0;
+  typed.messages = nlohmann::ordered_json::parse(R"([{"role":"user","content":"Typed hello"}])");
+  const auto tc = keyed.CreateChat(typed);
+  if (const auto* c = std::get_if<seekd::api::ChatCompletion>(&tc))
+    out["typed_chat"] = {{"ok", true},
+                         {"model", c->model},
+                         {"finish_reason", c->choices.at(0).finish_reason},
+                         {"completion_tokens", c->usage ? c->usage->completion_tokens : -1}};
+  else
+    out["typed_chat"] = {{"ok", false}, {"message", std::get<seekd::api::ApiError>(tc).message}};
+
   ClientOptions signed_opts;
   signed_opts.base_url = url;
   signed_opts.access_key = argv[4];
