@@ -1,6 +1,6 @@
-// seekd bench --url URL --model M [--api-key K] [--concurrency 1,4,10,16] [--requests N]
-//             [--prompt-len L | --prompts FILE] [--max-tokens T] [--stream] [--json]
-//             [--plot out.svg]
+// seekd bench --url URL --model M [--api-key K | --sign-key AK:SK | --jwt-secret S]
+//             [--concurrency 1,4,10,16] [--requests N] [--prompt-len L | --prompts FILE]
+//             [--max-tokens T] [--stream] [--json] [--plot out.svg]
 // Load test of any OpenAI-compatible server (seekd, vLLM, the DeepSeek API, …): for each
 // concurrency level, N chat completions with at most that many in flight. Reports QPS and its
 // gain over the first level, output tokens/s, TTFT / TPOT / inter-token / end-to-end latency
@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/credentials.h"
 #include "cli/percentile.h"
 #include "client/http_client.h"
 
@@ -28,7 +29,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Options {
-  std::string url, model, api_key, levels = "1,4,10,16", prompts_file, plot;
+  CredentialFlags creds;
+  std::string url, model, levels = "1,4,10,16", prompts_file, plot;
   int requests = 32, prompt_len = 128, max_tokens = 64;
   bool stream = false, json = false;
 };
@@ -224,7 +226,10 @@ int Run(const Options& o) {
   }
   client::ClientOptions co;
   co.base_url = o.url;
-  co.api_key = o.api_key;
+  if (const std::string bad = o.creds.Apply(&co); !bad.empty()) {
+    std::cerr << "seekd bench: " << bad << "\n";
+    return 2;
+  }
   co.retry.max_retries = 0;  // measure the server, not the client's patience
   // Every level's streams in flight at once: the client's own bound must not cap them.
   co.max_concurrency = std::max(1, *std::max_element(levels.begin(), levels.end()));
@@ -284,7 +289,7 @@ CommandRegistrar reg("bench", [](CLI::App& app, int* exit_code) {
   CLI::App* c = app.add_subcommand("bench", "Load-test an OpenAI-compatible server over HTTP");
   c->add_option("--url", o->url, "base URL, e.g. http://127.0.0.1:8080/v1")->required();
   c->add_option("--model,-m", o->model, "model name")->required();
-  c->add_option("--api-key", o->api_key, "API key")->envname("SEEKD_API_KEY");
+  o->creds.Add(c);
   c->add_option("--concurrency,-c", o->levels, "comma-separated levels")->capture_default_str();
   c->add_option("--requests,-r", o->requests, "requests per level")->capture_default_str();
   c->add_option("--prompt-len", o->prompt_len, "words per synthetic prompt")->capture_default_str();

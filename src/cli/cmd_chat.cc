@@ -1,5 +1,5 @@
-// seekd chat [--url URL [--api-key K] [--model NAME] | --model PATH] [--system S]
-//            [--max-tokens N] [--temp T] [--thinking]
+// seekd chat [--url URL [--api-key K | --sign-key AK:SK | --jwt-secret S] [--model NAME]
+//            | --model PATH] [--system S] [--max-tokens N] [--temp T] [--thinking]
 // Interactive chat in the terminal over the OpenAI-compatible API: streamed answers with the
 // reasoning shown apart, a history, and commands:
 //   /system TEXT   set the system prompt (the history is kept)
@@ -19,6 +19,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/credentials.h"
 #include "client/http_client.h"
 #include "obs/request_log.h"
 #include "server/http_server.h"
@@ -31,7 +32,8 @@ std::atomic<bool> g_interrupted{false};
 extern "C" void OnSigint(int) { g_interrupted = true; }
 
 struct Options {
-  std::string url, api_key, model, system;
+  CredentialFlags creds;
+  std::string url, model, system;
   int32_t max_tokens = 1024;
   double temp = -1;  // < 0: the server's default
   bool thinking = false;
@@ -70,7 +72,10 @@ int Run(const Options& o) {
   }
   client::ClientOptions co;
   co.base_url = url;
-  co.api_key = o.api_key;
+  if (const std::string bad = o.creds.Apply(&co); !bad.empty()) {
+    std::cerr << "seekd chat: " << bad << "\n";
+    return 2;
+  }
   client::Client client(co);
   if (model.empty()) {
     // The server's first model.
@@ -183,7 +188,7 @@ CommandRegistrar reg("chat", [](CLI::App& app, int* exit_code) {
   CLI::App* c = app.add_subcommand("chat", "Interactive chat with a server or a local model");
   c->add_option("--url", o->url, "an OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1")
       ->envname("SEEKD_URL");
-  c->add_option("--api-key", o->api_key, "API key for --url")->envname("SEEKD_API_KEY");
+  o->creds.Add(c);
   c->add_option("--model,-m", o->model,
                 "with --url: the model name (default: the server's first); alone: a model file "
                 "served in-process");

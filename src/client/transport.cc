@@ -23,7 +23,7 @@ struct CurlGlobal {
 struct Transport::Impl {
   CURLM* multi = nullptr;
   std::thread thread;
-  std::thread::id loop_id;
+  std::atomic<std::thread::id> loop_id{};
 
   std::mutex mu;  // guards posted, timers, stop
   std::vector<std::function<void()>> posted;

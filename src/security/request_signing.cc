@@ -112,7 +112,8 @@ std::vector<std::string_view> Find(const HeaderList& h, std::string_view name) {
   return out;
 }
 
-std::optional<SysClock::time_point> ParseDate(std::string_view s) {
+// Seconds since the epoch (kept as seconds: a far-off year must not overflow a time_point).
+std::optional<int64_t> ParseDate(std::string_view s) {
   // YYYYMMDDTHHMMSSZ
   if (s.size() != 16 || s[8] != 'T' || s[15] != 'Z') return std::nullopt;
   auto num = [&](size_t pos, size_t len, int* out) {
@@ -129,7 +130,8 @@ std::optional<SysClock::time_point> ParseDate(std::string_view s) {
   if (!num(0, 4, &y) || !num(4, 2, &mo) || !num(6, 2, &d) || !num(9, 2, &h) || !num(11, 2, &mi) ||
       !num(13, 2, &se))
     return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+    return std::nullopt;
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
   tm.tm_mday = d;
@@ -138,7 +140,7 @@ std::optional<SysClock::time_point> ParseDate(std::string_view s) {
   tm.tm_sec = se;
   const time_t t = timegm(&tm);
   if (t == static_cast<time_t>(-1)) return std::nullopt;
-  return SysClock::from_time_t(t);
+  return static_cast<int64_t>(t);
 }
 
 struct ParsedAuthorization {
@@ -344,7 +346,9 @@ SignatureResult SignatureVerifier::Verify(const RequestToSign& r, SysClock::time
   if (p->day != date.substr(0, 8))
     return fail(SignatureError::kStale, "The credential day differs from X-Seekd-Date",
                 p->access_key);
-  if (*t > now + opt_.window || *t < now - opt_.window)
+  const int64_t now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  if (*t > now_s + opt_.window.count() || *t < now_s - opt_.window.count())
     return fail(SignatureError::kStale,
                 "X-Seekd-Date is more than " + std::to_string(opt_.window.count()) +
                     " s from the server's clock",

@@ -285,8 +285,11 @@ class CliTest(unittest.TestCase):
         import re
         import signal
         import time
+        jwt_secret = "cli-test-jwt-secret-0123456789abcdef"
         srv = subprocess.Popen([BIN, "serve", "--port", "0", "--model", "m=" + self.gguf,
-                                "--threads", "1", "--api-key", "k1"],
+                                "--threads", "1", "--api-key", "k1",
+                                "--access-key", "AK1:cli-test-secret-key",
+                                "--jwt-secret", jwt_secret],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             url = re.search(r"(http://[0-9.:]+)", srv.stdout.readline()).group(1) + "/v1"
@@ -325,8 +328,11 @@ class CliTest(unittest.TestCase):
         import re
         import signal
         import xml.etree.ElementTree as ET
+        jwt_secret = "cli-test-jwt-secret-0123456789abcdef"
         srv = subprocess.Popen([BIN, "serve", "--port", "0", "--model", "m=" + self.gguf,
-                                "--threads", "1", "--api-key", "k1"],
+                                "--threads", "1", "--api-key", "k1",
+                                "--access-key", "AK1:cli-test-secret-key",
+                                "--jwt-secret", jwt_secret],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             url = re.search(r"(http://[0-9.:]+)", srv.stdout.readline()).group(1) + "/v1"
@@ -353,6 +359,19 @@ class CliTest(unittest.TestCase):
             self.assertEqual(rc, 0, err)
             self.assertIn("100.0%", out)
             self.assertIn("4 × 401 invalid_api_key", out)
+            # Signed requests and minted tokens: the same run, no errors; a wrong pair refused.
+            for creds in (["--sign-key", "AK1:cli-test-secret-key"], ["--jwt-secret", jwt_secret]):
+                rc, out, err = run("bench", "--url", url, "--model", "m", *creds,
+                                   "-c", "2", "-r", "4", "-n", "2", "--json")
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(json.loads(out)[0]["error_rate"], 0, creds)
+            rc, out, err = run("bench", "--url", url, "--model", "m", "--sign-key", "AK1:nope",
+                               "-c", "1", "-r", "2", "-n", "2")
+            self.assertEqual(rc, 0, err)
+            self.assertIn("2 × 401 invalid_api_key", out)
+            rc, out, err = run("bench", "--url", url, "--model", "m", "--sign-key", "no-colon")
+            self.assertEqual(rc, 2)
+            self.assertIn("AK:SK", err)
         finally:
             srv.send_signal(signal.SIGTERM)
             srv.wait(timeout=30)

@@ -213,6 +213,13 @@ TEST_F(Verifier, MalformedHeadersAreRefusedNotTrusted) {
   for (auto& [k, val] : day)
     if (k == "Authorization") val.replace(val.find("/20261201"), 9, "/20261130");
   EXPECT_EQ(Check(day, kBody, t).error, SignatureError::kStale);
+  // A date far outside what a clock can hold (found by fuzz_auth: it once overflowed).
+  for (const char* far : {"59991231T235959Z", "19000101T000000Z"}) {
+    HeaderList h2 = good;
+    for (auto& [k, val] : h2)
+      if (k == "X-Seekd-Date") val = far;
+    EXPECT_FALSE(Check(h2, kBody, t).ok()) << far;
+  }
   // No Authorization at all.
   HeaderList none = good;
   std::erase_if(none, [](const auto& kv) { return kv.first == "Authorization"; });
