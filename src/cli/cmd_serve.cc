@@ -289,6 +289,10 @@ CommandRegistrar reg("serve", [](CLI::App& app, int* exit_code) {
                 "seconds of clock difference allowed on exp/nbf/iat")
       ->capture_default_str()
       ->envname("SEEKD_JWT_LEEWAY");
+  c->add_option("--rate-limit-rpm", o->server.rate_limit_rpm,
+                "requests per minute per key (per client address without keys); 0: no limit")
+      ->capture_default_str()
+      ->envname("SEEKD_RATE_LIMIT_RPM");
   c->add_option("--admin-token", o->server.admin_token,
                 "enables /admin/models (load/unload) for this Bearer token")
       ->envname("SEEKD_ADMIN_TOKEN");

@@ -8,6 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <iostream>
 #include <set>
@@ -20,6 +21,7 @@
 #include "security/crypto.h"
 #include "server/generation.h"
 #include "server/metrics.h"
+#include "server/rate_limit.h"
 #include "tokenizer/unicode.h"
 
 namespace seekd::server {
@@ -128,6 +130,7 @@ api::ApiError RequestTimeout() {
 struct Server::Impl {
   ServerOptions opt;
   std::unique_ptr<Authenticator> auth;
+  std::unique_ptr<RateLimiter> limiter;
   ModelRegistry* models = nullptr;
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
@@ -425,6 +428,27 @@ struct Server::Impl {
         return reply(Error(api::Unauthorized(who.message)));
       }
       out.key_id = who.key_id;
+    }
+    if (limiter->enabled() && !admin &&
+        !(method == http::verb::get && (path == "/ready" || path == "/metrics"))) {
+      std::string caller = out.key_id;
+      if (caller.empty()) {
+        beast::error_code pec;
+        const auto peer = c.stream.socket().remote_endpoint(pec);
+        caller = "ip:" + (pec ? std::string("?") : peer.address().to_string());
+      }
+      const auto d = limiter->Take(caller, std::chrono::steady_clock::now());
+      if (!d.ok) {
+        if (opt.metrics) opt.metrics->rate_limited.Inc({});
+        Reply r = Error(api::RateLimited(
+            fmt::format("Rate limit reached ({} requests per minute); retry in {:.1f} s",
+                        opt.rate_limit_rpm, d.retry_after_s)));
+        r.headers = {
+            {"Retry-After", std::to_string(static_cast<int64_t>(std::ceil(d.retry_after_s)))},
+            {"retry-after-ms",
+             std::to_string(static_cast<int64_t>(std::ceil(d.retry_after_s * 1000)))}};
+        return reply(r);
+      }
     }
     std::string header_model;
     if (auto it = req.find("DeepSeek-Model"); it != req.end())
@@ -756,6 +780,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options, ModelRegist
   auto auth = Authenticator::Create(impl->opt.auth);
   if (!auth.ok()) return auth.status();
   impl->auth = std::move(*auth);
+  impl->limiter = std::make_unique<RateLimiter>(impl->opt.rate_limit_rpm);
   beast::error_code ec;
   const auto addr = net::ip::make_address(impl->opt.host, ec);
   if (ec) return InvalidArgument("--host " + impl->opt.host + " is not an IP address");

@@ -29,9 +29,10 @@ struct ServerMetrics;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;          // 0: any free port (see Server::port)
-  AuthOptions auth;         // when any method is set, every route but /health needs credentials
-  std::string admin_token;  // enables /admin/* (Bearer token)
+  int port = 8080;            // 0: any free port (see Server::port)
+  AuthOptions auth;           // when any method is set, every route but /health needs credentials
+  double rate_limit_rpm = 0;  // requests per minute per key id (or client address); 0 = none
+  std::string admin_token;    // enables /admin/* (Bearer token)
   uint64_t max_body_bytes = 8ull << 20;
   int request_timeout_s = 600;    // a generation running longer is cancelled
   int header_timeout_s = 30;      // the whole request head and body must arrive within this

@@ -361,5 +361,48 @@ class ConfigTest(unittest.TestCase):
         self.assertIn("unknown keys: prot", p.stderr)
 
 
+class RateLimitTest(unittest.TestCase):
+    """--rate-limit-rpm: each key its own bucket; the 429 in OpenAI's shape with Retry-After
+    and retry-after-ms; counted in seekd_rate_limit_rejections_total; the bucket refills."""
+
+    def test_per_key_limit(self):
+        if not TOK or not os.path.exists(os.path.join(TOK, "tokenizer.json")):
+            self.skipTest("needs SEEKD_TOKENIZER_DIR")
+        os.makedirs(TMP, exist_ok=True)
+        model = os.path.join(TMP, "rl.gguf")
+        subprocess.run([BIN, "make-model", "--out", model, "--tokenizer", TOK, "--layers", "1"],
+                       check=True, capture_output=True)
+        proc, host, port = start_server("--model", "m=" + model, "--threads", "1",
+                                        "--api-key", "ka,kb", "--rate-limit-rpm", "120")
+        try:
+            conn = http.client.HTTPConnection(host, port, timeout=10)
+
+            def get(key, path="/v1/models"):
+                conn.request("GET", path, headers={"Authorization": "Bearer " + key})
+                r = conn.getresponse()
+                return r.status, dict(r.getheaders()), r.read()
+
+            statuses = [get("ka")[0] for _ in range(120)]
+            self.assertEqual(statuses, [200] * 120)  # a minute's worth at once
+            status, headers, body = get("ka")
+            self.assertEqual(status, 429)
+            err = json.loads(body)["error"]
+            self.assertEqual(err["code"], "rate_limit_exceeded")
+            self.assertEqual(err["type"], "rate_limit_error")
+            self.assertEqual(headers["Retry-After"], "1")
+            self.assertLessEqual(int(headers["retry-after-ms"]), 500)
+            self.assertEqual(get("kb")[0], 200)               # another key, its own bucket
+            self.assertEqual(get("ka", "/metrics")[0], 200)  # scrapes are never limited
+            _, _, metrics = get("kb", "/metrics")
+            m = re.search(rb"seekd_rate_limit_rejections_total (\d+)", metrics)
+            self.assertTrue(m and int(m.group(1)) >= 1, metrics[-400:])
+            time.sleep(int(headers["retry-after-ms"]) / 1000 + 0.05)
+            self.assertEqual(get("ka")[0], 200)               # refilled at 2 per second
+            conn.close()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+
+
 if __name__ == "__main__":
     unittest.main()
