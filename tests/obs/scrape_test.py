@@ -21,6 +21,7 @@ import urllib.request
 BIN = os.environ.get("SEEKD_BIN", "build/seekd")
 TMP = os.environ.get("SEEKD_TEST_TMP", "/tmp/seekd-obs-test")
 TOK = os.environ.get("SEEKD_TOKENIZER_DIR", "")
+FAKE_NVML = os.environ.get("SEEKD_FAKE_NVML_DIR", "")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 KEY = "scrape-key"
 
@@ -46,9 +47,15 @@ class ScrapeTest(unittest.TestCase):
         model = os.path.join(TMP, "m.gguf")
         subprocess.run([BIN, "make-model", "--out", model, "--tokenizer", TOK, "--layers", "1"],
                        check=True, capture_output=True)
+        # The stand-in NVML driver (tests/obs/fake_nvml.c), when the build made one: the
+        # accelerator series then flow through Prometheus like the rest.
+        env = dict(os.environ)
+        if FAKE_NVML:
+            env["LD_LIBRARY_PATH"] = FAKE_NVML
         cls.seekd = subprocess.Popen([BIN, "serve", "--port", "0", "--model", "m=" + model,
                                       "--threads", "1", "--api-key", KEY],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=env)
         m = re.search(r"http://([0-9.]+):(\d+)", cls.seekd.stdout.readline())
         assert m, cls.seekd.stderr.read()
         cls.host, cls.port = m.group(1), int(m.group(2))
@@ -142,6 +149,10 @@ scrape_configs:
             self.assertGreater(p50, 0)
             self.assertLess(p50, 10)
             self.assertEqual(float(query('up{job="seekd"}')[0]["value"][1]), 1)
+            if FAKE_NVML:
+                util = query('seekd_accelerator_utilization_ratio{device="1"}')
+                self.assertEqual(float(util[0]["value"][1]), 0.95)
+                self.assertEqual(float(query('seekd_accelerator_memory_total_bytes{device="0"}')[0]["value"][1]), 1.5e11)
             with urllib.request.urlopen(f"http://127.0.0.1:{prom_port}/api/v1/rules", timeout=10) as r:
                 groups = json.load(r)["data"]["groups"]
             self.assertEqual(len(groups[0]["rules"]), 6)
