@@ -25,15 +25,19 @@ Digest HmacSha256(std::string_view key, std::string_view data) {
   return d;
 }
 
-std::string Hex(const Digest& d) {
+namespace {
+std::string HexOf(const uint8_t* p, size_t n) {
   static const char* kDigits = "0123456789abcdef";
-  std::string s(64, '0');
-  for (size_t i = 0; i < d.size(); ++i) {
-    s[2 * i] = kDigits[d[i] >> 4];
-    s[2 * i + 1] = kDigits[d[i] & 15];
+  std::string s(2 * n, '0');
+  for (size_t i = 0; i < n; ++i) {
+    s[2 * i] = kDigits[p[i] >> 4];
+    s[2 * i + 1] = kDigits[p[i] & 15];
   }
   return s;
 }
+}  // namespace
+
+std::string Hex(const Digest& d) { return HexOf(d.data(), d.size()); }
 
 std::string Sha256Hex(std::string_view data) { return Hex(Sha256(data)); }
 
@@ -46,14 +50,7 @@ std::string RandomHex(size_t n_bytes) {
   std::string raw(n_bytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(n_bytes)) != 1)
     std::abort();  // no entropy: nothing secure can continue
-  static const char* kDigits = "0123456789abcdef";
-  std::string s(2 * n_bytes, '0');
-  for (size_t i = 0; i < n_bytes; ++i) {
-    const auto c = static_cast<uint8_t>(raw[i]);
-    s[2 * i] = kDigits[c >> 4];
-    s[2 * i + 1] = kDigits[c & 15];
-  }
-  return s;
+  return HexOf(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
 }
 
 namespace {

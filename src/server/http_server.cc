@@ -148,9 +148,16 @@ struct Server::Impl {
     std::string content_type = "application/json";
     std::vector<std::pair<std::string, std::string>> headers;
   };
-  static Reply Error(const api::ApiError& e) {
+  // 429 and 503 say when to come back: Retry-After in whole seconds (rounded up) and
+  // retry-after-ms, both read by the official clients.
+  static Reply Error(const api::ApiError& e, double retry_after_s = 1) {
     Reply r{e.status, e.Body(), "application/json", {}};
-    if (e.status == 503 || e.status == 429) r.headers.emplace_back("Retry-After", "1");
+    if (e.status == 503 || e.status == 429) {
+      r.headers.emplace_back("Retry-After",
+                             std::to_string(static_cast<int64_t>(std::ceil(retry_after_s))));
+      r.headers.emplace_back("retry-after-ms",
+                             std::to_string(static_cast<int64_t>(std::ceil(retry_after_s * 1000))));
+    }
     return r;
   }
   static Reply Json(const ojson& j) { return Reply{200, api::Dump(j), "application/json", {}}; }
@@ -440,14 +447,10 @@ struct Server::Impl {
       const auto d = limiter->Take(caller, std::chrono::steady_clock::now());
       if (!d.ok) {
         if (opt.metrics) opt.metrics->rate_limited.Inc({});
-        Reply r = Error(api::RateLimited(
-            fmt::format("Rate limit reached ({} requests per minute); retry in {:.1f} s",
-                        opt.rate_limit_rpm, d.retry_after_s)));
-        r.headers = {
-            {"Retry-After", std::to_string(static_cast<int64_t>(std::ceil(d.retry_after_s)))},
-            {"retry-after-ms",
-             std::to_string(static_cast<int64_t>(std::ceil(d.retry_after_s * 1000)))}};
-        return reply(r);
+        return reply(Error(api::RateLimited(fmt::format(
+                               "Rate limit reached ({} requests per minute); retry in {:.1f} s",
+                               opt.rate_limit_rpm, d.retry_after_s)),
+                           d.retry_after_s));
       }
     }
     std::string header_model;
