@@ -32,6 +32,9 @@ ApiError BodyTooLarge(uint64_t limit) {
           "The request body is larger than the limit of " + std::to_string(limit) + " bytes", "",
           "request_too_large"};
 }
+ApiError InsufficientQuota(std::string message) {
+  return {402, "insufficient_quota", std::move(message), "", "insufficient_quota"};
+}
 ApiError RateLimited(std::string message) {
   return {429, "rate_limit_error", std::move(message), "", "rate_limit_exceeded"};
 }

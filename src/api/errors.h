@@ -31,6 +31,7 @@ ApiError Unauthorized(std::string message);                                  // 
 ApiError ModelNotFound(const std::string& model);                            // 404
 ApiError RouteNotFound(const std::string& method, const std::string& path);  // 404
 ApiError BodyTooLarge(uint64_t limit);                                       // 413
+ApiError InsufficientQuota(std::string message);                             // 402
 ApiError RateLimited(std::string message);                                   // 429
 ApiError Overloaded(std::string message);                                    // 503
 ApiError ServerError(std::string message);                                   // 500

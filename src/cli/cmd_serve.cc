@@ -19,6 +19,7 @@
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/models.h"
+#include "store/usage_ledger.h"
 
 namespace seekd::cli {
 namespace {
@@ -29,7 +30,8 @@ struct Options {
   std::vector<std::string> models;
   server::ServerOptions server;
   server::ModelOptions model;
-  std::vector<std::string> api_keys, access_keys;
+  std::vector<std::string> api_keys, access_keys, token_quotas;
+  std::string quota_period = "total";
   std::string kv_cache_mem, max_body = "8MiB";
   std::string config;
   std::string log_level = "info";
@@ -166,34 +168,56 @@ int Run(Options o) {
     return 2;
   }
   o.server.max_body_bytes = *body;
-  // Keys may come as one comma-separated value (SEEKD_API_KEY=a,b).
-  for (const auto& k : o.api_keys) {
-    size_t start = 0;
-    while (start <= k.size()) {
-      const size_t end = std::min(k.find(',', start), k.size());
-      if (end > start) o.server.auth.api_keys.push_back(k.substr(start, end - start));
-      start = end + 1;
-    }
-  }
-  // Access keys as AK:SK, several comma-separated in one value (SEEKD_ACCESS_KEY=a:x,b:y).
-  for (const auto& k : o.access_keys) {
-    size_t start = 0;
-    while (start <= k.size()) {
-      const size_t end = std::min(k.find(',', start), k.size());
-      const std::string pair = k.substr(start, end - start);
-      start = end + 1;
-      if (pair.empty()) continue;
-      const size_t colon = pair.find(':');
-      if (colon == std::string::npos || colon == 0 || colon + 1 == pair.size()) {
-        std::cerr << "seekd serve: --access-key takes AK:SK\n";
-        return 2;
+  // List options may also come as one comma-separated value (SEEKD_API_KEY=a,b).
+  auto split = [](const std::vector<std::string>& values) {
+    std::vector<std::string> out;
+    for (const auto& v : values) {
+      size_t start = 0;
+      while (start <= v.size()) {
+        const size_t end = std::min(v.find(',', start), v.size());
+        if (end > start) out.push_back(v.substr(start, end - start));
+        start = end + 1;
       }
-      o.server.auth.access_keys[pair.substr(0, colon)] = pair.substr(colon + 1);
+    }
+    return out;
+  };
+  o.server.auth.api_keys = split(o.api_keys);
+  for (const auto& pair : split(o.access_keys)) {  // AK:SK
+    const size_t colon = pair.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == pair.size()) {
+      std::cerr << "seekd serve: --access-key takes AK:SK\n";
+      return 2;
+    }
+    o.server.auth.access_keys[pair.substr(0, colon)] = pair.substr(colon + 1);
+  }
+  for (const auto& q : split(o.token_quotas)) {
+    if (Status st = server::AddKeyQuota(q, &o.server.quotas); !st.ok()) {
+      std::cerr << "seekd serve: " << st.message() << "\n";
+      return 2;
     }
   }
+  if (o.server.quotas.default_tokens < 0) {
+    std::cerr << "seekd serve: --default-token-quota must be ≥ 0\n";
+    return 2;
+  }
+  o.server.quotas.period = *store::PeriodFromName(o.quota_period);
+  if (o.server.quotas.enabled() && o.server.usage_db.empty())
+    std::cerr << "seekd serve: token quotas with no --usage-db: usage is kept in memory and "
+                 "starts from zero at every restart\n";
   // Credentials are checked before any model loads, so a bad secret fails at once.
-  if (auto auth = server::Authenticator::Create(o.server.auth); !auth.ok()) {
+  auto auth = server::Authenticator::Create(o.server.auth);
+  if (!auth.ok()) {
     std::cerr << "seekd serve: " << auth.status().message() << "\n";
+    return 2;
+  }
+  if (o.server.quotas.enabled() && !(*auth)->enabled()) {
+    std::cerr << "seekd serve: token quotas are per key: they need credentials (--api-key, "
+                 "--access-key or --jwt-secret)\n";
+    return 2;
+  }
+  // So is the usage ledger: an unreadable file fails before the model loads.
+  if (auto ledger = store::UsageLedger::Open(o.server.usage_db); !ledger.ok()) {
+    std::cerr << "seekd serve: " << ledger.status().ToString() << "\n";
     return 2;
   }
   if (o.models.empty()) {
@@ -293,6 +317,22 @@ CommandRegistrar reg("serve", [](CLI::App& app, int* exit_code) {
                 "requests per minute per key (per client address without keys); 0: no limit")
       ->capture_default_str()
       ->envname("SEEKD_RATE_LIMIT_RPM");
+  c->add_option("--usage-db", o->server.usage_db,
+                "SQLite file of the usage ledger (tokens per key per day); default: in memory")
+      ->envname("SEEKD_USAGE_DB");
+  c->add_option("--token-quota", o->token_quotas,
+                "KEY_ID=TOKENS: a key's prompt + completion token limit per quota period "
+                "(key ids: key1, key2, ... for API keys, ak:AK, jwt:SUBJECT); 0 = unlimited")
+      ->envname("SEEKD_TOKEN_QUOTA");
+  c->add_option("--default-token-quota", o->server.quotas.default_tokens,
+                "token limit for every key without its own --token-quota; 0 = unlimited")
+      ->capture_default_str()
+      ->envname("SEEKD_DEFAULT_TOKEN_QUOTA");
+  c->add_option("--quota-period", o->quota_period,
+                "what a token quota covers: total (a prepaid balance), month or day (UTC)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"total", "month", "day"}))
+      ->envname("SEEKD_QUOTA_PERIOD");
   c->add_option("--admin-token", o->server.admin_token,
                 "enables /admin/models (load/unload) for this Bearer token")
       ->envname("SEEKD_ADMIN_TOKEN");

@@ -110,6 +110,7 @@ std::string EndpointLabel(std::string_view path) {
   if (path == "/ready") return "ready";
   if (path == "/metrics") return "metrics";
   if (path.rfind("/admin/", 0) == 0) return "admin";
+  if (path == "/usage" || path == "/user/balance") return "usage";
   return "other";
 }
 
@@ -131,6 +132,8 @@ struct Server::Impl {
   ServerOptions opt;
   std::unique_ptr<Authenticator> auth;
   std::unique_ptr<RateLimiter> limiter;
+  std::unique_ptr<store::UsageLedger> ledger;
+  std::unique_ptr<Quotas> quotas;
   ModelRegistry* models = nullptr;
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
@@ -453,6 +456,14 @@ struct Server::Impl {
                            d.retry_after_s));
       }
     }
+    // Usage is charged to the key id, or to "anonymous" on a server without credentials.
+    const std::string payer = out.key_id.empty() ? "anonymous" : out.key_id;
+    const auto now = std::chrono::system_clock::now();
+    if (method == http::verb::get) {
+      if (path == "/usage") return reply(Json(quotas->UsageJson(payer, now)));
+      if (path == "/user/balance") return reply(Json(quotas->BalanceJson(payer, now)));
+      if (path == "/admin/usage") return reply(Json(quotas->AllUsageJson(now)));
+    }
     std::string header_model;
     if (auto it = req.find("DeepSeek-Model"); it != req.end())
       header_model = std::string(it->value());
@@ -479,8 +490,17 @@ struct Server::Impl {
     const bool gen = path == "/chat/completions" || path == "/completions";
     const bool known = gen || path == "/tokenize" || path == "/detokenize" ||
                        path == "/admin/models" || path.rfind("/admin/models/", 0) == 0 ||
-                       path == "/models" || path == "/ready";
+                       path == "/models" || path == "/ready" || path == "/usage" ||
+                       path == "/user/balance" || path == "/admin/usage";
     if (!known) return reply(Error(api::RouteNotFound(std::string(req.method_string()), path)));
+    if (gen && method == http::verb::post && quotas->enabled()) {
+      const Quotas::Decision d = quotas->Check(payer, now);
+      if (!d.ok) {
+        if (opt.metrics) opt.metrics->quota_rejections.Inc({});
+        return reply(Error(api::InsufficientQuota(d.message)));
+      }
+      if (!d.message.empty()) std::cerr << "seekd serve: " << d.message << "\n";
+    }
     if (method == http::verb::delete_ && path.rfind("/admin/models/", 0) == 0) {
       const Status st = models->Unload(path.substr(14));
       return reply(st.ok() ? Json({{"unloaded", path.substr(14)}})
@@ -585,6 +605,12 @@ struct Server::Impl {
                             : status >= 300 ? "3xx"
                                             : "2xx";
     const std::string model = !s.model.empty() ? s.model : (models->Get(r.model) ? r.model : "");
+    if (!s.model.empty()) {  // a generation ran: its tokens count, whatever its status
+      store::TokenUsage u{1, s.prompt_tokens, s.cached_tokens, s.completion_tokens};
+      const Status st = ledger->Charge(r.key_id.empty() ? "anonymous" : r.key_id, u,
+                                       std::chrono::system_clock::now());
+      if (!st.ok()) std::cerr << "seekd serve: " << st.ToString() << "\n";
+    }
     if (opt.metrics) {
       ServerMetrics& m = *opt.metrics;
       m.requests.Inc({model, r.endpoint, cls});
@@ -784,6 +810,14 @@ Result<std::unique_ptr<Server>> Server::Start(ServerOptions options, ModelRegist
   if (!auth.ok()) return auth.status();
   impl->auth = std::move(*auth);
   impl->limiter = std::make_unique<RateLimiter>(impl->opt.rate_limit_rpm);
+  if (impl->opt.quotas.enabled() && !impl->auth->enabled())
+    return InvalidArgument(
+        "token quotas are per key: they need credentials (--api-key, --access-key or "
+        "--jwt-secret)");
+  auto ledger = store::UsageLedger::Open(impl->opt.usage_db);
+  if (!ledger.ok()) return ledger.status();
+  impl->ledger = std::move(*ledger);
+  impl->quotas = std::make_unique<Quotas>(impl->opt.quotas, impl->ledger.get());
   beast::error_code ec;
   const auto addr = net::ip::make_address(impl->opt.host, ec);
   if (ec) return InvalidArgument("--host " + impl->opt.host + " is not an IP address");

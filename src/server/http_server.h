@@ -8,6 +8,8 @@
 //   POST /tokenize, /detokenize    token ids ↔ text with a model's tokenizer
 //   GET  /health                   alive (never needs a key)
 //   GET  /ready                    200 once a model is loaded, else 503
+//   GET  /v1/usage, /user/balance  the caller's token usage and what its quota leaves
+//   GET  /admin/usage              every key's usage (admin token)
 //   POST /admin/models, DELETE /admin/models/NAME   load / unload (only with an admin token)
 // Paths also answer without /v1 and under /beta (DeepSeek's FIM alias).
 //
@@ -22,6 +24,7 @@
 #include "core/status.h"
 #include "server/auth.h"
 #include "server/models.h"
+#include "server/quota.h"
 
 namespace seekd::server {
 
@@ -32,6 +35,8 @@ struct ServerOptions {
   int port = 8080;            // 0: any free port (see Server::port)
   AuthOptions auth;           // when any method is set, every route but /health needs credentials
   double rate_limit_rpm = 0;  // requests per minute per key id (or client address); 0 = none
+  std::string usage_db;       // the usage ledger's SQLite file; "" = in memory
+  QuotaOptions quotas;        // token quotas per key id (need credentials)
   std::string admin_token;    // enables /admin/* (Bearer token)
   uint64_t max_body_bytes = 8ull << 20;
   int request_timeout_s = 600;    // a generation running longer is cancelled

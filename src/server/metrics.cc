@@ -36,10 +36,14 @@ ServerMetrics::ServerMetrics(const ModelRegistry* models)
                                      "Requests refused by authentication, by reason", {"reason"})),
       rate_limited(registry.Counter("seekd_rate_limit_rejections_total",
                                     "Requests refused by a per-key rate limit")),
+      quota_rejections(
+          registry.Counter("seekd_quota_rejections_total",
+                           "Requests refused because the key's token quota is used up")),
       admission_rejections(registry.Counter("seekd_admission_rejections_total",
                                             "Requests refused because the queue was full",
                                             {"model"})) {
   rate_limited.Inc({}, 0);  // present from the start (fed by per-key limits)
+  quota_rejections.Inc({}, 0);
   obs::Family* running =
       &registry.Gauge("seekd_num_requests_running", "Sequences the engine is running", {"model"});
   obs::Family* waiting =

@@ -26,6 +26,7 @@ struct ServerMetrics {
   obs::Family& step_seqs;             // seekd_iteration_sequences{model}
   obs::Family& auth_failures;         // seekd_auth_failures_total{reason}
   obs::Family& rate_limited;          // seekd_rate_limit_rejections_total
+  obs::Family& quota_rejections;      // seekd_quota_rejections_total
   obs::Family& admission_rejections;  // seekd_admission_rejections_total{model}
   std::atomic<int> open_connections{0};
 

@@ -395,3 +395,64 @@ test('a full queue answers 503 with Retry-After', async () => {
     small.proc.kill('SIGTERM');
   }
 });
+
+test('quotas: 402 insufficient_quota once a key has used its tokens, kept across restarts; 429 past the rate limit', async () => {
+  const db = path.join(TMP, 'usage.db');
+  fs.rmSync(db, { force: true });
+  const args = ['--model', `tiny=${models.v3}`, '--threads', '1', '--api-key', 'k-one,k-two',
+    '--token-quota', 'key2=5', '--usage-db', db, '--rate-limit-rpm', '3'];
+  let srv = await startServer(args);
+  let spent = 0;
+  try {
+    const two = new OpenAI({ baseURL: srv.url + '/v1', apiKey: 'k-two', maxRetries: 0 });
+    const first = await two.chat.completions.create({ model: 'tiny', messages: hello, max_tokens: 4 });
+    assert.ok(first.usage.total_tokens > 5, 'the first call uses up the 5 tokens');
+    spent = first.usage.total_tokens;
+    await assert.rejects(two.chat.completions.create({ model: 'tiny', messages: hello, max_tokens: 4 }),
+      (e) => e.status === 402 && e.code === 'insufficient_quota' && e.error?.type === 'insufficient_quota' &&
+        /used \d+ of its 5 tokens/.test(e.message));
+    const usage = await (await fetch(srv.url + '/v1/usage', { headers: { Authorization: 'Bearer k-two' } })).json();
+    assert.equal(usage.key_id, 'key2');
+    assert.equal(usage.requests, 1);
+    assert.equal(usage.total_tokens, first.usage.total_tokens);
+    assert.equal(usage.completion_tokens, first.usage.completion_tokens);
+    assert.equal(usage.remaining_tokens, 0);
+
+    // key1 has no quota but the same rate limit: 3 per minute, then 429 with Retry-After.
+    const one = new OpenAI({ baseURL: srv.url + '/v1', apiKey: 'k-one', maxRetries: 0 });
+    for (let i = 0; i < 3; ++i) await one.models.list();
+    await assert.rejects(one.models.list(), (e) => {
+      assert.equal(e.status, 429);
+      assert.equal(e.code, 'rate_limit_exceeded');
+      assert.ok(Number(e.headers.get('retry-after')) >= 1);
+      assert.ok(Number(e.headers.get('retry-after-ms')) > 0);
+      return true;
+    });
+  } finally {
+    srv.proc.kill('SIGTERM');
+    await new Promise((r) => srv.proc.once('exit', r));
+  }
+  // The ledger is a file: a restarted server still refuses the spent key.
+  srv = await startServer(args);
+  try {
+    const two = new OpenAI({ baseURL: srv.url + '/v1', apiKey: 'k-two', maxRetries: 0 });
+    await assert.rejects(two.chat.completions.create({ model: 'tiny', messages: hello, max_tokens: 4 }),
+      (e) => e.status === 402 && e.code === 'insufficient_quota');
+    const bal = await (await fetch(srv.url + '/user/balance', { headers: { Authorization: 'Bearer k-two' } })).json();
+    assert.equal(bal.is_available, false);
+    assert.equal(bal.balance_infos[0].total_balance, '0');
+    const one = new OpenAI({ baseURL: srv.url + '/v1', apiKey: 'k-one', maxRetries: 0 });
+    const ok = await one.chat.completions.create({ model: 'tiny', messages: hello, max_tokens: 2 });
+    assert.equal(ok.choices.length, 1);
+  } finally {
+    srv.proc.kill('SIGTERM');
+    await new Promise((r) => srv.proc.once('exit', r));
+  }
+  // `seekd usage` reads the same ledger: one charged request per key, refusals not charged.
+  const report = JSON.parse(execFileSync(BIN, ['usage', '--usage-db', db, '--json']).toString());
+  const byKey = Object.fromEntries(report.keys.map((k) => [k.key_id, k]));
+  assert.deepEqual(Object.keys(byKey).sort(), ['key1', 'key2']);
+  assert.equal(byKey.key2.requests, 1);
+  assert.equal(byKey.key2.total_tokens, spent);
+  assert.equal(byKey.key1.requests, 1);
+});
