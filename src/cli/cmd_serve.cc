@@ -348,6 +348,15 @@ CommandRegistrar reg("serve", [](CLI::App& app, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::IsMember({"f32", "int8"}))
       ->envname("SEEKD_KV_CACHE_DTYPE");
+  c->add_option("--kv-window", o->model.kv_window,
+                "streaming window: requests may run past the context, keeping their first "
+                "--kv-sinks tokens and at least this many recent ones (0: off; f32 KV only)")
+      ->capture_default_str()
+      ->envname("SEEKD_KV_WINDOW");
+  c->add_option("--kv-sinks", o->model.kv_sinks,
+                "tokens a windowed request always keeps from its start (attention sinks)")
+      ->capture_default_str()
+      ->envname("SEEKD_KV_SINKS");
   c->add_option("--max-batch-tokens", o->model.max_batch_tokens, "tokens per engine step")
       ->capture_default_str()
       ->envname("SEEKD_MAX_BATCH_TOKENS");

@@ -38,6 +38,13 @@ int32_t BlocksFor(const model::Llm& llm, const EngineOptions& o) {
 }
 }  // namespace
 
+Status CheckEngineOptions(const EngineOptions& options) {
+  SEEKD_RETURN_IF_ERROR(CheckSchedulerConfig(options.scheduler, options.block_size));
+  if (options.scheduler.window > 0 && options.kv_int8)
+    return InvalidArgument("a KV window needs the f32 KV cache (--kv-cache-dtype f32)");
+  return Status::Ok();
+}
+
 Engine::Engine(const model::Llm& llm, const EngineOptions& options)
     : llm_(llm),
       opt_(options),
@@ -46,6 +53,7 @@ Engine::Engine(const model::Llm& llm, const EngineOptions& options)
       arena_(llm.config(), BlocksFor(llm, options), options.block_size, options.kv_int8),
       blocks_(arena_.n_blocks(), options.block_size),
       sched_(options.scheduler, &blocks_, &arena_) {
+  SEEKD_CHECK(CheckEngineOptions(options).ok());
   stats_.kv_blocks_total = blocks_.n_blocks();
   loop_ = std::thread([this] { Loop(); });
 }
@@ -69,16 +77,8 @@ Result<uint64_t> Engine::Submit(Request r, std::function<void(const Event&)> on_
   if (r.logprobs > 20) return InvalidArgument("logprobs must be at most 20");
   if (!r.stop_strings.empty() && r.detokenizer == nullptr)
     return InvalidArgument("stop strings need a detokenizer");
-  const int64_t len = static_cast<int64_t>(r.prompt.size());
-  const SchedulerConfig& sc = opt_.scheduler;
-  if (len + r.max_tokens > sc.max_model_len)
-    return OutOfRange("the prompt has " + std::to_string(len) + " tokens and asks for " +
-                      std::to_string(r.max_tokens) + " more; the context length is " +
-                      std::to_string(sc.max_model_len));
-  const int64_t bs = opt_.block_size;
-  if ((len + r.max_tokens + bs - 1) / bs > blocks_.n_blocks())
-    return OutOfRange("the request needs more KV cache than the server has (" +
-                      std::to_string(static_cast<int64_t>(blocks_.n_blocks()) * bs) + " tokens)");
+  SEEKD_RETURN_IF_ERROR(CheckFits(opt_.scheduler, static_cast<int64_t>(r.prompt.size()),
+                                  r.max_tokens, opt_.block_size, blocks_.n_blocks()));
   std::unique_ptr<JsonConstraint> json;
   if (!r.json.empty()) {
     if (r.detokenizer == nullptr) return InvalidArgument("JSON mode needs a detokenizer");
@@ -103,7 +103,7 @@ Result<uint64_t> Engine::Submit(Request r, std::function<void(const Event&)> on_
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (stop_) return Unavailable("the engine is shutting down");
-  if (queued_ >= sc.max_queue)
+  if (queued_ >= opt_.scheduler.max_queue)
     return Unavailable("overloaded: " + std::to_string(queued_) + " requests are already waiting");
   const uint64_t id = next_id_++;
   Live l;
@@ -228,9 +228,12 @@ bool Engine::Step() {
     const auto seq = static_cast<int32_t>(seqs.size());
     seqs.push_back(sched_.kv(item.id));
     for (int64_t p = item.start; p < item.start + item.n; ++p)
-      batch.push_back(
-          {toks[static_cast<size_t>(p)], p, seq, item.sample && p == item.start + item.n - 1});
+      batch.push_back({toks[static_cast<size_t>(p)], item.pos + (p - item.start), seq,
+                       item.sample && p == item.start + item.n - 1});
   }
+  // Under a window, kept keys move down to the positions of the dropped blocks.
+  for (const auto& [from, to] : plan.copies) arena_.CopyBlock(to, from);
+  for (const auto& sh : plan.shifts) fwd_.ShiftKeys(sched_.kv(sh.id), sh.from, sh.count, sh.delta);
   std::vector<std::pair<uint64_t, int32_t>> sampled;
   std::vector<uint64_t> stopped;
   if (!batch.empty()) {

@@ -89,6 +89,10 @@ struct EngineOptions {
   std::function<void(int32_t tokens, int32_t seqs)> on_step;
 };
 
+// Whether options can run: the scheduler's window fits the context, and the window is not
+// combined with 8-bit KV (rotating 8-bit keys in place would requantize them at every slide).
+Status CheckEngineOptions(const EngineOptions& options);
+
 struct EngineStats {
   int32_t running = 0, waiting = 0;
   int32_t kv_blocks_total = 0, kv_blocks_used = 0, kv_blocks_cached = 0;

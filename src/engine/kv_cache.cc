@@ -1,6 +1,7 @@
 #include "engine/kv_cache.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace seekd::engine {
 
@@ -43,6 +44,11 @@ BlockPool::BlockPool(int32_t n_blocks, int32_t block_size)
       in_lru_(static_cast<size_t>(n_blocks), false) {
   free_.reserve(static_cast<size_t>(n_blocks));
   for (int32_t b = n_blocks - 1; b >= 0; --b) free_.push_back(b);  // hand out 0, 1, 2, …
+}
+
+void KvArena::CopyBlock(int32_t dst, int32_t src) {
+  std::memcpy(data_.get() + static_cast<uint64_t>(dst) * block_bytes_,
+              data_.get() + static_cast<uint64_t>(src) * block_bytes_, block_bytes_);
 }
 
 void BlockPool::Forget(int32_t b) {

@@ -33,6 +33,8 @@ class KvArena {
   uint64_t bytes() const { return static_cast<uint64_t>(n_blocks_) * block_bytes_; }
   // Bytes one block takes: what `--kv-cache-mem` is divided by.
   static uint64_t BlockBytes(const model::LlmConfig& c, int32_t block_size, bool int8 = false);
+  // Copies one block's K/V, every layer (copy-on-write of a shared block).
+  void CopyBlock(int32_t dst, int32_t src);
 
   float* K(int32_t block, int64_t layer, int32_t offset) { return F32(block, layer, 0, offset); }
   float* V(int32_t block, int64_t layer, int32_t offset) { return F32(block, layer, 1, offset); }
@@ -91,6 +93,9 @@ class BlockPool {
   // The cached block for this hash and these exact tokens (hash collisions are checked), with
   // one more reference; nullopt on a miss.
   std::optional<int32_t> Lookup(uint64_t hash, std::span<const int32_t> tokens);
+  // Forgets a block's content hash (its holder is about to change it in place).
+  void Unpublish(int32_t block) { Forget(block); }
+  bool published(int32_t block) const { return cached_[static_cast<size_t>(block)].valid; }
 
   // Every block is exactly one of: referenced, cached idle, free; reference counts are
   // non-negative; the hash map and LRU list agree. Tests call it after stress runs.

@@ -32,7 +32,23 @@ struct SchedulerConfig {
   int32_t max_seqs = 16;           // sequences running at once
   int32_t max_queue = 256;         // waiting sequences; more is "overloaded"
   int64_t max_model_len = 4096;    // prompt + generated tokens per sequence
+  // Streaming window, off when window == 0 (docs/design/engine.md): a sequence that outgrows
+  // sinks + window keeps its first `sinks` tokens (rounded up to whole blocks) and at least its
+  // last `window` (rounded up too); the blocks in between are dropped as it grows, and the
+  // runner turns the kept keys back to their new, cache-relative positions (Plan::shifts), as
+  // in StreamingLLM (arXiv 2309.17453). Sequences may then run past max_model_len; ones that
+  // never outgrow the window are computed exactly as without it.
+  int32_t window = 0;
+  int32_t sinks = 4;
 };
+
+// Whether a configuration can run: the window needs sinks + window + one block of positions
+// inside the context (the positions RoPE was trained on).
+Status CheckSchedulerConfig(const SchedulerConfig& c, int32_t block_size);
+// Whether a request of prompt_len + max_tokens can ever run: OutOfRange past the context
+// (without a window) or past the whole pool.
+Status CheckFits(const SchedulerConfig& c, int64_t prompt_len, int32_t max_tokens,
+                 int32_t block_size, int32_t n_blocks);
 
 struct SeqSpec {
   uint64_t id = 0;
@@ -58,12 +74,23 @@ class Scheduler {
 
   struct Item {
     uint64_t id;
-    int64_t start;  // first position computed this step
-    int32_t n;      // tokens computed: positions start … start + n − 1
+    int64_t start;  // first token computed this step (index into tokens(id))
+    int32_t n;      // tokens computed: start … start + n − 1
     bool sample;    // the last one's logits give the sequence's next token
+    int64_t pos;    // KV position (and RoPE position) of `start`: start − shift under a window
+  };
+  // Under a window: before this step's forward, the keys at KV positions [from, from + count)
+  // must be rotated back by `delta` positions (blocks before them were dropped).
+  struct Shift {
+    uint64_t id;
+    int64_t from, count, delta;
   };
   struct Plan {
     std::vector<Item> items;
+    std::vector<Shift> shifts;
+    // (from, to): block contents to copy before the shifts and the forward (a shared block a
+    // window is about to rotate becomes the sequence's own copy).
+    std::vector<std::pair<int32_t, int32_t>> copies;
     std::vector<uint64_t> preempted;  // released this step, back in the queue
     std::vector<uint64_t> cancelled;  // gone for good
     int32_t n_tokens = 0;
@@ -82,6 +109,10 @@ class Scheduler {
   int32_t generated(uint64_t id) const;
   // Prompt tokens found in the prefix cache at (first) admission, and those computed.
   int32_t cached_prompt_tokens(uint64_t id) const;
+  // Tokens dropped from the middle of the sequence's KV (0 without a window): KV position p
+  // holds token p below the sinks and token p + shift above them.
+  int64_t shift(uint64_t id) const { return seqs_.at(id).shift; }
+  int64_t sink_tokens() const { return sink_tokens_; }
   bool known(uint64_t id) const { return seqs_.count(id) != 0; }
 
   int32_t n_waiting() const { return static_cast<int32_t>(waiting_.size()); }
@@ -102,7 +133,15 @@ class Scheduler {
     std::unique_ptr<PagedSeq> kv;
     int32_t cached_prompt = -1;  // set at first admission
     bool cancelled = false;
+    int64_t shift = 0;  // tokens dropped between the sinks and the window
   };
+  // Positions the sequence's KV holds (computed tokens less the dropped ones).
+  int64_t CacheLen(const Seq& s) const;
+  // The KV position of token index i.
+  int64_t PosOf(const Seq& s, int64_t i) const { return i < sink_tokens_ ? i : i - s.shift; }
+  // Under a window: caps a step's n, skips the gap a recompute leaves, and drops blocks so n
+  // more positions fit. False (and nothing changed) when a shared block could not be copied.
+  bool Slide(Seq& s, int32_t* n, Plan* plan);
   bool Before(const Seq& a, const Seq& b) const;
   bool EnsureBlocks(Seq& s, int64_t n_positions);
   void ReleaseAll(Seq& s);
@@ -119,6 +158,8 @@ class Scheduler {
   uint64_t next_arrival_ = 0;
   int64_t n_preemptions_ = 0;
   KvArena* arena_;
+  int64_t sink_tokens_ = 0, window_tokens_ = 0;  // rounded up to whole blocks
+  std::vector<int32_t> copied_from_;  // sources of the last plan's copies, held until the next
 };
 
 }  // namespace seekd::engine

@@ -71,6 +71,11 @@ class Forward {
   Status Run(std::span<const BatchToken> batch, std::span<KvStore* const> seqs,
              std::vector<float>* logits);
 
+  // Rotates the keys at positions [from, from + count) of every layer back by `delta`
+  // positions (RoPE is a rotation, so R(p − delta) = R(−delta)·R(p)): a streaming window
+  // dropped `delta` positions before them. f32 stores only.
+  void ShiftKeys(KvStore* kv, int64_t from, int64_t count, int64_t delta);
+
   const Llm& llm() const { return llm_; }
   const kernels::Kernels& kernels() const { return k_; }
 

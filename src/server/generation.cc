@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <random>
 
@@ -114,13 +115,15 @@ struct Job::Impl {
     engine::Request r;
     r.group = group;
     r.prompt = std::move(prompt);
-    const int64_t room = model->ctx - static_cast<int64_t>(r.prompt.size());
+    // Under a KV window a request may run past the context: sinks + recent tokens are kept.
+    const int64_t room = model->windowed ? std::numeric_limits<int32_t>::max()
+                                         : model->ctx - static_cast<int64_t>(r.prompt.size());
     if (room < 1)
       return api::ApiError{400, "invalid_request_error",
                            "This model's maximum context length is " + std::to_string(model->ctx) +
                                " tokens; the prompt has " + std::to_string(r.prompt.size()),
                            "messages", "context_length_exceeded"};
-    const int64_t max_tokens = g.max_tokens.value_or(room);
+    const int64_t max_tokens = g.max_tokens.value_or(model->windowed ? model->ctx : room);
     if (max_tokens > room)
       return api::ApiError{400, "invalid_request_error",
                            "This model's maximum context length is " + std::to_string(model->ctx) +

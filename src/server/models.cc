@@ -100,6 +100,10 @@ Status ModelRegistry::Load(const std::string& name, const std::string& path,
   eo.scheduler.max_seqs = o.max_seqs;
   eo.scheduler.max_queue = o.max_queue;
   eo.scheduler.max_model_len = e->ctx;
+  eo.scheduler.window = o.kv_window;
+  eo.scheduler.sinks = o.kv_sinks;
+  SEEKD_RETURN_IF_ERROR(engine::CheckEngineOptions(eo));
+  e->windowed = o.kv_window > 0;
   if (step_observer_)
     eo.on_step = [f = step_observer_, name](int32_t tokens, int32_t seqs) {
       f(name, tokens, seqs);

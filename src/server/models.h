@@ -29,7 +29,9 @@ struct ModelOptions {
   int64_t ctx = 0;              // context per request (0: the model's, capped at 32768)
   uint64_t kv_cache_bytes = 0;  // 0: DefaultKvCacheBytes
   int32_t max_batch_tokens = 512, max_seqs = 16, max_queue = 256;
-  bool kv_int8 = false;  // --kv-cache-dtype int8
+  bool kv_int8 = false;   // --kv-cache-dtype int8
+  int32_t kv_window = 0;  // --kv-window: streaming window past the context (0: off)
+  int32_t kv_sinks = 4;   // --kv-sinks: first tokens a windowed sequence always keeps
 };
 
 // FIM (fill-in-the-middle) tokens, when the vocabulary has them.
@@ -49,6 +51,7 @@ struct ModelEntry {
   std::vector<int32_t> stop_tokens;
   FimTokens fim;
   int64_t ctx = 0;
+  bool windowed = false;  // requests may run past ctx (a KV window keeps sinks + recent tokens)
   uint64_t kv_cache_bytes = 0;
   std::string kv_cache_why;                // how the size was chosen, for the start-up line
   std::unique_ptr<engine::Engine> engine;  // last: destroyed first

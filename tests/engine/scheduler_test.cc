@@ -27,23 +27,46 @@ class FakeRunner {
   FakeRunner(Scheduler* s, BlockPool* p)
       : s_(s),
         p_(p),
-        mem_(static_cast<size_t>(p->n_blocks()), std::vector<int32_t>(p->block_size(), -1)) {}
+        mem_(static_cast<size_t>(p->n_blocks()),
+             std::vector<Slot>(static_cast<size_t>(p->block_size()))) {}
 
   // Executes one plan; returns the sampled tokens and fails the test on any inconsistency.
+  // Each KV slot remembers its token and the position its "key" was rotated to, so a window's
+  // shifts must move every kept key to exactly its new position.
   std::vector<std::pair<uint64_t, int32_t>> Run(const Scheduler::Plan& plan) {
     std::vector<std::pair<uint64_t, int32_t>> out;
     const int32_t bs = p_->block_size();
+    for (const auto& [from, to] : plan.copies) {
+      EXPECT_GT(p_->refs(from), 0) << "copying from a block nobody holds";
+      mem_[static_cast<size_t>(to)] = mem_[static_cast<size_t>(from)];
+    }
+    for (const auto& sh : plan.shifts) {
+      const auto& blocks = s_->kv(sh.id)->blocks();
+      EXPECT_EQ(sh.from, s_->sink_tokens());
+      EXPECT_EQ(sh.delta % bs, 0);
+      for (int64_t pos = sh.from; pos < sh.from + sh.count; ++pos) {
+        EXPECT_EQ(p_->refs(blocks[pos / bs]), 1) << "rotating a shared block";
+        Slot& slot = mem_[static_cast<size_t>(blocks[pos / bs])][pos % bs];
+        slot.pos -= sh.delta;
+      }
+    }
     for (const auto& it : plan.items) {
       const auto& toks = s_->tokens(it.id);
       const auto& blocks = s_->kv(it.id)->blocks();
-      EXPECT_GE(static_cast<int64_t>(blocks.size()) * bs, it.start + it.n);
-      for (int64_t pos = 0; pos < it.start; ++pos)  // the context must already be there
-        EXPECT_EQ(mem_[static_cast<size_t>(blocks[pos / bs])][pos % bs],
-                  toks[static_cast<size_t>(pos)])
+      const int64_t shift = s_->shift(it.id);
+      auto text_index = [&](int64_t pos) { return pos < s_->sink_tokens() ? pos : pos + shift; };
+      EXPECT_EQ(text_index(it.pos), it.start);
+      EXPECT_GE(static_cast<int64_t>(blocks.size()) * bs, it.pos + it.n);
+      for (int64_t pos = 0; pos < it.pos; ++pos) {  // the context must already be there
+        const Slot& slot = mem_[static_cast<size_t>(blocks[pos / bs])][pos % bs];
+        EXPECT_EQ(slot.token, toks[static_cast<size_t>(text_index(pos))])
             << "seq " << it.id << " pos " << pos;
-      for (int64_t pos = it.start; pos < it.start + it.n; ++pos) {
+        EXPECT_EQ(slot.pos, pos) << "seq " << it.id << " key not at its position";
+      }
+      for (int64_t pos = it.pos; pos < it.pos + it.n; ++pos) {
         EXPECT_EQ(p_->refs(blocks[pos / bs]), 1) << "writing into a shared block";
-        mem_[static_cast<size_t>(blocks[pos / bs])][pos % bs] = toks[static_cast<size_t>(pos)];
+        mem_[static_cast<size_t>(blocks[pos / bs])][pos % bs] = {
+            toks[static_cast<size_t>(text_index(pos))], pos};
       }
       if (it.sample) {
         EXPECT_EQ(it.start + it.n, static_cast<int64_t>(toks.size()));
@@ -54,9 +77,13 @@ class FakeRunner {
   }
 
  private:
+  struct Slot {
+    int32_t token = -1;
+    int64_t pos = -1;
+  };
   Scheduler* s_;
   BlockPool* p_;
-  std::vector<std::vector<int32_t>> mem_;
+  std::vector<std::vector<Slot>> mem_;
 };
 
 struct Harness {
@@ -305,6 +332,110 @@ TEST(BlockPool, LruEvictionAndLookupRevival) {
   EXPECT_FALSE(pool.Lookup(ChainHash(0, t1), t1).has_value()) << "evicted";
   EXPECT_FALSE(pool.Allocate().has_value());
   EXPECT_TRUE(pool.CheckInvariants().ok());
+}
+
+TEST(SchedulerWindow, ShortSequencesAreUntouchedAndLongOnesSlide) {
+  SchedulerConfig cfg;
+  cfg.max_batch_tokens = 64;
+  cfg.max_model_len = 64;
+  cfg.window = 20;  // rounded up to 24 with 4-token blocks
+  cfg.sinks = 3;    // rounded up to 4
+  Harness h(64, 4, cfg);
+  // Fits in sinks + window + a block (32 positions): exactly as without a window.
+  ASSERT_TRUE(h.sched.Submit({1, Prompt(10, 1), 20}).ok());
+  // Runs far past the 64-token context: prompt 40 (itself past the window), 200 generated.
+  ASSERT_TRUE(h.sched.Submit({2, Prompt(40, 2), 200}).ok());
+  int max_blocks = 0;
+  std::map<uint64_t, std::vector<int32_t>> out;
+  while (h.sched.n_running() + h.sched.n_waiting() > 0) {
+    const auto plan = h.sched.Schedule();
+    for (const auto& it : plan.items) {
+      EXPECT_LE(it.pos + it.n, 4 + 24 + 4) << "past sinks + window + one block";
+      max_blocks = std::max(max_blocks, static_cast<int>(h.sched.kv(it.id)->blocks().size()));
+    }
+    const auto sampled = h.runner.Run(plan);
+    for (const auto& [id, tok] : sampled) out[id].push_back(tok);
+    h.sched.Update(sampled, {});
+    ASSERT_TRUE(h.pool.CheckInvariants().ok());
+  }
+  EXPECT_EQ(out[1], Solo(Prompt(10, 1), 20));
+  EXPECT_EQ(out[2].size(), 200u);
+  EXPECT_LE(max_blocks, 8);
+  EXPECT_EQ(h.pool.n_in_use(), 0);
+  // Without a window the long one does not fit the context.
+  SchedulerConfig plain = cfg;
+  plain.window = 0;
+  Harness p(64, 4, plain);
+  EXPECT_EQ(p.sched.Submit({3, Prompt(40, 2), 200}).code(), StatusCode::kOutOfRange);
+}
+
+TEST(SchedulerWindow, SharedPrefixBlocksAreCopiedBeforeTheyMove) {
+  SchedulerConfig cfg;
+  cfg.max_batch_tokens = 64;
+  cfg.max_model_len = 64;
+  cfg.window = 8;
+  cfg.sinks = 4;
+  Harness h(64, 4, cfg);
+  // The first fills and publishes 5 full blocks; the second finds them in the prefix cache,
+  // then both slide past them — the shared blocks must be copied, not rotated under the other.
+  ASSERT_TRUE(h.sched.Submit({1, Prompt(21, 5), 1}).ok());
+  h.Drain();
+  ASSERT_TRUE(h.sched.Submit({2, Prompt(21, 5), 60}).ok());
+  ASSERT_TRUE(h.sched.Submit({3, Prompt(21, 5), 60}).ok());
+  const auto out = h.Drain();
+  EXPECT_EQ(out.at(2), out.at(3));
+  EXPECT_TRUE(h.pool.CheckInvariants().ok());
+  EXPECT_EQ(h.pool.n_in_use(), 0);
+}
+
+TEST(SchedulerWindow, RandomizedStressWithPreemption) {
+  for (uint32_t seed = 1; seed <= 5; ++seed) {
+    std::mt19937 rng(seed);
+    SchedulerConfig cfg;
+    cfg.max_batch_tokens = 32;
+    cfg.max_seqs = 5;
+    cfg.max_queue = 1000;
+    cfg.max_model_len = 40;
+    cfg.window = 12;
+    cfg.sinks = 2;
+    Harness h(20, 4, cfg);  // 20 blocks for up to 5 × 6: preemption happens
+    const auto shared = Prompt(16, 9);
+    uint64_t next_id = 1;
+    int64_t preempted = 0;
+    for (int step = 0; step < 800; ++step) {
+      if (step < 500 && rng() % 4 == 0) {
+        std::vector<int32_t> p(shared.begin(), shared.begin() + rng() % 16);
+        const int extra = 1 + static_cast<int>(rng() % 40);
+        for (int i = 0; i < extra; ++i) p.push_back(static_cast<int32_t>(rng() % kVocab));
+        (void)h.sched.Submit({next_id++, p, 1 + static_cast<int>(rng() % 80)});
+      }
+      if (rng() % 23 == 0) h.sched.Cancel(1 + rng() % next_id);
+      const auto plan = h.sched.Schedule();
+      preempted += static_cast<int64_t>(plan.preempted.size());
+      const auto sampled = h.runner.Run(plan);
+      std::vector<uint64_t> stop;
+      for (const auto& [id, tok] : sampled)
+        if (tok % 89 == 0) stop.push_back(id);
+      h.sched.Update(sampled, stop);
+      ASSERT_TRUE(h.pool.CheckInvariants().ok()) << h.pool.CheckInvariants().ToString();
+    }
+    h.Drain();
+    EXPECT_GT(preempted, 0) << "seed " << seed;
+    EXPECT_EQ(h.pool.n_in_use(), 0) << "seed " << seed;
+    for (int32_t b = 0; b < h.pool.n_blocks(); ++b) EXPECT_EQ(h.pool.refs(b), 0);
+  }
+}
+
+TEST(SchedulerWindow, ConfigMustFitTheContext) {
+  SchedulerConfig cfg;
+  cfg.max_model_len = 32;
+  cfg.window = 20;
+  cfg.sinks = 4;
+  EXPECT_TRUE(CheckSchedulerConfig(cfg, 4).ok());  // 4 + 20 + 4 = 28
+  cfg.window = 28;
+  EXPECT_FALSE(CheckSchedulerConfig(cfg, 4).ok());  // 36 > 32
+  cfg.window = -1;
+  EXPECT_FALSE(CheckSchedulerConfig(cfg, 4).ok());
 }
 
 }  // namespace

@@ -456,3 +456,21 @@ test('quotas: 402 insufficient_quota once a key has used its tokens, kept across
   assert.equal(byKey.key2.total_tokens, spent);
   assert.equal(byKey.key1.requests, 1);
 });
+
+test('a KV window lets a request stream past the context', async () => {
+  const w = await startServer(['--model', `tiny=${models.v3}`, '--threads', '1', '--ctx', '128',
+    '--kv-window', '64', '--kv-sinks', '4']);
+  try {
+    const c = new OpenAI({ baseURL: w.url + '/v1', apiKey: 'none', maxRetries: 0 });
+    const r = await c.completions.create({ model: 'tiny', prompt: longText.slice(0, 200), max_tokens: 300,
+      temperature: 0, ignore_eos: true });
+    assert.equal(r.usage.completion_tokens, 300);
+    assert.ok(r.usage.prompt_tokens + r.usage.completion_tokens > 128);
+    assert.equal(r.choices[0].finish_reason, 'length');
+  } finally {
+    w.proc.kill('SIGTERM');
+  }
+  // 8-bit KV cannot slide: refused at start, with the reason.
+  await assert.rejects(startServer(['--model', `tiny=${models.v3}`, '--ctx', '128', '--kv-window', '64',
+    '--kv-cache-dtype', 'int8']), /f32 KV cache/);
+});

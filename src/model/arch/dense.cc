@@ -78,6 +78,56 @@ void Forward::RopeTables(std::span<const BatchToken> batch) {
   }
 }
 
+void Forward::ShiftKeys(KvStore* kv, int64_t from, int64_t count, int64_t delta) {
+  SEEKD_CHECK(!kv->int8() && from >= 0 && count >= 0 && from + count <= kv->capacity());
+  const LlmConfig& c = llm_.config();
+  const RopeConfig& r = c.rope;
+  const int64_t half = r.n_rot / 2, hd = c.head_dim, H = c.n_head_kv;
+  // The angle per position of each pair: RopeTables' θ(pos) is pos times this (YaRN's ramp
+  // mixes two per-pair rates, so it stays linear in pos); mscale is not part of a rotation.
+  double lo = 0, hi = 0;
+  if (r.ext_factor > 0) {
+    const double orig = static_cast<double>(r.orig_ctx > 0 ? r.orig_ctx : 4096);
+    lo = std::max(0.0,
+                  std::floor(CorrDim(static_cast<double>(r.n_rot), orig, r.beta_fast, r.theta)));
+    hi = std::min(static_cast<double>(r.n_rot - 1),
+                  std::ceil(CorrDim(static_cast<double>(r.n_rot), orig, r.beta_slow, r.theta)));
+  }
+  std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half));
+  for (int64_t i = 0; i < half; ++i) {
+    double w = std::pow(r.theta, -2.0 * static_cast<double>(i) / r.n_rot);
+    if (!r.freq_factors.empty()) w /= r.freq_factors[static_cast<size_t>(i)];
+    double mix = r.freq_scale;
+    if (r.ext_factor > 0) {
+      const double y = (static_cast<double>(i) - lo) / std::max(0.001, hi - lo);
+      const double ramp = (1.0 - std::clamp(y, 0.0, 1.0)) * r.ext_factor;
+      mix = r.freq_scale * (1 - ramp) + ramp;
+    }
+    const double angle = -static_cast<double>(delta) * w * mix;
+    cs[static_cast<size_t>(i)] = static_cast<float>(std::cos(angle));
+    sn[static_cast<size_t>(i)] = static_cast<float>(std::sin(angle));
+  }
+  const bool neox = r.layout == ops::RopeLayout::kNeox;
+  pool_.ParallelFor(c.n_layer, [&](int64_t l0, int64_t l1, int) {
+    for (int64_t layer = l0; layer < l1; ++layer)
+      for (int64_t p = from; p < from + count;) {
+        int64_t run = 0;
+        float* k = kv->K(layer, p, &run);  // [run, H·hd]
+        run = std::min(run, from + count - p);
+        for (int64_t j = 0; j < run * H; ++j) {
+          float* v = k + j * hd;
+          for (int64_t i = 0; i < half; ++i) {
+            const int64_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+            const float x0 = v[a], x1 = v[b];
+            v[a] = x0 * cs[static_cast<size_t>(i)] - x1 * sn[static_cast<size_t>(i)];
+            v[b] = x0 * sn[static_cast<size_t>(i)] + x1 * cs[static_cast<size_t>(i)];
+          }
+        }
+        p += run;
+      }
+  });
+}
+
 // Rotates n_heads heads of token t in place: pairs (2i, 2i+1) or (i, i + n_rot/2).
 void Forward::ApplyRope(float* x, int64_t n_heads, int64_t t) const {
   const RopeConfig& r = llm_.config().rope;
