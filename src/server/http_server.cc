@@ -19,6 +19,7 @@
 #include "api/responses.h"
 #include "obs/request_log.h"
 #include "security/crypto.h"
+#include "server/endpoints.h"
 #include "server/generation.h"
 #include "server/metrics.h"
 #include "server/rate_limit.h"
@@ -145,25 +146,10 @@ struct Server::Impl {
   std::set<std::shared_ptr<Conn>> conns;
   std::once_flag shutdown_once;
 
-  struct Reply {
-    int status = 200;
-    std::string body;
-    std::string content_type = "application/json";
-    std::vector<std::pair<std::string, std::string>> headers;
-  };
-  // 429 and 503 say when to come back: Retry-After in whole seconds (rounded up) and
-  // retry-after-ms, both read by the official clients.
   static Reply Error(const api::ApiError& e, double retry_after_s = 1) {
-    Reply r{e.status, e.Body(), "application/json", {}};
-    if (e.status == 503 || e.status == 429) {
-      r.headers.emplace_back("Retry-After",
-                             std::to_string(static_cast<int64_t>(std::ceil(retry_after_s))));
-      r.headers.emplace_back("retry-after-ms",
-                             std::to_string(static_cast<int64_t>(std::ceil(retry_after_s * 1000))));
-    }
-    return r;
+    return ErrorReply(e, retry_after_s);
   }
-  static Reply Json(const ojson& j) { return Reply{200, api::Dump(j), "application/json", {}}; }
+  static Reply Json(const ojson& j) { return JsonReply(j); }
 
   awaitable<bool> Write(Conn& c, const Reply& r, const std::string& rid, bool keep) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
@@ -300,82 +286,14 @@ struct Server::Impl {
   }
 
   std::shared_ptr<ModelEntry> FindModel(const std::string& name, api::ApiError* err) {
-    auto m = models->Get(name);
-    if (!m) *err = api::ModelNotFound(name);
-    return m;
+    return server::FindModel(*models, name, err);
   }
-
-  Reply Models(const std::string& one) {
-    auto entry = [](const ModelEntry& m) {
-      ojson j;
-      j["id"] = m.name;
-      j["object"] = "model";
-      j["created"] = m.created;
-      j["owned_by"] = "seekd";
-      j["max_model_len"] = m.ctx;
-      return j;
-    };
-    if (!one.empty()) {
-      auto m = models->Get(one);
-      if (!m) return Error(api::ModelNotFound(one));
-      return Json(entry(*m));
-    }
-    ojson data = ojson::array();
-    for (const auto& m : models->List()) data.push_back(entry(*m));
-    return Json({{"object", "list"}, {"data", data}});
-  }
-
+  Reply Models(const std::string& one) { return ModelsReply(*models, one); }
   Reply Tokenize(const ojson& body, const std::string& header_model) {
-    std::string name = api::StringField(body, "model", header_model);
-    api::ApiError err;
-    auto m = FindModel(name, &err);
-    if (!m) return Error(err);
-    std::string text;
-    bool chat = false;
-    if (body.contains("messages")) {
-      auto req = api::ParseChatRequest(body, name);
-      if (auto* e = std::get_if<api::ApiError>(&req)) return Error(*e);
-      auto rendered = RenderChatPrompt(*m, std::get<api::ChatRequest>(req), nullptr);
-      if (auto* e = std::get_if<api::ApiError>(&rendered)) return Error(*e);
-      text = std::get<std::string>(rendered);
-      chat = true;
-    } else {
-      auto it = body.find("prompt");
-      if (it == body.end()) it = body.find("content");
-      if (it == body.end() || !it->is_string())
-        return Error(api::Malformed("tokenize needs a prompt (string) or messages"));
-      text = it->get<std::string>();
-    }
-    tok::EncodeOptions eo;
-    const bool add_special = api::BoolField(body, "add_special_tokens", !chat);
-    eo.add_bos = add_special ? -1 : 0;
-    eo.parse_special = chat;
-    const auto ids = m->tok->Encode(text, eo);
-    ojson j;
-    j["tokens"] = ids;
-    j["count"] = ids.size();
-    j["max_model_len"] = m->ctx;
-    return Json(j);
+    return TokenizeReply(*models, body, header_model);
   }
-
   Reply Detokenize(const ojson& body, const std::string& header_model) {
-    std::string name = api::StringField(body, "model", header_model);
-    api::ApiError err;
-    auto m = FindModel(name, &err);
-    if (!m) return Error(err);
-    auto it = body.find("tokens");
-    if (it == body.end() || !it->is_array())
-      return Error(api::Malformed("detokenize needs tokens (a list of ids)"));
-    std::vector<int32_t> ids;
-    for (const auto& t : *it) {
-      if (!t.is_number_integer() || t.get<int64_t>() < 0 ||
-          t.get<int64_t>() >= m->llm->config().n_vocab)
-        return Error(api::InvalidParam(
-            "tokens",
-            "token ids must be in [0, " + std::to_string(m->llm->config().n_vocab) + ")"));
-      ids.push_back(t.get<int32_t>());
-    }
-    return Json({{"prompt", tok::SanitizeUtf8(m->tok->Decode(ids))}});
+    return DetokenizeReply(*models, body, header_model);
   }
 
   // What a request turned into before anything is awaited (plain code: GCC 12 mishandles some
