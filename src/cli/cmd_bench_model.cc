@@ -17,6 +17,7 @@
 #include <random>
 
 #include "cli/commands.h"
+#include "core/kernels/packed.h"
 #include "core/machine_probe.h"
 #include "model/forward.h"
 #include "model/llm.h"
@@ -29,7 +30,7 @@ struct Options {
   int64_t prompt = 512, gen = 128;
   int threads = 0, reps = 5;
   int64_t probe_mib = 1024;
-  bool json = false;
+  bool json = false, no_repack = false;
 };
 
 struct Stat {
@@ -68,6 +69,7 @@ DType MainWeightType(const model::Llm& llm) {
 
 int Run(const Options& o) {
   model::LoadOptions lo;
+  lo.repack = !o.no_repack;
   if (!o.quant.empty()) {
     const auto q = DTypeFromName(o.quant);
     if (!q || !kernels::HasVecDot(*q)) {
@@ -143,6 +145,12 @@ int Run(const Options& o) {
   const DType main_type = MainWeightType(llm);
   const bool int8 = kernels::ActFormatOf(main_type) != kernels::ActFormat::kF32;
   const double peak_flops = 2 * (int8 ? peak.int8_macs_per_s : peak.f32_macs_per_s);
+  // How the prefill multiplied: the packed int8 GEMM (AMX tiles or VNNI) or per-row kernels.
+  const bool packed = llm.weights().layers[0].w_up.packed != nullptr;
+  const bool amx = packed && kernels::AmxUsable();
+  const std::string gemm = packed ? (amx ? "packed int8 GEMM, AMX tiles" : "packed int8 GEMM, VNNI")
+                                  : "per-row dot kernels";
+  const double amx_peak_flops = 2 * peak.amx_macs_per_s;
   // Prefill computes the output matrix for the last token only.
   const double pp_flops =
       2.0 * llm.MatMulMacs(o.prompt, 1) * spp.median / static_cast<double>(o.prompt);
@@ -170,20 +178,28 @@ int Run(const Options& o) {
         {"prefill_gflops", pp_flops / 1e9},
         {"peak_gflops", peak_flops / 1e9},
         {"peak_instruction", int8 ? "int8 dot product" : "f32 FMA"},
-        {"prefill_share_of_peak", pp_flops / peak_flops}};
+        {"prefill_share_of_peak", pp_flops / peak_flops},
+        {"prefill_gemm", gemm}};
+    if (amx) {
+      j["amx_peak_gflops"] = amx_peak_flops / 1e9;
+      j["prefill_share_of_amx_peak"] = pp_flops / amx_peak_flops;
+    }
     std::cout << j.dump(2) << "\n";
     return 0;
   }
   std::cout << fmt::format(
       "model    {} ({}, {})\n"
       "machine  {} threads, isa {}, read bandwidth {:.1f} GB/s, peak {:.0f} GFLOP/s ({})\n"
-      "prefill  pp{:<5} {:8.1f} tok/s ± {:.1f}   {:.1f} GFLOP/s = {:.0f}% of peak\n"
+      "prefill  pp{:<5} {:8.1f} tok/s ± {:.1f}   {:.1f} GFLOP/s = {:.0f}% of peak ({}{})\n"
       "decode   tg{:<5} {:8.1f} tok/s ± {:.1f}   {:.0f} MB/token, limit {:.1f} tok/s → {:.0f}% of "
       "the bandwidth limit\n",
       o.model, c.arch, llm.description().DTypeMix(), threads, kernels::IsaName(k.isa),
       bandwidth / 1e9, peak_flops / 1e9, int8 ? "int8 dot products" : "f32 FMA", o.prompt,
-      spp.median, spp.stdev, pp_flops / 1e9, 100 * pp_flops / peak_flops, o.gen, stg.median,
-      stg.stdev, bytes_per_token / 1e6, limit_tps, 100 * stg.median / limit_tps);
+      spp.median, spp.stdev, pp_flops / 1e9, 100 * pp_flops / peak_flops, gemm,
+      amx ? fmt::format("; {:.0f}% of the AMX peak of {:.0f} GFLOP/s",
+                        100 * pp_flops / amx_peak_flops, amx_peak_flops / 1e9)
+          : std::string(),
+      o.gen, stg.median, stg.stdev, bytes_per_token / 1e6, limit_tps, 100 * stg.median / limit_tps);
   return 0;
 }
 
@@ -200,6 +216,8 @@ CommandRegistrar reg("bench-model", [](CLI::App& app, int* exit_code) {
   c->add_option("--probe-mib", o->probe_mib,
                 "bandwidth probe buffer (well above the caches; small only for quick checks)")
       ->capture_default_str();
+  c->add_flag("--no-repack", o->no_repack,
+              "keep Q8_0/Q4_0 weights as stored (per-row kernels), for comparison");
   c->add_flag("--json", o->json, "print one JSON object");
   c->callback([o, exit_code] { *exit_code = Run(*o); });
 });

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <vector>
 
+#include "core/kernels/packed.h"
+
 namespace seekd {
 namespace {
 
@@ -48,13 +50,13 @@ double MeasureReadBandwidth(ThreadPool& pool, uint64_t bytes, int reps) {
 
 PeakRates MeasurePeakRates(const kernels::Kernels& k, ThreadPool& pool, int64_t iters) {
   PeakRates out;
-  auto rate = [&](uint64_t (*spin)(int64_t)) {
+  auto rate = [&](uint64_t (*spin)(int64_t), int64_t n) {
     double best = 0;
     for (int r = 0; r < 3; ++r) {
       std::vector<uint64_t> macs(static_cast<size_t>(pool.size()));
       const double t0 = Now();
       pool.ParallelFor(pool.size(), [&](int64_t, int64_t, int thread) {
-        macs[static_cast<size_t>(thread)] = spin(iters);
+        macs[static_cast<size_t>(thread)] = spin(n);
       });
       const double dt = Now() - t0;
       uint64_t total = 0;
@@ -63,8 +65,11 @@ PeakRates MeasurePeakRates(const kernels::Kernels& k, ThreadPool& pool, int64_t 
     }
     return best;
   };
-  out.int8_macs_per_s = rate(k.spin_int8);
-  out.f32_macs_per_s = rate(k.spin_f32);
+  out.int8_macs_per_s = rate(k.spin_int8, iters);
+  out.f32_macs_per_s = rate(k.spin_f32, iters);
+  // A tile op does 16,384 multiply-adds: a sixteenth of the rounds takes about as long.
+  if (k.isa == kernels::Isa::kAvx512 && kernels::AmxUsable())
+    out.amx_macs_per_s = rate(kernels::SpinAmx, std::max<int64_t>(1, iters / 16));
   return out;
 }
 

@@ -18,8 +18,48 @@ inline void Prefetch(const uint8_t* begin, const uint8_t* end, const uint8_t* li
 }
 }  // namespace
 
+namespace {
+// The packed path: activations as standard BlockQ8A rows, then gemv (one token) or a panel of
+// 16-token tiles and the tiled gemm, row groups split across the pool.
+void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, ThreadPool& pool,
+                  const MatrixView& w, const float* x, int64_t n_tokens, float* y,
+                  MatMulScratch* scratch) {
+  const int64_t act_bytes = w.n_cols / 32 * static_cast<int64_t>(sizeof(kernels::BlockQ8A));
+  scratch->act.resize(static_cast<size_t>(act_bytes * n_tokens));
+  auto* act = reinterpret_cast<kernels::BlockQ8A*>(scratch->act.data());
+  const int64_t per_row = w.n_cols / 32;
+  const int64_t n_groups = w.n_rows / kernels::kPackedRows;
+  if (n_tokens == 1) {
+    k.quantize_q8a(x, act, w.n_cols);
+    pool.ParallelFor(n_groups, [&](int64_t g0, int64_t g1, int) {
+      pg.gemv(w.packed, w.n_rows, w.n_cols, act, y, g0, g1);
+    });
+    return;
+  }
+  const int64_t n_tiles = (n_tokens + kernels::kPanelTokens - 1) / kernels::kPanelTokens;
+  scratch->panel.resize(static_cast<size_t>(pg.panel_bytes(n_tokens, w.n_cols)) + 64);
+  // 64-byte aligned: the kernels load whole panel lines.
+  auto* panel = reinterpret_cast<uint8_t*>(
+      (reinterpret_cast<uintptr_t>(scratch->panel.data()) + 63) & ~uintptr_t{63});
+  pool.ParallelFor(n_tiles, [&](int64_t t0, int64_t t1, int) {
+    const int64_t tok0 = t0 * kernels::kPanelTokens;
+    const int64_t tok1 = std::min(n_tokens, t1 * kernels::kPanelTokens);
+    for (int64_t t = tok0; t < tok1; ++t)
+      k.quantize_q8a(x + t * w.n_cols, act + t * per_row, w.n_cols);
+    pg.pack_panel(act, n_tokens, w.n_cols, t0, t1, panel);
+  });
+  pool.ParallelFor(n_groups, [&](int64_t g0, int64_t g1, int) {
+    pg.gemm(w.packed, w.n_rows, w.n_cols, panel, n_tokens, y, g0, g1);
+  });
+}
+}  // namespace
+
 void MatMul(const kernels::Kernels& k, ThreadPool& pool, const MatrixView& w, const float* x,
             int64_t n_tokens, float* y, MatMulScratch* scratch) {
+  if (w.packed != nullptr) {
+    const kernels::PackedGemm& pg = k.packed[static_cast<int>(w.dtype)];
+    if (pg.gemm != nullptr) return PackedMatMul(k, pg, pool, w, x, n_tokens, y, scratch);
+  }
   const kernels::VecDotFn dot = k.vec_dot[static_cast<int>(w.dtype)];
   const kernels::VecDotMultiFn multi = k.vec_dot_multi[static_cast<int>(w.dtype)];
   SEEKD_CHECK(dot != nullptr);

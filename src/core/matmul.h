@@ -22,17 +22,21 @@ struct MatrixView {
   int64_t n_cols = 0;  // ne0: the dot-product length
   int64_t n_rows = 0;  // ne1: outputs
   uint64_t row_bytes = 0;
+  // The same matrix repacked for the active table's PackedGemm (model loader), or null.
+  const uint8_t* packed = nullptr;
 
   const uint8_t* Row(int64_t r) const { return data + static_cast<uint64_t>(r) * row_bytes; }
 };
 
 // Reusable per-caller buffers, grown on demand and never shrunk.
 struct MatMulScratch {
-  std::vector<uint8_t> act;  // activations in the weight's format, one row per token
+  std::vector<uint8_t> act;    // activations in the weight's format, one row per token
+  std::vector<uint8_t> panel;  // the packed GEMM's activation tiles
 };
 
 // y[t · n_rows + r] = Σ_c W[r][c] · x[t · n_cols + c] for t < n_tokens.
 // W's dtype must have a kernel (kernels::HasVecDot) and n_cols a multiple of its block size.
+// A matrix with `packed` set goes through the table's PackedGemm when it has one for the type.
 void MatMul(const kernels::Kernels& k, ThreadPool& pool, const MatrixView& w, const float* x,
             int64_t n_tokens, float* y, MatMulScratch* scratch);
 

@@ -67,6 +67,9 @@ struct LoadOptions {
   std::optional<DType> quant;
   // Called with the fraction of tensors prepared, 0 … 1.
   std::function<void(double)> progress;
+  // Repack matrices for the active kernels' packed GEMM where it has one (Q8_0, Q4_0 on
+  // AVX-512 VNNI): a copy of those weights, built once, in exchange for a tiled int8 GEMM.
+  bool repack = true;
 };
 
 class Llm {
@@ -78,6 +81,8 @@ class Llm {
   uint64_t StreamedBytesPerToken() const;
   // Bytes the loader allocated (conversions); the rest is the file mapping.
   uint64_t converted_bytes() const { return converted_bytes_; }
+  // Bytes of repacked copies (LoadOptions::repack); their file pages are released after packing.
+  uint64_t packed_bytes() const { return packed_bytes_; }
   // Multiply-adds per token of a forward pass (matrices only), for GFLOP/s figures.
   uint64_t MatMulMacsPerToken() const;
   // Matrix multiply-adds of `tokens` computed tokens of which `logit_tokens` want logits (the
@@ -91,7 +96,8 @@ class Llm {
   ModelDescription desc_;
   std::vector<std::shared_ptr<const void>> keep_alive_;  // mapped files
   std::vector<std::vector<uint8_t>> owned_;
-  uint64_t converted_bytes_ = 0;
+  std::vector<std::shared_ptr<uint8_t>> packed_;  // 64-byte aligned
+  uint64_t converted_bytes_ = 0, packed_bytes_ = 0;
 };
 
 // Loads a GGUF file or a Hugging Face folder (config.json + safetensors) whose architecture is

@@ -1,9 +1,16 @@
 // Loading a registered architecture from GGUF or a Hugging Face folder into an Llm: tensor
 // lookup, shape checks, conversion at load where asked or needed.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <numbers>
+#include <thread>
 
 #include "core/kernels/kernels.h"
 #include "core/quant.h"
@@ -35,6 +42,7 @@ class LlmBuilder {
                             bool convert = true);
   Result<const float*> Vector(const std::string& name, int64_t n, bool optional = false);
   Status FillConfig(const ArchInfo& arch, bool from_gguf);
+  void Pack();
   void Progress() {
     ++done_;
     if (opt_.progress && total_ > 0) opt_.progress(static_cast<double>(done_) / total_);
@@ -221,8 +229,63 @@ Status LlmBuilder::Build(const std::map<std::string, RawTensor>& tensors, const 
     SEEKD_ASSIGN_OR_RETURN(const float* ff, Vector("rope_freqs.weight", c.rope.n_rot / 2));
     llm_->config_.rope.freq_factors.assign(ff, ff + c.rope.n_rot / 2);
   }
+  Pack();
   if (opt_.progress) opt_.progress(1.0);
   return Status::Ok();
+}
+
+// Repacks the matrices the active table has a packed GEMM for (ARCHITECTURE: "a format
+// repacked for a kernel is built once at load and counted"), on a few threads. The file pages
+// a packed matrix was read from are handed back (MADV_DONTNEED: the mapping stays valid and
+// re-reads the file if another ISA's table ever uses the original layout).
+void LlmBuilder::Pack() {
+  if (!opt_.repack) return;
+  const kernels::Kernels& k = kernels::Active();
+  LlmWeights& w = llm_->weights_;
+  std::vector<MatrixView*> todo;
+  auto consider = [&](MatrixView& m) {
+    const kernels::PackedGemm& pg = k.packed[static_cast<int>(m.dtype)];
+    if (pg.pack != nullptr && m.n_rows % kernels::kPackedRows == 0 && m.n_cols % 32 == 0)
+      todo.push_back(&m);
+  };
+  for (LayerWeights& l : w.layers)
+    for (MatrixView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) consider(*m);
+  consider(w.output);
+  if (todo.empty()) return;
+  for (MatrixView* m : todo) {
+    const uint64_t n = k.packed[static_cast<int>(m->dtype)].bytes(m->n_rows, m->n_cols);
+    llm_->packed_.emplace_back(static_cast<uint8_t*>(std::aligned_alloc(64, (n + 63) / 64 * 64)),
+                               [](uint8_t* p) { std::free(p); });
+    SEEKD_CHECK(llm_->packed_.back() != nullptr);
+    llm_->packed_bytes_ += n;
+  }
+  auto owned = [&](const uint8_t* p) {
+    for (const auto& o : llm_->owned_)
+      if (p >= o.data() && p < o.data() + o.size()) return true;
+    return false;
+  };
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
+      MatrixView& m = *todo[i];
+      uint8_t* out = llm_->packed_[llm_->packed_.size() - todo.size() + i].get();
+      k.packed[static_cast<int>(m.dtype)].pack(m.data, m.n_rows, m.n_cols, out);
+      // Release the file pages read (not the embedding a tied output shares, not owned memory).
+      if (m.data != w.token_embd.data && !owned(m.data)) {
+        const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+        const auto begin = (reinterpret_cast<uintptr_t>(m.data) + page - 1) / page * page;
+        const auto end =
+            (reinterpret_cast<uintptr_t>(m.data) + m.row_bytes * m.n_rows) / page * page;
+        if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+      }
+      m.packed = out;
+    }
+  };
+  const unsigned n_threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  std::vector<std::thread> threads;
+  for (unsigned t = 1; t < n_threads; ++t) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
 }
 
 uint64_t Llm::StreamedBytesPerToken() const {

@@ -2,10 +2,16 @@
 // float loops.
 #include "core/kernels/x86_kernels.inc"
 
+#include "core/kernels/packed.h"
+
 namespace seekd::kernels {
 
 const Kernels* Avx512Kernels() {
-  static const Kernels k = MakeTable(Isa::kAvx512);
+  static const Kernels k = [] {
+    Kernels t = MakeTable(Isa::kAvx512);
+    AddPackedGemm(&t);  // Q8_0 and Q4_0 through the packed int8 GEMM (core/kernels/packed.h)
+    return t;
+  }();
   return &k;
 }
 

@@ -51,6 +51,27 @@ using VecDotFn = float (*)(int64_t n, const void* w, const void* x);
 using VecDotMultiFn = void (*)(int64_t n, const void* w, const void* x, int64_t x_stride, int n_tok,
                                float* out, int64_t out_stride);
 
+// A register-tiled integer GEMM over weights repacked once at load (core/kernels/packed.h):
+// rows in groups of 16, each 32-element block stored as the 16 rows × 4 consecutive bytes that
+// one vpdpbusd takes. Activations are BlockQ8A rows in the standard layout. For every output
+// the float operations are the same sequence whatever the number of tokens in the call, the
+// tile a token lands in or the thread split, so decode (gemv) and prefill (gemm) agree bit for
+// bit. n_rows must be a multiple of 16; outputs y[t · n_rows + r], row groups [g0, g1).
+struct PackedGemm {
+  uint64_t (*bytes)(int64_t n_rows, int64_t n_cols) = nullptr;
+  void (*pack)(const void* w, int64_t n_rows, int64_t n_cols, uint8_t* out) = nullptr;
+  void (*gemv)(const uint8_t* w, int64_t n_rows, int64_t n_cols, const BlockQ8A* x, float* y,
+               int64_t g0, int64_t g1) = nullptr;
+  // Prefill: the activations first go into a panel of 16-token tiles (tiles [t0, t1) per call).
+  uint64_t (*panel_bytes)(int64_t n_tokens, int64_t n_cols) = nullptr;
+  void (*pack_panel)(const BlockQ8A* x, int64_t n_tokens, int64_t n_cols, int64_t t0, int64_t t1,
+                     uint8_t* panel) = nullptr;
+  void (*gemm)(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel,
+               int64_t n_tokens, float* y, int64_t g0, int64_t g1) = nullptr;
+};
+constexpr int64_t kPackedRows = 16;   // rows per packed group
+constexpr int64_t kPanelTokens = 16;  // tokens per panel tile
+
 struct Kernels {
   Isa isa = Isa::kScalar;
   VecDotFn vec_dot[40] = {};             // by DType id; null = type has no kernel
@@ -61,6 +82,8 @@ struct Kernels {
   // Per weight type, a table may lay its activation blocks out differently (same values, same
   // sums, quants reordered to match the weight's nibble layout); null = the standard format.
   void (*quantize_act_for[40])(const float* x, void* y, int64_t n) = {};
+  // By DType id: the packed GEMM for weight types that have one (all null = none).
+  PackedGemm packed[40];
   // Plain f32 helpers used by attention.
   float (*dot_f32)(int64_t n, const float* a, const float* b) = nullptr;
   void (*axpy_f32)(int64_t n, float a, const float* x, float* y) = nullptr;  // y += a·x

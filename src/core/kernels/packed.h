@@ -1,0 +1,44 @@
+// The packed int8 GEMM for Q8_0 and Q4_0 weights on AVX-512 VNNI (and AMX where the CPU and the
+// kernel allow it): the layouts and the float order every variant shares. Kernels::packed holds
+// the variant the AVX-512 table chose; tests and benchmarks reach each one here.
+//
+// Packed weights. Rows in groups of 16; with nb = K/32 and QB = 512 (Q8_0) or 256 (Q4_0), group
+// g starts at g · G, G = nb · (QB + 32) rounded up to 64 bytes, and holds
+//   [0, nb·QB)             quants, block b at b·QB
+//   [nb·QB, nb·QB + nb·32) the 16 rows' fp16 scales of block b at nb·QB + 32·b (+2 per row)
+//   Q8_0: chunk c (0..7) of a block at 64·c; byte 4·r + j is qs_r[4c + j] + 128 (so the weight
+//         is vpdpbusd's unsigned operand and the activation bytes its broadcast signed one).
+//   Q4_0: vector v (0..3) of a block at 64·v; byte 4·r + j is the stored byte qs_r[4v + j],
+//         whose low nibble is element 4v + j (chunk v) and high nibble element 16 + 4v + j
+//         (chunk v + 4): ggml already pairs j with j + 16, so a 4-byte transpose suffices.
+// The same bytes as the file (544 / 288 per 16 rows × 32; an odd block count adds a 32-byte pad
+// per group), so decode reads nothing extra.
+//
+// Activation panel (prefill). Tiles of 16 tokens; tile tt, block b at (tt · nb + b) · 640:
+//   [0, 512) the 16 tokens' 32 quants; [512, 576) their f32 scales; [576, 640) int32
+//   corrections −C · Σq (C = 128 for Q8_0, 8 for Q4_0); tokens past the end are zero.
+//
+// Float order, every variant: for each output (r, t), acc = 0 and for b = 0 … nb − 1
+//   s = fp32(dw[r, b]) · da[t, b];  acc = fma((float) isum(r, t, b), s, acc)
+// where isum is the exact int32 block dot (Q4_0: Σ (q − 8)·a). Decode, prefill, VNNI and AMX,
+// any tile, K-chunk or thread split give the same bits.
+#pragma once
+
+#include "core/dtype.h"
+#include "core/kernels/kernels.h"
+
+namespace seekd::kernels {
+
+// The VNNI variants (amx = false) or the AMX prefill over the same layouts (amx = true; gemv
+// and packing stay VNNI's). All-null when the type has none or AMX is not usable.
+PackedGemm PackedGemmFor(DType t, bool amx);
+// Whether AMX int8 tiles work here: the CPU has them, the kernel grants this process tile data
+// (arch_prctl), and SEEKD_AMX is not "0". Asked once.
+bool AmxUsable();
+// Fills k.packed for the AVX-512 table (AMX prefill when usable).
+void AddPackedGemm(Kernels* k);
+// Peak probe: `iters` rounds of four independent tdpbssd on full 16 × 64 tiles (16,384
+// multiply-adds each); returns the multiply-adds done (0 without AMX).
+uint64_t SpinAmx(int64_t iters);
+
+}  // namespace seekd::kernels

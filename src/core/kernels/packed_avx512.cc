@@ -1,0 +1,523 @@
+// The packed int8 GEMM (layouts and float order: core/kernels/packed.h), compiled for AVX-512
+// VNNI and AMX-INT8. Like x86_kernels.inc, everything here is intrinsics and plain C in an
+// anonymous namespace (no std:: templates), so the linker can never pick a wide-instruction copy
+// of an inline function for baseline code.
+//
+// Speed notes (measured with the prototype behind docs/BENCHMARKS.md's GEMM section):
+//   - VNNI prefill: 16 rows × 16 tokens per microkernel, two 8-token halves chunk-outer (8
+//     independent vpdpbusd chains); per block 128 vpdpbusd with the 4 activation bytes as an
+//     embedded {1to16} broadcast, 49 other vector uops (cvt, scale product, fma per token, one
+//     vcvtph2ps): at most 128 / 177 = 72% of the vpdpbusd peak, 60–70% reached.
+//   - AMX prefill: 2 row groups × 2 token tiles of tdpbssd per 32-k block on a signed copy of the
+//     weights; C goes through a hot 4 KB buffer after every block for the per-block scales.
+//   - Decode: memory-bound; a software prefetch 2 KB ahead in a group's stream (groups are short
+//     streams and the hardware prefetcher restarts at each).
+#include <cpuid.h>
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/kernels/packed.h"
+#include "core/quant.h"
+
+namespace {
+
+using seekd::BlockQ4_0;
+using seekd::BlockQ8_0;
+using seekd::DType;
+using seekd::kernels::BlockQ8A;
+using seekd::kernels::PackedGemm;
+
+constexpr int kGroupRows = 16, kTileTok = 16;
+constexpr uint64_t kQ8Quant = 512, kQ4Quant = 256, kScaleBytes = 32, kPanelBlock = 640;
+constexpr int kMaxChunk = 64;    // K-chunk (cache blocking), in 32-element blocks
+constexpr int kChunk = 48;       // 48 blocks: a token tile's panel slice stays in L1
+constexpr int kGroupBlock = 16;  // row groups whose K-chunk stays in L2 across token tiles
+
+inline int MinI(int a, int b) { return a < b ? a : b; }
+
+// A group's bytes, rounded up to whole cache lines so every group starts 64-aligned (the
+// kernels use aligned loads); no padding when the block count is even, as in every model shape.
+uint64_t GroupBytes(int64_t n_cols, bool q4) {
+  const uint64_t raw =
+      static_cast<uint64_t>(n_cols / 32) * ((q4 ? kQ4Quant : kQ8Quant) + kScaleBytes);
+  return (raw + 63) / 64 * 64;
+}
+
+// Per-thread scratch for unpacked weight chunks (≤ 16 groups × 64 blocks × 512 B), 64-aligned,
+// grown on demand; not zeroed (every byte read is written first).
+struct Scratch {
+  uint8_t* p = nullptr;
+  uint64_t n = 0;
+  ~Scratch() { std::free(p); }
+  uint8_t* Get(uint64_t bytes) {
+    if (bytes > n) {
+      std::free(p);
+      n = (bytes + 63) / 64 * 64;
+      p = static_cast<uint8_t*>(std::aligned_alloc(64, n));
+    }
+    return p;
+  }
+};
+thread_local Scratch tl_scratch;
+
+// ---- Packing -------------------------------------------------------------------------------
+
+void PackQ8_0(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
+  const auto* w = static_cast<const BlockQ8_0*>(src);
+  const int64_t nb = n_cols / 32;
+  for (int64_t g = 0; g < n_rows / kGroupRows; ++g) {
+    uint8_t* q = out + static_cast<uint64_t>(g) * GroupBytes(n_cols, false);
+    auto* d = reinterpret_cast<uint16_t*>(q + nb * kQ8Quant);
+    for (int64_t b = 0; b < nb; ++b)
+      for (int r = 0; r < kGroupRows; ++r) {
+        const BlockQ8_0& blk = w[(kGroupRows * g + r) * nb + b];
+        d[b * 16 + r] = blk.d;
+        for (int c = 0; c < 8; ++c)
+          for (int j = 0; j < 4; ++j)
+            q[b * kQ8Quant + c * 64 + r * 4 + j] = static_cast<uint8_t>(blk.qs[4 * c + j] + 128);
+      }
+  }
+}
+
+void PackQ4_0(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
+  const auto* w = static_cast<const BlockQ4_0*>(src);
+  const int64_t nb = n_cols / 32;
+  for (int64_t g = 0; g < n_rows / kGroupRows; ++g) {
+    uint8_t* q = out + static_cast<uint64_t>(g) * GroupBytes(n_cols, true);
+    auto* d = reinterpret_cast<uint16_t*>(q + nb * kQ4Quant);
+    for (int64_t b = 0; b < nb; ++b)
+      for (int r = 0; r < kGroupRows; ++r) {
+        const BlockQ4_0& blk = w[(kGroupRows * g + r) * nb + b];
+        d[b * 16 + r] = blk.d;
+        for (int v = 0; v < 4; ++v)
+          std::memcpy(q + b * kQ4Quant + v * 64 + r * 4, blk.qs + 4 * v, 4);
+      }
+  }
+}
+
+uint64_t BytesQ8_0(int64_t n_rows, int64_t n_cols) {
+  return static_cast<uint64_t>(n_rows / kGroupRows) * GroupBytes(n_cols, false);
+}
+uint64_t BytesQ4_0(int64_t n_rows, int64_t n_cols) {
+  return static_cast<uint64_t>(n_rows / kGroupRows) * GroupBytes(n_cols, true);
+}
+
+uint64_t PanelBytes(int64_t n_tokens, int64_t n_cols) {
+  return static_cast<uint64_t>((n_tokens + kTileTok - 1) / kTileTok) *
+         static_cast<uint64_t>(n_cols / 32) * kPanelBlock;
+}
+
+template <int kCorr>
+void PackPanel(const BlockQ8A* x, int64_t n_tokens, int64_t n_cols, int64_t t0, int64_t t1,
+               uint8_t* panel) {
+  const int64_t nb = n_cols / 32;
+  for (int64_t tt = t0; tt < t1; ++tt)
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* p = panel + static_cast<uint64_t>(tt * nb + b) * kPanelBlock;
+      auto* da = reinterpret_cast<float*>(p + 512);
+      auto* corr = reinterpret_cast<int32_t*>(p + 576);
+      for (int t = 0; t < kTileTok; ++t) {
+        const int64_t tok = tt * kTileTok + t;
+        if (tok < n_tokens) {
+          const BlockQ8A& blk = x[tok * nb + b];
+          std::memcpy(p + t * 32, blk.qs, 32);
+          da[t] = blk.d;
+          corr[t] = -kCorr * blk.sum;
+        } else {
+          std::memset(p + t * 32, 0, 32);
+          da[t] = 0.0f;
+          corr[t] = 0;
+        }
+      }
+    }
+}
+
+// ---- VNNI ----------------------------------------------------------------------------------
+
+// vpdpbusd with the 4 activation bytes as an embedded {1to16} broadcast: one uop with its load
+// (separate broadcasts make the loop rename-bound). GCC 12 does not form it from intrinsics.
+inline __m512i DpbusdBcast(__m512i acc, __m512i w, const int32_t* a4) {
+  __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*a4));
+  return acc;
+}
+// A broadcast that stays a pure load uop (GCC may route it through a GPR and port 5).
+inline __m512i BcastLoad(const int32_t* p) {
+  __m512i v;
+  __asm__("vpbroadcastd %1, %0" : "=v"(v) : "m"(*p));
+  return v;
+}
+// A weight-chunk load the compiler may not merge with an earlier one: the second 8-token half
+// re-reads chunks from L1 instead of keeping 8 live, which would evict the accumulators.
+inline __m512i LoadChunk(const uint8_t* p) {
+  __m512i w;
+  __asm__ volatile("vmovdqa64 %1, %0" : "=v"(w) : "m"(*reinterpret_cast<const __m512i*>(p)));
+  return w;
+}
+
+// Q4_0: 64 packed bytes → chunk v (low nibbles) and chunk v + 4 (high nibbles), 0..15.
+inline void UnpackNibbles(__m512i x, __m512i* lo, __m512i* hi) {
+  const __m512i m0f = _mm512_set1_epi8(0x0F);
+  *lo = _mm512_and_si512(x, m0f);
+  *hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m0f);
+}
+
+// nblk Q4_0 blocks of one group → the Q8_0 chunk layout of unsigned nibbles (no +128).
+void UnpackQ4Group(const uint8_t* wq, int nblk, uint8_t* out) {
+  for (int b = 0; b < nblk; ++b, wq += kQ4Quant, out += kQ8Quant)
+    for (int v = 0; v < 4; ++v) {
+      __m512i lo, hi;
+      UnpackNibbles(_mm512_load_si512(wq + 64 * v), &lo, &hi);
+      _mm512_store_si512(out + 64 * v, lo);
+      _mm512_store_si512(out + 256 + 64 * v, hi);
+    }
+}
+
+// One 16-row group × one 16-token tile over nblk blocks. The 16 f32 accumulators are indexed
+// only by unrolled constants so they stay in registers (a runtime index spills them).
+void Micro16x16(const uint8_t* wq, const uint16_t* wd, const uint8_t* ap, int nblk, float* y,
+                int64_t ldy, int ntok, bool first) {
+  __m512 acc[16];
+#pragma GCC unroll 16
+  for (int t = 0; t < 16; ++t)
+    acc[t] = (first || t >= ntok) ? _mm512_setzero_ps() : _mm512_loadu_ps(y + t * ldy);
+  for (int b = 0; b < nblk; ++b, wq += kQ8Quant, wd += 16, ap += kPanelBlock) {
+    const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(wd)));
+    const auto* aq = reinterpret_cast<const int32_t*>(ap);
+    const auto* da = reinterpret_cast<const float*>(ap + 512);
+    const auto* corr = reinterpret_cast<const int32_t*>(ap + 576);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      __m512i isum[8];
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) isum[i] = BcastLoad(corr + h * 8 + i);  // starts at −C·Σa
+#pragma GCC unroll 8
+      for (int c = 0; c < 8; ++c) {
+        const __m512i w = LoadChunk(wq + 64 * c);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) isum[i] = DpbusdBcast(isum[i], w, aq + (h * 8 + i) * 8 + c);
+      }
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        const __m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(da[h * 8 + i]));
+        acc[h * 8 + i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), s, acc[h * 8 + i]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int t = 0; t < 16; ++t)
+    if (t < ntok) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+// Loop nest: K-chunk > 16 row groups > token tile > row group. A token tile's panel slice stays
+// in L1 across the 16 groups, their weights in L2 across token tiles; the f32 partial sums go
+// through y between K-chunks, which keeps the float order.
+template <bool kQ4>
+void GemmVnni(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel,
+              int64_t n_tokens, float* y, int64_t g0, int64_t g1) {
+  constexpr uint64_t QB = kQ4 ? kQ4Quant : kQ8Quant;
+  uint8_t* q4buf =
+      kQ4 ? tl_scratch.Get(static_cast<uint64_t>(kGroupBlock) * kMaxChunk * kQ8Quant) : nullptr;
+  const int nb = static_cast<int>(n_cols / 32);
+  const int ntt = static_cast<int>((n_tokens + kTileTok - 1) / kTileTok);
+  const uint64_t gstride = GroupBytes(n_cols, kQ4);
+  for (int kb = 0; kb < nb; kb += kChunk) {
+    const int nblk = MinI(kChunk, nb - kb);
+    for (auto gb = static_cast<int>(g0); gb < g1; gb += kGroupBlock) {
+      const int ge = MinI(static_cast<int>(g1), gb + kGroupBlock);
+      for (int tt = 0; tt < ntt; ++tt)
+        for (int g = gb; g < ge; ++g) {
+          const uint8_t* wg = w + static_cast<uint64_t>(g) * gstride;
+          const uint8_t* wq = wg + static_cast<uint64_t>(kb) * QB;
+          const uint16_t* wd = reinterpret_cast<const uint16_t*>(wg + nb * QB) + kb * 16;
+          if constexpr (kQ4) {
+            uint8_t* buf = q4buf + static_cast<uint64_t>(g - gb) * kMaxChunk * kQ8Quant;
+            if (tt == 0) UnpackQ4Group(wq, nblk, buf);
+            wq = buf;
+          }
+          Micro16x16(wq, wd, panel + static_cast<uint64_t>(tt * nb + kb) * kPanelBlock, nblk,
+                     y + static_cast<int64_t>(tt) * kTileTok * n_rows + g * 16, n_rows,
+                     MinI(kTileTok, static_cast<int>(n_tokens - tt * kTileTok)), kb == 0);
+        }
+    }
+  }
+}
+
+constexpr uint64_t kDecodePrefetch = 2048;  // bytes ahead in a group's quant stream
+
+// One token, one group at a time: two independent vpdpbusd chains, the correction at the end.
+template <bool kQ4>
+void GemvVnni(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const BlockQ8A* a, float* y,
+              int64_t g0, int64_t g1) {
+  constexpr uint64_t QB = kQ4 ? kQ4Quant : kQ8Quant;
+  constexpr int C = kQ4 ? 8 : 128;
+  const int64_t nb = n_cols / 32;
+  const uint64_t gstride = GroupBytes(n_cols, kQ4);
+  for (int64_t g = g0; g < g1; ++g) {
+    const uint8_t* wq = w + static_cast<uint64_t>(g) * gstride;
+    const auto* wd = reinterpret_cast<const uint16_t*>(wq + nb * QB);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b, wq += QB, wd += 16) {
+      for (uint64_t o = 0; o < QB; o += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
+      const auto* aq = reinterpret_cast<const int32_t*>(a[b].qs);
+      __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; ++v) {
+        __m512i w0, w1;
+        if constexpr (kQ4) {
+          UnpackNibbles(_mm512_load_si512(wq + 64 * v), &w0, &w1);
+        } else {
+          w0 = _mm512_load_si512(wq + 64 * v);
+          w1 = _mm512_load_si512(wq + 256 + 64 * v);
+        }
+        s0 = DpbusdBcast(s0, w0, aq + v);
+        s1 = DpbusdBcast(s1, w1, aq + v + 4);
+      }
+      const __m512i isum =
+          _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(C * a[b].sum));
+      const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(wd)));
+      const __m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(a[b].d));
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s, acc);
+    }
+    _mm512_storeu_ps(y + g * 16, acc);
+  }
+}
+
+// ---- AMX -----------------------------------------------------------------------------------
+
+// tmm0..3: C[i][j] (token tile i, group j); tmm4/5: A of token tiles 0/1; tmm6/7: B of groups.
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, start_row = 0, reserved[14] = {};
+  uint16_t colsb[16] = {64, 64, 64, 64, 32, 32, 64, 64};
+  uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 8, 8};
+};
+constexpr int kAccLd = 32;  // f32 accumulators: [32 tokens][32 rows]
+
+// Scales token tile i's stored C tiles (NG groups) into the f32 accumulators.
+template <int NG>
+inline void Epilogue(const int32_t* const cb[2], const uint8_t* ap, const __m512 dw[2],
+                     float* acc) {
+  const auto* da = reinterpret_cast<const float*>(ap + 512);
+#pragma GCC unroll 16
+  for (int t = 0; t < 16; ++t) {
+    const __m512 d = _mm512_set1_ps(da[t]);
+#pragma GCC unroll 2
+    for (int j = 0; j < NG; ++j) {
+      const __m512 s = _mm512_mul_ps(dw[j], d);
+      float* f = acc + t * kAccLd + j * 16;
+      _mm512_store_ps(f, _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(cb[j] + 16 * t)), s,
+                                         _mm512_load_ps(f)));
+    }
+  }
+}
+
+inline __m512 LoadScales(const uint16_t* wd) {
+  return _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(wd)));
+}
+
+// NT token tiles (1–2) × NG groups (1–2) over nblk blocks; wq[j] is a signed copy (512 B/block).
+template <int NT, int NG>
+void MicroAmx(const uint8_t* const wq[2], const uint16_t* const wd[2], const uint8_t* const ap[2],
+              int nblk, float* y, int64_t ldy, int ntok0, int ntok1, bool first) {
+  // C tiles alternate between two small, hot buffers: tile stores that miss L1 are very slow,
+  // and block b + 1's stores must not overwrite what block b's epilogue reads.
+  alignas(64) int32_t cbufs[2][4][256];
+  alignas(64) float acc[2 * 16 * kAccLd];
+  const int ntok[2] = {ntok0, ntok1};
+  for (int i = 0; i < NT; ++i)
+    for (int t = 0; t < 16; ++t)
+      for (int j = 0; j < NG; ++j) {
+        float* f = acc + (i * 16 + t) * kAccLd + j * 16;
+        const bool load = !first && t < ntok[i];
+        _mm512_store_ps(
+            f, load ? _mm512_loadu_ps(y + (i * 16 + t) * ldy + j * 16) : _mm512_setzero_ps());
+      }
+  for (int b = 0; b < nblk; ++b) {
+    const uint64_t ao = static_cast<uint64_t>(b) * kPanelBlock;
+    const uint64_t wo = static_cast<uint64_t>(b) * kQ8Quant;
+    int32_t(*cbuf)[256] = cbufs[b & 1];
+    _tile_zero(0);
+    if constexpr (NG > 1) _tile_zero(1);
+    if constexpr (NT > 1) _tile_zero(2);
+    if constexpr (NT > 1 && NG > 1) _tile_zero(3);
+    _tile_loadd(4, ap[0] + ao, 32);
+    if constexpr (NT > 1) _tile_loadd(5, ap[1] + ao, 32);
+    _tile_loadd(6, wq[0] + wo, 64);
+    if constexpr (NG > 1) _tile_loadd(7, wq[1] + wo, 64);
+    _tile_dpbssd(0, 4, 6);
+    if constexpr (NG > 1) _tile_dpbssd(1, 4, 7);
+    if constexpr (NT > 1) _tile_dpbssd(2, 5, 6);
+    if constexpr (NT > 1 && NG > 1) _tile_dpbssd(3, 5, 7);
+    _tile_stored(0, cbuf[0], 64);
+    if constexpr (NG > 1) _tile_stored(1, cbuf[1], 64);
+    if constexpr (NT > 1) _tile_stored(2, cbuf[2], 64);
+    if constexpr (NT > 1 && NG > 1) _tile_stored(3, cbuf[3], 64);
+    __m512 dw[2];
+    for (int j = 0; j < NG; ++j) dw[j] = LoadScales(wd[j] + b * 16);
+    for (int i = 0; i < NT; ++i) {
+      const int32_t* cb[2] = {cbuf[i * 2], cbuf[i * 2 + 1]};
+      Epilogue<NG>(cb, ap[i] + ao, dw, acc + i * 16 * kAccLd);
+    }
+  }
+  for (int i = 0; i < NT; ++i)
+    for (int t = 0; t < ntok[i]; ++t)
+      for (int j = 0; j < NG; ++j)
+        _mm512_storeu_ps(y + (i * 16 + t) * ldy + j * 16,
+                         _mm512_load_ps(acc + (i * 16 + t) * kAccLd + j * 16));
+}
+
+// A signed copy of one group's K-chunk for tdpbssd (so no activation-sum correction):
+// Q8_0: u8 ^ 0x80 is the stored weight; Q4_0: nibble − 8.
+template <bool kQ4>
+void SignedCopy(const uint8_t* wq, int nblk, uint8_t* out) {
+  const __m512i m0f = _mm512_set1_epi8(0x0F), k8 = _mm512_set1_epi8(8);
+  const __m512i k80 = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (int b = 0; b < nblk; ++b, out += kQ8Quant) {
+    if constexpr (kQ4) {
+      for (int v = 0; v < 4; ++v) {
+        const __m512i x = _mm512_load_si512(wq + b * kQ4Quant + 64 * v);
+        _mm512_store_si512(out + 64 * v, _mm512_sub_epi8(_mm512_and_si512(x, m0f), k8));
+        _mm512_store_si512(out + 256 + 64 * v,
+                           _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(x, 4), m0f), k8));
+      }
+    } else {
+      for (int c = 0; c < 8; ++c)
+        _mm512_store_si512(out + 64 * c,
+                           _mm512_xor_si512(_mm512_load_si512(wq + b * kQ8Quant + 64 * c), k80));
+    }
+  }
+}
+
+template <bool kQ4>
+void GemmAmx(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel,
+             int64_t n_tokens, float* y, int64_t g0, int64_t g1) {
+  constexpr uint64_t QB = kQ4 ? kQ4Quant : kQ8Quant;
+  uint8_t* bbuf = tl_scratch.Get(static_cast<uint64_t>(kGroupBlock) * kMaxChunk * kQ8Quant);
+  const TileConfig cfg;
+  _tile_loadconfig(&cfg);
+  const int nb = static_cast<int>(n_cols / 32);
+  const int ntt = static_cast<int>((n_tokens + kTileTok - 1) / kTileTok);
+  const uint64_t gstride = GroupBytes(n_cols, kQ4);
+  for (int kb = 0; kb < nb; kb += kChunk) {
+    const int nblk = MinI(kChunk, nb - kb);
+    for (auto gb = static_cast<int>(g0); gb < g1; gb += kGroupBlock) {
+      const int ge = MinI(static_cast<int>(g1), gb + kGroupBlock);
+      for (int tt = 0; tt < ntt; tt += 2) {
+        const int nt = MinI(2, ntt - tt);
+        const uint8_t* ap[2] = {
+            panel + static_cast<uint64_t>(tt * nb + kb) * kPanelBlock,
+            panel + static_cast<uint64_t>((tt + nt - 1) * nb + kb) * kPanelBlock};
+        const int n0 = MinI(kTileTok, static_cast<int>(n_tokens - tt * kTileTok));
+        const int n1 =
+            nt > 1 ? MinI(kTileTok, static_cast<int>(n_tokens - (tt + 1) * kTileTok)) : 0;
+        for (int g = gb; g < ge; g += 2) {
+          const int ng = MinI(2, ge - g);
+          const uint8_t* wq[2] = {nullptr, nullptr};
+          const uint16_t* wd[2] = {nullptr, nullptr};
+          for (int j = 0; j < ng; ++j) {
+            const uint8_t* wg = w + static_cast<uint64_t>(g + j) * gstride;
+            wd[j] = reinterpret_cast<const uint16_t*>(wg + nb * QB) + kb * 16;
+            uint8_t* buf = bbuf + static_cast<uint64_t>(g + j - gb) * kMaxChunk * kQ8Quant;
+            if (tt == 0) SignedCopy<kQ4>(wg + static_cast<uint64_t>(kb) * QB, nblk, buf);
+            wq[j] = buf;
+          }
+          float* yt = y + static_cast<int64_t>(tt) * kTileTok * n_rows + g * 16;
+          if (nt == 2 && ng == 2) {
+            MicroAmx<2, 2>(wq, wd, ap, nblk, yt, n_rows, n0, n1, kb == 0);
+          } else if (nt == 2) {
+            MicroAmx<2, 1>(wq, wd, ap, nblk, yt, n_rows, n0, n1, kb == 0);
+          } else if (ng == 2) {
+            MicroAmx<1, 2>(wq, wd, ap, nblk, yt, n_rows, n0, n1, kb == 0);
+          } else {
+            MicroAmx<1, 1>(wq, wd, ap, nblk, yt, n_rows, n0, n1, kb == 0);
+          }
+        }
+      }
+    }
+  }
+  _tile_release();
+}
+
+bool DetectAmx() {
+  const char* env = std::getenv("SEEKD_AMX");
+  if (env != nullptr && env[0] == '0') return false;
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const bool tile = (d >> 24) & 1, int8 = (d >> 25) & 1;
+  if (!tile || !int8) return false;
+  // Linux hands out the tile-data state per process on request (ARCH_REQ_XCOMP_PERM).
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+}
+
+}  // namespace
+
+namespace seekd::kernels {
+
+bool AmxUsable() {
+  static const bool usable = DetectAmx();
+  return usable;
+}
+
+PackedGemm PackedGemmFor(DType t, bool amx) {
+  PackedGemm p;
+  if (amx && !AmxUsable()) return p;
+  p.panel_bytes = PanelBytes;
+  if (t == DType::kQ8_0) {
+    p.bytes = BytesQ8_0;
+    p.pack = PackQ8_0;
+    p.gemv = GemvVnni<false>;
+    p.pack_panel = PackPanel<128>;
+    p.gemm = amx ? GemmAmx<false> : GemmVnni<false>;
+  } else if (t == DType::kQ4_0) {
+    p.bytes = BytesQ4_0;
+    p.pack = PackQ4_0;
+    p.gemv = GemvVnni<true>;
+    p.pack_panel = PackPanel<8>;
+    p.gemm = amx ? GemmAmx<true> : GemmVnni<true>;
+  } else {
+    return PackedGemm{};
+  }
+  return p;
+}
+
+uint64_t SpinAmx(int64_t iters) {
+  if (!AmxUsable()) return 0;
+  struct alignas(64) {
+    uint8_t palette = 1, start_row = 0, reserved[14] = {};
+    uint16_t colsb[16] = {64, 64, 64, 64, 64, 64, 64, 64};
+    uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
+  } cfg;
+  alignas(64) static const int8_t ones[16 * 64] = {1};
+  _tile_loadconfig(&cfg);
+  _tile_loadd(4, ones, 64);
+  _tile_loadd(5, ones, 64);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int64_t i = 0; i < iters; ++i) {
+    _tile_dpbssd(0, 4, 5);
+    _tile_dpbssd(1, 4, 5);
+    _tile_dpbssd(2, 4, 5);
+    _tile_dpbssd(3, 4, 5);
+  }
+  alignas(64) int32_t out[256];
+  _tile_stored(0, out, 64);
+  _tile_release();
+  volatile int32_t sink = out[0];
+  (void)sink;
+  return static_cast<uint64_t>(iters) * 4 * 16 * 16 * 64;
+}
+
+void AddPackedGemm(Kernels* k) {
+  const DType types[] = {DType::kQ8_0, DType::kQ4_0};
+  for (DType t : types) k->packed[static_cast<int>(t)] = PackedGemmFor(t, AmxUsable());
+}
+
+}  // namespace seekd::kernels

@@ -1,0 +1,153 @@
+// The packed int8 GEMM (core/kernels/packed.h) for Q8_0 and Q4_0: decode (gemv) and prefill
+// (gemm) give the same bits for every token, whatever the token count, tile or row split; the
+// AMX prefill gives the VNNI bits; all of them match the scalar reference dot within a few
+// roundings of the sum of |terms|; and MatMul takes the packed path when a matrix has one.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/kernels/kernels.h"
+#include "core/kernels/packed.h"
+#include "core/matmul.h"
+#include "core/quant.h"
+
+namespace seekd {
+namespace {
+
+using kernels::BlockQ8A;
+using kernels::PackedGemm;
+
+std::vector<float> Random(int64_t n, uint32_t seed, float scale) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+struct Aligned {
+  explicit Aligned(uint64_t n)
+      : p(static_cast<uint8_t*>(std::aligned_alloc(64, (n + 63) / 64 * 64))) {}
+  ~Aligned() { std::free(p); }
+  uint8_t* p;
+};
+
+bool HaveAvx512() {
+  for (auto isa : kernels::AvailableIsas())
+    if (isa == kernels::Isa::kAvx512) return true;
+  return false;
+}
+
+struct Case {
+  DType t;
+  int64_t n_rows, n_cols;
+};
+
+TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
+  if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  const auto& ref = kernels::ScalarKernels();
+  int checked = 0;
+  for (const Case c :
+       {Case{DType::kQ8_0, 16, 32}, Case{DType::kQ8_0, 48, 1568}, Case{DType::kQ8_0, 256, 3072},
+        Case{DType::kQ4_0, 16, 96}, Case{DType::kQ4_0, 48, 1568}, Case{DType::kQ4_0, 256, 3072}}) {
+    const PackedGemm vnni = kernels::PackedGemmFor(c.t, false);
+    const PackedGemm amx = kernels::PackedGemmFor(c.t, true);
+    ASSERT_NE(vnni.gemm, nullptr);
+    const int64_t row_bytes = RowBytes(c.t, c.n_cols).value();
+    std::vector<uint8_t> wq(static_cast<size_t>(row_bytes * c.n_rows));
+    const auto w = Random(c.n_rows * c.n_cols, 7, 0.4f);
+    ASSERT_TRUE(Quantize(c.t, w.data(), wq.data(), c.n_rows * c.n_cols).ok());
+    Aligned packed(vnni.bytes(c.n_rows, c.n_cols));
+    // As large as the stored matrix, but for a 32-byte pad per group when K/32 is odd.
+    EXPECT_EQ(
+        vnni.bytes(c.n_rows, c.n_cols),
+        static_cast<uint64_t>(row_bytes * c.n_rows + (c.n_cols / 32 % 2) * 32 * c.n_rows / 16));
+    vnni.pack(wq.data(), c.n_rows, c.n_cols, packed.p);
+    const int64_t nb = c.n_cols / 32, groups = c.n_rows / 16;
+    for (int64_t n_tok : {1, 2, 5, 16, 17, 33, 70}) {
+      const auto x = Random(n_tok * c.n_cols, 11 + static_cast<uint32_t>(n_tok), 2.0f);
+      std::vector<BlockQ8A> act(static_cast<size_t>(n_tok * nb));
+      for (int64_t t = 0; t < n_tok; ++t)
+        ref.quantize_q8a(x.data() + t * c.n_cols, act.data() + t * nb, c.n_cols);
+      Aligned panel(vnni.panel_bytes(n_tok, c.n_cols));
+      vnni.pack_panel(act.data(), n_tok, c.n_cols, 0, (n_tok + 15) / 16, panel.p);
+      std::vector<float> y(static_cast<size_t>(n_tok * c.n_rows), -7.0f);
+      // Two row ranges, as two threads would split them.
+      vnni.gemm(packed.p, c.n_rows, c.n_cols, panel.p, n_tok, y.data(), 0, groups / 2);
+      vnni.gemm(packed.p, c.n_rows, c.n_cols, panel.p, n_tok, y.data(), groups / 2, groups);
+      if (amx.gemm != nullptr) {
+        std::vector<float> ya(y.size(), -7.0f);
+        amx.gemm(packed.p, c.n_rows, c.n_cols, panel.p, n_tok, ya.data(), 0, groups);
+        EXPECT_EQ(std::memcmp(ya.data(), y.data(), y.size() * sizeof(float)), 0)
+            << "AMX differs from VNNI: " << DTypeName(c.t) << " K=" << c.n_cols << " M=" << n_tok;
+      }
+      for (int64_t t = 0; t < n_tok; ++t) {
+        std::vector<float> one(static_cast<size_t>(c.n_rows));
+        vnni.gemv(packed.p, c.n_rows, c.n_cols, act.data() + t * nb, one.data(), 0, groups);
+        ASSERT_EQ(std::memcmp(one.data(), y.data() + t * c.n_rows, one.size() * sizeof(float)), 0)
+            << "decode differs from prefill: " << DTypeName(c.t) << " K=" << c.n_cols
+            << " M=" << n_tok << " token " << t;
+        for (int64_t r = 0; r < c.n_rows; ++r) {
+          const float want = ref.vec_dot[static_cast<int>(c.t)](c.n_cols, wq.data() + r * row_bytes,
+                                                                act.data() + t * nb);
+          // |terms| bound: every block's |dw · da · isum|, with isum taken absolutely.
+          std::vector<float> wd(static_cast<size_t>(c.n_cols));
+          ASSERT_TRUE(Dequantize(c.t, wq.data() + r * row_bytes, wd.data(), c.n_cols).ok());
+          double mag = 0;
+          for (int64_t k = 0; k < c.n_cols; ++k)
+            mag += std::fabs(static_cast<double>(wd[k]) * act[t * nb + k / 32].d *
+                             act[t * nb + k / 32].qs[k % 32]);
+          EXPECT_NEAR(y[t * c.n_rows + r], want, 1e-5 * mag + 1e-7)
+              << DTypeName(c.t) << " K=" << c.n_cols << " row " << r << " token " << t;
+        }
+        ++checked;
+      }
+    }
+  }
+  RecordProperty("amx", kernels::AmxUsable() ? "yes" : "no");
+  EXPECT_GT(checked, 0);
+}
+
+// MatMul over a matrix with a packed copy: the packed path for every token count, bit-identical
+// per token between one call of many tokens and one call per token, and close to the stored
+// layout's own kernels.
+TEST(PackedGemm, MatMulUsesThePackedCopy) {
+  if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);
+  ThreadPool pool(2);
+  for (DType t : {DType::kQ8_0, DType::kQ4_0}) {
+    const PackedGemm& pg = k.packed[static_cast<int>(t)];
+    ASSERT_NE(pg.gemm, nullptr) << DTypeName(t);
+    const int64_t n_cols = 512, n_rows = 80, row_bytes = RowBytes(t, n_cols).value();
+    std::vector<uint8_t> wq(static_cast<size_t>(row_bytes * n_rows));
+    const auto w = Random(n_rows * n_cols, 3, 0.3f);
+    ASSERT_TRUE(Quantize(t, w.data(), wq.data(), n_rows * n_cols).ok());
+    Aligned packed(pg.bytes(n_rows, n_cols));
+    pg.pack(wq.data(), n_rows, n_cols, packed.p);
+    MatrixView plain{t, wq.data(), n_cols, n_rows, static_cast<uint64_t>(row_bytes)};
+    MatrixView fast = plain;
+    fast.packed = packed.p;
+    const int64_t n_tok = 37;
+    const auto x = Random(n_tok * n_cols, 9, 1.5f);
+    std::vector<float> y(static_cast<size_t>(n_tok * n_rows)), y_plain(y.size());
+    MatMulScratch s1, s2;
+    MatMul(k, pool, fast, x.data(), n_tok, y.data(), &s1);
+    MatMul(k, pool, plain, x.data(), n_tok, y_plain.data(), &s2);
+    for (int64_t tok = 0; tok < n_tok; ++tok) {
+      std::vector<float> one(static_cast<size_t>(n_rows));
+      MatMul(k, pool, fast, x.data() + tok * n_cols, 1, one.data(), &s1);
+      ASSERT_EQ(std::memcmp(one.data(), y.data() + tok * n_rows, one.size() * sizeof(float)), 0)
+          << DTypeName(t) << " token " << tok;
+      for (int64_t r = 0; r < n_rows; ++r)
+        EXPECT_NEAR(y[tok * n_rows + r], y_plain[tok * n_rows + r],
+                    1e-4 * (1 + std::fabs(y_plain[tok * n_rows + r])))
+            << DTypeName(t) << " token " << tok << " row " << r;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace seekd
