@@ -147,7 +147,9 @@ int Run(const Options& o) {
   const double peak_flops = 2 * (int8 ? peak.int8_macs_per_s : peak.f32_macs_per_s);
   // How the prefill multiplied: the packed int8 GEMM (AMX tiles or VNNI) or per-row kernels.
   const bool packed = llm.weights().layers[0].w_up.packed != nullptr;
-  const bool amx = packed && kernels::AmxUsable();
+  const auto amx_gemm = kernels::PackedGemmFor(main_type, /*amx=*/true).gemm;
+  const bool amx =
+      packed && amx_gemm != nullptr && k.packed[static_cast<int>(main_type)].gemm == amx_gemm;
   const std::string gemm = packed ? (amx ? "packed int8 GEMM, AMX tiles" : "packed int8 GEMM, VNNI")
                                   : "per-row dot kernels";
   const double amx_peak_flops = 2 * peak.amx_macs_per_s;

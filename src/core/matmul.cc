@@ -24,13 +24,23 @@ namespace {
 void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, ThreadPool& pool,
                   const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                   MatMulScratch* scratch) {
-  const int64_t act_bytes = w.n_cols / 32 * static_cast<int64_t>(sizeof(kernels::BlockQ8A));
+  const bool q8k = pg.act == kernels::ActFormat::kQ8K;
+  const int64_t act_bytes = q8k ? w.n_cols / 256 * static_cast<int64_t>(sizeof(kernels::BlockQ8K))
+                                : w.n_cols / 32 * static_cast<int64_t>(sizeof(kernels::BlockQ8A));
   scratch->act.resize(static_cast<size_t>(act_bytes * n_tokens));
-  auto* act = reinterpret_cast<kernels::BlockQ8A*>(scratch->act.data());
-  const int64_t per_row = w.n_cols / 32;
+  uint8_t* act = scratch->act.data();
+  auto quantize = [&](int64_t t) {  // the standard layouts: what PackedGemm reads
+    if (q8k) {
+      k.quantize_q8k(x + t * w.n_cols, reinterpret_cast<kernels::BlockQ8K*>(act + t * act_bytes),
+                     w.n_cols);
+    } else {
+      k.quantize_q8a(x + t * w.n_cols, reinterpret_cast<kernels::BlockQ8A*>(act + t * act_bytes),
+                     w.n_cols);
+    }
+  };
   const int64_t n_groups = w.n_rows / kernels::kPackedRows;
   if (n_tokens == 1) {
-    k.quantize_q8a(x, act, w.n_cols);
+    quantize(0);
     pool.ParallelFor(n_groups, [&](int64_t g0, int64_t g1, int) {
       pg.gemv(w.packed, w.n_rows, w.n_cols, act, y, g0, g1);
     });
@@ -42,10 +52,8 @@ void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, Thre
   auto* panel = reinterpret_cast<uint8_t*>(
       (reinterpret_cast<uintptr_t>(scratch->panel.data()) + 63) & ~uintptr_t{63});
   pool.ParallelFor(n_tiles, [&](int64_t t0, int64_t t1, int) {
-    const int64_t tok0 = t0 * kernels::kPanelTokens;
     const int64_t tok1 = std::min(n_tokens, t1 * kernels::kPanelTokens);
-    for (int64_t t = tok0; t < tok1; ++t)
-      k.quantize_q8a(x + t * w.n_cols, act + t * per_row, w.n_cols);
+    for (int64_t t = t0 * kernels::kPanelTokens; t < tok1; ++t) quantize(t);
     pg.pack_panel(act, n_tokens, w.n_cols, t0, t1, panel);
   });
   pool.ParallelFor(n_groups, [&](int64_t g0, int64_t g1, int) {

@@ -67,7 +67,7 @@ struct LoadOptions {
   std::optional<DType> quant;
   // Called with the fraction of tensors prepared, 0 … 1.
   std::function<void(double)> progress;
-  // Repack matrices for the active kernels' packed GEMM where it has one (Q8_0, Q4_0 on
+  // Repack matrices for the active kernels' packed GEMM where it has one (Q8_0, Q4_0, Q4_K on
   // AVX-512 VNNI): a copy of those weights, built once, in exchange for a tiled int8 GEMM.
   bool repack = true;
 };

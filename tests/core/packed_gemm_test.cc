@@ -18,6 +18,7 @@ namespace seekd {
 namespace {
 
 using kernels::BlockQ8A;
+using kernels::BlockQ8K;
 using kernels::PackedGemm;
 
 std::vector<float> Random(int64_t n, uint32_t seed, float scale) {
@@ -46,13 +47,46 @@ struct Case {
   int64_t n_rows, n_cols;
 };
 
+// Activations of n_tok rows in the standard format the packed GEMM of `pg` reads, and the
+// value each element stands for (d · q).
+struct Acts {
+  std::vector<uint8_t> bytes;
+  int64_t row_bytes = 0;
+  std::vector<double> value;  // [n_tok, n_cols]
+};
+Acts Quantized(const PackedGemm& pg, const std::vector<float>& x, int64_t n_tok, int64_t n_cols) {
+  const auto& ref = kernels::ScalarKernels();
+  Acts a;
+  const bool q8k = pg.act == kernels::ActFormat::kQ8K;
+  a.row_bytes = q8k ? n_cols / 256 * static_cast<int64_t>(sizeof(BlockQ8K))
+                    : n_cols / 32 * static_cast<int64_t>(sizeof(BlockQ8A));
+  a.bytes.resize(static_cast<size_t>(a.row_bytes * n_tok));
+  a.value.resize(static_cast<size_t>(n_tok * n_cols));
+  for (int64_t t = 0; t < n_tok; ++t) {
+    uint8_t* row = a.bytes.data() + t * a.row_bytes;
+    if (q8k) {
+      auto* b = reinterpret_cast<BlockQ8K*>(row);
+      ref.quantize_q8k(x.data() + t * n_cols, b, n_cols);
+      for (int64_t k = 0; k < n_cols; ++k)
+        a.value[t * n_cols + k] = static_cast<double>(b[k / 256].d) * b[k / 256].qs[k % 256];
+    } else {
+      auto* b = reinterpret_cast<BlockQ8A*>(row);
+      ref.quantize_q8a(x.data() + t * n_cols, b, n_cols);
+      for (int64_t k = 0; k < n_cols; ++k)
+        a.value[t * n_cols + k] = static_cast<double>(b[k / 32].d) * b[k / 32].qs[k % 32];
+    }
+  }
+  return a;
+}
+
 TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
   if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   const auto& ref = kernels::ScalarKernels();
   int checked = 0;
   for (const Case c :
        {Case{DType::kQ8_0, 16, 32}, Case{DType::kQ8_0, 48, 1568}, Case{DType::kQ8_0, 256, 3072},
-        Case{DType::kQ4_0, 16, 96}, Case{DType::kQ4_0, 48, 1568}, Case{DType::kQ4_0, 256, 3072}}) {
+        Case{DType::kQ4_0, 16, 96}, Case{DType::kQ4_0, 48, 1568}, Case{DType::kQ4_0, 256, 3072},
+        Case{DType::kQ4_K, 16, 256}, Case{DType::kQ4_K, 48, 1792}, Case{DType::kQ4_K, 64, 3072}}) {
     const PackedGemm vnni = kernels::PackedGemmFor(c.t, false);
     const PackedGemm amx = kernels::PackedGemmFor(c.t, true);
     ASSERT_NE(vnni.gemm, nullptr);
@@ -61,19 +95,22 @@ TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
     const auto w = Random(c.n_rows * c.n_cols, 7, 0.4f);
     ASSERT_TRUE(Quantize(c.t, w.data(), wq.data(), c.n_rows * c.n_cols).ok());
     Aligned packed(vnni.bytes(c.n_rows, c.n_cols));
-    // As large as the stored matrix, but for a 32-byte pad per group when K/32 is odd.
-    EXPECT_EQ(
-        vnni.bytes(c.n_rows, c.n_cols),
-        static_cast<uint64_t>(row_bytes * c.n_rows + (c.n_cols / 32 % 2) * 32 * c.n_rows / 16));
+    if (c.t != DType::kQ4_K) {
+      // As large as the stored matrix, but for a 32-byte pad per group when K/32 is odd.
+      EXPECT_EQ(
+          vnni.bytes(c.n_rows, c.n_cols),
+          static_cast<uint64_t>(row_bytes * c.n_rows + (c.n_cols / 32 % 2) * 32 * c.n_rows / 16));
+    } else {  // scales and mins unpacked to bytes: 2368 bytes per 16 rows × 256 instead of 2304
+      EXPECT_LE(vnni.bytes(c.n_rows, c.n_cols),
+                static_cast<uint64_t>(row_bytes * c.n_rows) * 103 / 100 + 64);
+    }
     vnni.pack(wq.data(), c.n_rows, c.n_cols, packed.p);
-    const int64_t nb = c.n_cols / 32, groups = c.n_rows / 16;
+    const int64_t groups = c.n_rows / 16;
     for (int64_t n_tok : {1, 2, 5, 16, 17, 33, 70}) {
       const auto x = Random(n_tok * c.n_cols, 11 + static_cast<uint32_t>(n_tok), 2.0f);
-      std::vector<BlockQ8A> act(static_cast<size_t>(n_tok * nb));
-      for (int64_t t = 0; t < n_tok; ++t)
-        ref.quantize_q8a(x.data() + t * c.n_cols, act.data() + t * nb, c.n_cols);
+      const Acts act = Quantized(vnni, x, n_tok, c.n_cols);
       Aligned panel(vnni.panel_bytes(n_tok, c.n_cols));
-      vnni.pack_panel(act.data(), n_tok, c.n_cols, 0, (n_tok + 15) / 16, panel.p);
+      vnni.pack_panel(act.bytes.data(), n_tok, c.n_cols, 0, (n_tok + 15) / 16, panel.p);
       std::vector<float> y(static_cast<size_t>(n_tok * c.n_rows), -7.0f);
       // Two row ranges, as two threads would split them.
       vnni.gemm(packed.p, c.n_rows, c.n_cols, panel.p, n_tok, y.data(), 0, groups / 2);
@@ -85,21 +122,21 @@ TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
             << "AMX differs from VNNI: " << DTypeName(c.t) << " K=" << c.n_cols << " M=" << n_tok;
       }
       for (int64_t t = 0; t < n_tok; ++t) {
+        const uint8_t* at = act.bytes.data() + t * act.row_bytes;
         std::vector<float> one(static_cast<size_t>(c.n_rows));
-        vnni.gemv(packed.p, c.n_rows, c.n_cols, act.data() + t * nb, one.data(), 0, groups);
+        vnni.gemv(packed.p, c.n_rows, c.n_cols, at, one.data(), 0, groups);
         ASSERT_EQ(std::memcmp(one.data(), y.data() + t * c.n_rows, one.size() * sizeof(float)), 0)
             << "decode differs from prefill: " << DTypeName(c.t) << " K=" << c.n_cols
             << " M=" << n_tok << " token " << t;
         for (int64_t r = 0; r < c.n_rows; ++r) {
-          const float want = ref.vec_dot[static_cast<int>(c.t)](c.n_cols, wq.data() + r * row_bytes,
-                                                                act.data() + t * nb);
-          // |terms| bound: every block's |dw · da · isum|, with isum taken absolutely.
+          const float want =
+              ref.vec_dot[static_cast<int>(c.t)](c.n_cols, wq.data() + r * row_bytes, at);
+          // The rounding bound scales with Σ |w · a|.
           std::vector<float> wd(static_cast<size_t>(c.n_cols));
           ASSERT_TRUE(Dequantize(c.t, wq.data() + r * row_bytes, wd.data(), c.n_cols).ok());
           double mag = 0;
           for (int64_t k = 0; k < c.n_cols; ++k)
-            mag += std::fabs(static_cast<double>(wd[k]) * act[t * nb + k / 32].d *
-                             act[t * nb + k / 32].qs[k % 32]);
+            mag += std::fabs(static_cast<double>(wd[k]) * act.value[t * c.n_cols + k]);
           EXPECT_NEAR(y[t * c.n_rows + r], want, 1e-5 * mag + 1e-7)
               << DTypeName(c.t) << " K=" << c.n_cols << " row " << r << " token " << t;
         }
@@ -118,7 +155,7 @@ TEST(PackedGemm, MatMulUsesThePackedCopy) {
   if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);
   ThreadPool pool(2);
-  for (DType t : {DType::kQ8_0, DType::kQ4_0}) {
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
     const PackedGemm& pg = k.packed[static_cast<int>(t)];
     ASSERT_NE(pg.gemm, nullptr) << DTypeName(t);
     const int64_t n_cols = 512, n_rows = 80, row_bytes = RowBytes(t, n_cols).value();

@@ -52,19 +52,21 @@ using VecDotMultiFn = void (*)(int64_t n, const void* w, const void* x, int64_t 
                                float* out, int64_t out_stride);
 
 // A register-tiled integer GEMM over weights repacked once at load (core/kernels/packed.h):
-// rows in groups of 16, each 32-element block stored as the 16 rows × 4 consecutive bytes that
-// one vpdpbusd takes. Activations are BlockQ8A rows in the standard layout. For every output
-// the float operations are the same sequence whatever the number of tokens in the call, the
-// tile a token lands in or the thread split, so decode (gemv) and prefill (gemm) agree bit for
-// bit. n_rows must be a multiple of 16; outputs y[t · n_rows + r], row groups [g0, g1).
+// rows in groups of 16, each block's quants stored as the 16 rows × 4 consecutive bytes that
+// one vpdpbusd takes. Activations are rows in the standard `act` format (BlockQ8A or BlockQ8K,
+// as quantize_q8a / quantize_q8k write them). For every output the float operations are the
+// same sequence whatever the number of tokens in the call, the tile a token lands in or the
+// thread split, so decode (gemv) and prefill (gemm) agree bit for bit. n_rows must be a
+// multiple of 16; outputs y[t · n_rows + r], row groups [g0, g1).
 struct PackedGemm {
+  ActFormat act = ActFormat::kQ8A;
   uint64_t (*bytes)(int64_t n_rows, int64_t n_cols) = nullptr;
   void (*pack)(const void* w, int64_t n_rows, int64_t n_cols, uint8_t* out) = nullptr;
-  void (*gemv)(const uint8_t* w, int64_t n_rows, int64_t n_cols, const BlockQ8A* x, float* y,
+  void (*gemv)(const uint8_t* w, int64_t n_rows, int64_t n_cols, const void* x, float* y,
                int64_t g0, int64_t g1) = nullptr;
   // Prefill: the activations first go into a panel of 16-token tiles (tiles [t0, t1) per call).
   uint64_t (*panel_bytes)(int64_t n_tokens, int64_t n_cols) = nullptr;
-  void (*pack_panel)(const BlockQ8A* x, int64_t n_tokens, int64_t n_cols, int64_t t0, int64_t t1,
+  void (*pack_panel)(const void* x, int64_t n_tokens, int64_t n_cols, int64_t t0, int64_t t1,
                      uint8_t* panel) = nullptr;
   void (*gemm)(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel,
                int64_t n_tokens, float* y, int64_t g0, int64_t g1) = nullptr;

@@ -1,5 +1,6 @@
-// The packed int8 GEMM for Q8_0 and Q4_0 weights on AVX-512 VNNI (and AMX where the CPU and the
-// kernel allow it): the layouts and the float order every variant shares. Kernels::packed holds
+// The packed int8 GEMM for Q8_0, Q4_0 and Q4_K weights on AVX-512 VNNI (Q8_0 and Q4_0 also on
+// AMX where the CPU and the kernel allow it): the layouts and the float order every variant
+// shares (Q4_K's own layout and order are in packed_avx512.cc). Kernels::packed holds
 // the variant the AVX-512 table chose; tests and benchmarks reach each one here.
 //
 // Packed weights. Rows in groups of 16; with nb = K/32 and QB = 512 (Q8_0) or 256 (Q4_0), group
