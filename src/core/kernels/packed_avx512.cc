@@ -194,6 +194,7 @@ void Micro16x16(const uint8_t* wq, const uint16_t* wd, const uint8_t* ap, int nb
     const auto* corr = reinterpret_cast<const int32_t*>(ap + 576);
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
+      if (h * 8 >= ntok) break;  // a short tile (a decode batch): skip the empty half
       __m512i isum[8];
 #pragma GCC unroll 8
       for (int i = 0; i < 8; ++i) isum[i] = BcastLoad(corr + h * 8 + i);  // starts at −C·Σa
@@ -599,6 +600,7 @@ void MicroQ4K(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t ldy
     const auto* bs = reinterpret_cast<const int32_t*>(ap + 4160);
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
+      if (h * 8 >= ntok) break;  // a short tile (a decode batch): skip the empty half
       for (int j = 0; j < 8; ++j) {
         __m512i isum[8];
 #pragma GCC unroll 8
