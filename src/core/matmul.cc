@@ -1,6 +1,7 @@
 #include "core/matmul.h"
 
 #include <algorithm>
+#include <memory>
 
 namespace seekd {
 
@@ -47,10 +48,12 @@ void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, Thre
     return;
   }
   const int64_t n_tiles = (n_tokens + kernels::kPanelTokens - 1) / kernels::kPanelTokens;
-  scratch->panel.resize(static_cast<size_t>(pg.panel_bytes(n_tokens, w.n_cols)) + 64);
+  const auto panel_bytes = static_cast<size_t>(pg.panel_bytes(n_tokens, w.n_cols));
+  scratch->panel.resize(panel_bytes + 64);
   // 64-byte aligned: the kernels load whole panel lines.
-  auto* panel = reinterpret_cast<uint8_t*>(
-      (reinterpret_cast<uintptr_t>(scratch->panel.data()) + 63) & ~uintptr_t{63});
+  void* aligned = scratch->panel.data();
+  size_t space = scratch->panel.size();
+  auto* panel = static_cast<uint8_t*>(std::align(64, panel_bytes, aligned, space));
   pool.ParallelFor(n_tiles, [&](int64_t t0, int64_t t1, int) {
     const int64_t tok1 = std::min(n_tokens, t1 * kernels::kPanelTokens);
     for (int64_t t = t0 * kernels::kPanelTokens; t < tok1; ++t) quantize(t);

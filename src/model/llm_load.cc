@@ -272,11 +272,14 @@ void LlmBuilder::Pack() {
       k.packed[static_cast<int>(m.dtype)].pack(m.data, m.n_rows, m.n_cols, out);
       // Release the file pages read (not the embedding a tied output shares, not owned memory).
       if (m.data != w.token_embd.data && !owned(m.data)) {
-        const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-        const auto begin = (reinterpret_cast<uintptr_t>(m.data) + page - 1) / page * page;
-        const auto end =
-            (reinterpret_cast<uintptr_t>(m.data) + m.row_bytes * m.n_rows) / page * page;
-        if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+        const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+        const auto addr = reinterpret_cast<uintptr_t>(m.data);
+        const uint64_t head = (page - addr % page) % page;  // to the first whole page
+        const uint64_t total = m.row_bytes * static_cast<uint64_t>(m.n_rows);
+        if (total > head + page) {
+          const uint64_t len = (total - head) / page * page;
+          madvise(const_cast<uint8_t*>(m.data) + head, len, MADV_DONTNEED);
+        }
       }
       m.packed = out;
     }

@@ -28,10 +28,8 @@ namespace {
 
 using seekd::BlockQ4_0;
 using seekd::BlockQ8_0;
-using seekd::DType;
 using seekd::kernels::BlockQ8A;
 using seekd::kernels::BlockQ8K;
-using seekd::kernels::PackedGemm;
 
 constexpr int kGroupRows = 16, kTileTok = 16;
 constexpr uint64_t kQ8Quant = 512, kQ4Quant = 256, kScaleBytes = 32, kPanelBlock = 640;
