@@ -1,14 +1,22 @@
 // Weight-streaming speed of each dot kernel, per ISA: one thread walks a matrix of `bytes`
 // (L2-sized, L3-sized or DRAM-sized) row by row, as decode does. Reports bytes/s, to set
-// against MeasureReadBandwidth (`seekd bench-model` prints it).
+// against MeasureReadBandwidth (`seekd bench-model` prints it). And the packed int8 GEMM on
+// one thread at the 1.5B model's shapes, 512 tokens, as multiply-adds per second and a share
+// of the vpdpbusd peak measured in the same process.
 //
 //   build/bench/kernels/kernels_bench --benchmark_filter='q4_K'
+//   build/bench/kernels/kernels_bench --benchmark_filter='gemm'
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "core/kernels/kernels.h"
+#include "core/kernels/packed.h"
 #include "core/machine_probe.h"
 #include "core/quant.h"
 
@@ -44,6 +52,66 @@ void BM_Dot(benchmark::State& state, DType t, kernels::Isa isa, int64_t bytes) {
                           static_cast<int64_t>(row));
 }
 
+// One thread's vpdpbusd peak (multiply-adds per second), measured once.
+double VnniPeak() {
+  static const double peak = [] {
+    const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);
+    double best = 0;
+    for (int r = 0; r < 5; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const uint64_t macs = k.spin_int8(20'000'000);
+      const double dt =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      best = std::max(best, static_cast<double>(macs) / dt);
+    }
+    return best;
+  }();
+  return peak;
+}
+
+void BM_PackedGemm(benchmark::State& state, DType t, bool amx, int64_t n_rows, int64_t n_cols) {
+  const kernels::PackedGemm pg = kernels::PackedGemmFor(t, amx);
+  const int64_t n_tok = 512;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0, 1);
+  std::vector<float> w(static_cast<size_t>(n_rows * n_cols)),
+      x(static_cast<size_t>(n_tok * n_cols));
+  for (auto& v : w) v = dist(rng);
+  for (auto& v : x) v = dist(rng);
+  std::vector<uint8_t> wq(RowBytes(t, n_cols).value() * n_rows);
+  (void)Quantize(t, w.data(), wq.data(), n_rows * n_cols);
+  auto aligned = [](uint64_t n) {
+    return std::unique_ptr<uint8_t, void (*)(void*)>(
+        static_cast<uint8_t*>(std::aligned_alloc(64, (n + 63) / 64 * 64)), std::free);
+  };
+  auto packed = aligned(pg.bytes(n_rows, n_cols));
+  pg.pack(wq.data(), n_rows, n_cols, packed.get());
+  const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);
+  const bool q8k = pg.act == kernels::ActFormat::kQ8K;
+  const int64_t act_row = q8k ? n_cols / 256 * static_cast<int64_t>(sizeof(kernels::BlockQ8K))
+                              : n_cols / 32 * static_cast<int64_t>(sizeof(kernels::BlockQ8A));
+  std::vector<uint8_t> act(static_cast<size_t>(act_row * n_tok));
+  for (int64_t i = 0; i < n_tok; ++i) {
+    if (q8k) {
+      k.quantize_q8k(x.data() + i * n_cols,
+                     reinterpret_cast<kernels::BlockQ8K*>(act.data() + i * act_row), n_cols);
+    } else {
+      k.quantize_q8a(x.data() + i * n_cols,
+                     reinterpret_cast<kernels::BlockQ8A*>(act.data() + i * act_row), n_cols);
+    }
+  }
+  auto panel = aligned(pg.panel_bytes(n_tok, n_cols));
+  pg.pack_panel(act.data(), n_tok, n_cols, 0, (n_tok + 15) / 16, panel.get());
+  std::vector<float> y(static_cast<size_t>(n_tok * n_rows));
+  for (auto _ : state)
+    pg.gemm(packed.get(), n_rows, n_cols, panel.get(), n_tok, y.data(), 0, n_rows / 16);
+  benchmark::DoNotOptimize(y.data());
+  const double macs = static_cast<double>(n_rows * n_cols * n_tok);
+  state.counters["GMAC/s"] =
+      benchmark::Counter(macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["vnni_peak_GMAC/s"] = VnniPeak() * 1e-9;
+}
+
 void BM_ReadBandwidth(benchmark::State& state) {
   ThreadPool pool(static_cast<int>(state.range(0)));
   double bw = 0;
@@ -70,6 +138,22 @@ int Register() {
     }
   }
   benchmark::RegisterBenchmark("read_bandwidth", BM_ReadBandwidth)->Arg(1)->Arg(2)->Iterations(3);
+  const std::pair<int64_t, int64_t> shapes[] = {
+      {1536, 1536}, {256, 1536}, {8960, 1536}, {1536, 8960}};
+  for (kernels::Isa isa : kernels::AvailableIsas()) {
+    if (isa != kernels::Isa::kAvx512) continue;
+    for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K})
+      for (bool amx : {false, true}) {
+        if (kernels::PackedGemmFor(t, amx).gemm == nullptr) continue;
+        for (const auto& [n, kc] : shapes) {
+          const std::string name = "gemm/" + std::string(DTypeName(t)) +
+                                   (amx ? "/amx/" : "/vnni/") + std::to_string(n) + "x" +
+                                   std::to_string(kc);
+          benchmark::RegisterBenchmark(name.c_str(), BM_PackedGemm, t, amx, n, kc)
+              ->Unit(benchmark::kMillisecond);
+        }
+      }
+  }
   return 0;
 }
 const int registered = Register();
