@@ -9,6 +9,16 @@
 #include "core/fp16.h"
 
 namespace seekd {
+void ScaleMinK4(int j, const uint8_t* s, uint8_t* sc, uint8_t* mn) {
+  if (j < 4) {
+    *sc = s[j] & 63;
+    *mn = s[j + 4] & 63;
+  } else {
+    *sc = static_cast<uint8_t>((s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4));
+    *mn = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+  }
+}
+
 namespace {
 
 inline float H(uint16_t h) { return F16ToF32(h); }
@@ -119,17 +129,6 @@ void DeqQ3_K(const BlockQ3_K* b, float* y, int64_t nb) {
         }
       }
     }
-  }
-}
-
-// Six-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block.
-inline void ScaleMinK4(int j, const uint8_t* s, uint8_t* sc, uint8_t* mn) {
-  if (j < 4) {
-    *sc = s[j] & 63;
-    *mn = s[j + 4] & 63;
-  } else {
-    *sc = static_cast<uint8_t>((s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4));
-    *mn = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
   }
 }
 

@@ -73,6 +73,9 @@ static_assert(sizeof(BlockQ5_1) == 24 && sizeof(BlockQ8_0) == 34 && sizeof(Block
 static_assert(sizeof(BlockQ3_K) == 110 && sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176);
 static_assert(sizeof(BlockQ6_K) == 210);
 
+// Six-bit scale and min of sub-block j (0..7) from a Q4_K / Q5_K block's 12 scale bytes.
+void ScaleMinK4(int j, const uint8_t* scales, uint8_t* sc, uint8_t* mn);
+
 // Whether Dequantize / Quantize handle the type.
 bool CanDequantize(DType t);
 bool CanQuantize(DType t);

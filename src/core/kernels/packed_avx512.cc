@@ -474,16 +474,6 @@ uint64_t BytesQ4_K(int64_t n_rows, int64_t n_cols) {
   return static_cast<uint64_t>(n_rows / kGroupRows) * GroupBytesQ4K(n_cols);
 }
 
-void ScaleMin(int j, const uint8_t* s, uint8_t* sc, uint8_t* mn) {
-  if (j < 4) {
-    *sc = s[j] & 63;
-    *mn = s[j + 4] & 63;
-  } else {
-    *sc = static_cast<uint8_t>((s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4));
-    *mn = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
-  }
-}
-
 void PackQ4_K(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
   const auto* w = static_cast<const seekd::BlockQ4_K*>(src);
   const int64_t nsb = n_cols / 256;
@@ -502,7 +492,7 @@ void PackQ4_K(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
         dmin[r] = blk.dmin;
         for (int j = 0; j < 8; ++j) {
           uint8_t s6, m6;
-          ScaleMin(j, blk.scales, &s6, &m6);
+          seekd::ScaleMinK4(j, blk.scales, &s6, &m6);  // baseline code: a plain call
           sc[j * 16 + r] = s6;
           mn[(j / 2) * 32 + r * 2 + j % 2] = m6;
         }

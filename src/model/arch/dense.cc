@@ -40,6 +40,22 @@ double CorrDim(double n_rot, double orig_ctx, double rotations, double base) {
   return n_rot * std::log(orig_ctx / (rotations * 2 * std::numbers::pi)) / (2 * std::log(base));
 }
 
+// YaRN's ramp over the rotated pairs: the correction range [lo, hi] of the config, then pair
+// i's share of extrapolation (0 when YaRN is off).
+void YarnRange(const RopeConfig& r, double* lo, double* hi) {
+  *lo = *hi = 0;
+  if (r.ext_factor <= 0) return;
+  const double orig = static_cast<double>(r.orig_ctx > 0 ? r.orig_ctx : 4096);
+  *lo =
+      std::max(0.0, std::floor(CorrDim(static_cast<double>(r.n_rot), orig, r.beta_fast, r.theta)));
+  *hi = std::min(static_cast<double>(r.n_rot - 1),
+                 std::ceil(CorrDim(static_cast<double>(r.n_rot), orig, r.beta_slow, r.theta)));
+}
+double YarnRamp(const RopeConfig& r, int64_t i, double lo, double hi) {
+  const double y = (static_cast<double>(i) - lo) / std::max(0.001, hi - lo);
+  return (1.0 - std::clamp(y, 0.0, 1.0)) * r.ext_factor;
+}
+
 void Resize(std::vector<float>* v, int64_t n) {
   if (static_cast<int64_t>(v->size()) < n) v->resize(static_cast<size_t>(n));
 }
@@ -53,14 +69,8 @@ void Forward::RopeTables(std::span<const BatchToken> batch) {
   Resize(&cos_, n * half);
   Resize(&sin_, n * half);
   double lo = 0, hi = 0, mscale = r.attn_factor;
-  if (r.ext_factor > 0) {
-    const double orig = static_cast<double>(r.orig_ctx > 0 ? r.orig_ctx : 4096);
-    lo = std::max(0.0,
-                  std::floor(CorrDim(static_cast<double>(r.n_rot), orig, r.beta_fast, r.theta)));
-    hi = std::min(static_cast<double>(r.n_rot - 1),
-                  std::ceil(CorrDim(static_cast<double>(r.n_rot), orig, r.beta_slow, r.theta)));
-    mscale *= 1.0 + 0.1 * std::log(1.0 / r.freq_scale);
-  }
+  YarnRange(r, &lo, &hi);
+  if (r.ext_factor > 0) mscale *= 1.0 + 0.1 * std::log(1.0 / r.freq_scale);
   for (int64_t t = 0; t < n; ++t) {
     const double pos = static_cast<double>(batch[t].pos);
     for (int64_t i = 0; i < half; ++i) {
@@ -68,8 +78,7 @@ void Forward::RopeTables(std::span<const BatchToken> batch) {
       if (!r.freq_factors.empty()) extrap /= r.freq_factors[static_cast<size_t>(i)];
       double theta = extrap * r.freq_scale;
       if (r.ext_factor > 0) {
-        const double y = (static_cast<double>(i) - lo) / std::max(0.001, hi - lo);
-        const double ramp = (1.0 - std::clamp(y, 0.0, 1.0)) * r.ext_factor;
+        const double ramp = YarnRamp(r, i, lo, hi);
         theta = theta * (1 - ramp) + extrap * ramp;
       }
       cos_[static_cast<size_t>(t * half + i)] = static_cast<float>(std::cos(theta) * mscale);
@@ -86,21 +95,14 @@ void Forward::ShiftKeys(KvStore* kv, int64_t from, int64_t count, int64_t delta)
   // The angle per position of each pair: RopeTables' θ(pos) is pos times this (YaRN's ramp
   // mixes two per-pair rates, so it stays linear in pos); mscale is not part of a rotation.
   double lo = 0, hi = 0;
-  if (r.ext_factor > 0) {
-    const double orig = static_cast<double>(r.orig_ctx > 0 ? r.orig_ctx : 4096);
-    lo = std::max(0.0,
-                  std::floor(CorrDim(static_cast<double>(r.n_rot), orig, r.beta_fast, r.theta)));
-    hi = std::min(static_cast<double>(r.n_rot - 1),
-                  std::ceil(CorrDim(static_cast<double>(r.n_rot), orig, r.beta_slow, r.theta)));
-  }
+  YarnRange(r, &lo, &hi);
   std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half));
   for (int64_t i = 0; i < half; ++i) {
     double w = std::pow(r.theta, -2.0 * static_cast<double>(i) / r.n_rot);
     if (!r.freq_factors.empty()) w /= r.freq_factors[static_cast<size_t>(i)];
     double mix = r.freq_scale;
     if (r.ext_factor > 0) {
-      const double y = (static_cast<double>(i) - lo) / std::max(0.001, hi - lo);
-      const double ramp = (1.0 - std::clamp(y, 0.0, 1.0)) * r.ext_factor;
+      const double ramp = YarnRamp(r, i, lo, hi);
       mix = r.freq_scale * (1 - ramp) + ramp;
     }
     const double angle = -static_cast<double>(delta) * w * mix;
