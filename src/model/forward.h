@@ -80,7 +80,12 @@ class Forward {
   const kernels::Kernels& kernels() const { return k_; }
 
  private:
+  void PlanAttention(std::span<const BatchToken> batch, std::span<KvStore* const> seqs);
   void Attention(int64_t layer, std::span<const BatchToken> batch, std::span<KvStore* const> seqs);
+  void AttendTile(int64_t layer, size_t tile, std::span<const BatchToken> batch,
+                  std::span<KvStore* const> seqs, int thread);
+  void AttendInt8(int64_t layer, int64_t t, int64_t h, const BatchToken& bt, KvStore* kv,
+                  float* scores);
   void RopeTables(std::span<const BatchToken> batch);
   void ApplyRope(float* x, int64_t n_heads, int64_t t) const;
 
@@ -90,8 +95,26 @@ class Forward {
   MatMulScratch mm_;
   // Activations for the current batch, [n_tokens, width] each.
   std::vector<float> x_, h_, q_, kx_, vx_, att_, tmp_, gate_, up_;
-  std::vector<float> cos_, sin_;            // [n_tokens, n_rot / 2]
-  std::vector<std::vector<float>> scores_;  // per pool thread
+  std::vector<float> cos_, sin_;  // [n_tokens, n_rot / 2]
+  // Attention work for the current batch: tiles of query rows (kernels::AttnTile) that share a
+  // sequence and a KV head, largest first; 8-bit stores go per (token, head) instead.
+  struct AttnRow {
+    int32_t token, head;
+  };
+  struct AttnWork {
+    int32_t seq, kv_head, row0, n_rows;
+    int64_t max_vis;
+  };
+  std::vector<AttnRow> attn_rows_;
+  std::vector<AttnWork> attn_tiles_;
+  std::vector<AttnRow> int8_items_;
+  struct AttnScratch {
+    std::vector<float> f;
+    std::vector<const float*> k, v, q;
+    std::vector<float*> out;
+    std::vector<int64_t> run, n_vis;
+  };
+  std::vector<AttnScratch> attn_scratch_;  // per pool thread
 };
 
 }  // namespace seekd::model

@@ -4,6 +4,8 @@
 #include <cstdlib>
 
 #include "core/kernels/kernels.h"
+#include "core/ops.h"
+#include "core/status.h"
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -154,6 +156,36 @@ int64_t ActRowBytes(DType t, int64_t n) {
       break;
   }
   return n * static_cast<int64_t>(sizeof(float));
+}
+
+int64_t AttnScratchFloats(int64_t n_rows, int64_t max_vis, int64_t head_dim) {
+  const int64_t rp = (n_rows + 15) / 16 * 16, lp = (max_vis + 15) / 16 * 16;
+  return rp * (2 * head_dim + lp);
+}
+
+void Attend(const Kernels& k, const AttnTile& t) {
+  SEEKD_CHECK(t.n_rows >= 1 && t.n_rows <= kAttnMaxRows);
+  if (k.attend_f32 != nullptr && t.head_dim % 8 == 0) {
+    k.attend_f32(t);
+    return;
+  }
+  // Per row: scores with dot_f32, the reference softmax, then Σ p·v with axpy_f32.
+  const int64_t hd = t.head_dim;
+  float* scores = t.scratch;
+  for (int64_t i = 0; i < t.n_rows; ++i) {
+    const int64_t n = t.n_vis[i];
+    int64_t j = 0;
+    for (int64_t r = 0; r < t.n_runs && j < n; ++r)
+      for (int64_t p = 0; p < t.run[r] && j < n; ++p, ++j)
+        scores[j] = k.dot_f32(hd, t.q[i], t.k[r] + p * t.kv_stride) * t.scale;
+    ops::Softmax(scores, n);
+    float* out = t.out[i];
+    std::fill(out, out + hd, 0.0f);
+    j = 0;
+    for (int64_t r = 0; r < t.n_runs && j < n; ++r)
+      for (int64_t p = 0; p < t.run[r] && j < n; ++p, ++j)
+        k.axpy_f32(hd, scores[j], t.v[r] + p * t.kv_stride, out);
+  }
 }
 
 void QuantizeActivations(const Kernels& k, DType t, const float* x, int64_t n, void* dst) {

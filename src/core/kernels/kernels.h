@@ -74,6 +74,30 @@ struct PackedGemm {
 constexpr int64_t kPackedRows = 16;   // rows per packed group
 constexpr int64_t kPanelTokens = 16;  // tokens per panel tile
 
+// Attention of query rows that share one KV head — a GQA group's heads, for one or more tokens
+// of one sequence — over that head's keys and values: out_i = softmax(scale · q_i·Kᵀ) · V over
+// positions [0, n_vis[i]). Keys and values come as runs of consecutive positions (paged KV
+// blocks, or one run for a contiguous store); row p of run r is k[r] + p·kv_stride. Every
+// output is computed by the same float operations whatever the other rows of the tile, so a
+// token's result does not depend on what it was batched with (decode == prefill, alone ==
+// among others). Positions below the tile's largest n_vis must hold finite values.
+struct AttnTile {
+  int64_t head_dim = 0;
+  int64_t n_rows = 0;               // at most kAttnMaxRows
+  const float* const* q = nullptr;  // [n_rows] → head_dim floats each
+  float* const* out = nullptr;      // [n_rows] → head_dim floats each
+  const int64_t* n_vis = nullptr;   // [n_rows], each ≥ 1
+  float scale = 1;
+  const float* const* k = nullptr;  // [n_runs]
+  const float* const* v = nullptr;  // [n_runs]
+  const int64_t* run = nullptr;     // [n_runs] positions per run, covering max n_vis
+  int64_t n_runs = 0;
+  int64_t kv_stride = 0;     // floats from one position's row to the next within a run
+  float* scratch = nullptr;  // AttnScratchFloats(n_rows, max n_vis, head_dim) floats
+};
+constexpr int64_t kAttnMaxRows = 48;
+int64_t AttnScratchFloats(int64_t n_rows, int64_t max_vis, int64_t head_dim);
+
 struct Kernels {
   Isa isa = Isa::kScalar;
   VecDotFn vec_dot[40] = {};             // by DType id; null = type has no kernel
@@ -89,6 +113,8 @@ struct Kernels {
   // Plain f32 helpers used by attention.
   float (*dot_f32)(int64_t n, const float* a, const float* b) = nullptr;
   void (*axpy_f32)(int64_t n, float a, const float* x, float* y) = nullptr;  // y += a·x
+  // A whole attention tile (AttnTile); null = Attend's per-row loop over dot_f32 / axpy_f32.
+  void (*attend_f32)(const AttnTile& tile) = nullptr;
   // Peak-rate probes for bench-model: run the ISA's widest int8 dot-product (vpdpbusd /
   // vpmaddubsw) or f32 FMA instruction on registers only, `iters` rounds of independent
   // chains; return the multiply-adds done.
@@ -104,6 +130,9 @@ int64_t ActRowBytes(DType t, int64_t n);
 // Converts one f32 row to t's activation format as table k lays it out (dst holds
 // ActRowBytes(t, n)); only k's vec_dot[t] reads the result.
 void QuantizeActivations(const Kernels& k, DType t, const float* x, int64_t n, void* dst);
+
+// Runs one attention tile with k's attend_f32, or per row with k's dot_f32 and axpy_f32.
+void Attend(const Kernels& k, const AttnTile& tile);
 
 // Tables for the ISAs this build and this CPU support (scalar always first).
 std::vector<Isa> AvailableIsas();

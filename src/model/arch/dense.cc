@@ -2,6 +2,7 @@
 // RoPE and a SwiGLU feed-forward. Shapes in comments: N = tokens in the batch, E = n_embd,
 // Q = n_head·hd, KV = n_head_kv·hd, F = n_ff.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <numbers>
 
@@ -30,7 +31,7 @@ float* ContiguousKv::V(int64_t layer, int64_t pos, int64_t* run) {
 }
 
 Forward::Forward(const Llm& llm, ThreadPool& pool, const kernels::Kernels& k)
-    : llm_(llm), pool_(pool), k_(k), scores_(static_cast<size_t>(pool.size())) {}
+    : llm_(llm), pool_(pool), k_(k), attn_scratch_(static_cast<size_t>(pool.size())) {}
 
 namespace {
 
@@ -162,90 +163,169 @@ static void QuantizeKvRow(const float* x, int64_t width, int64_t G, int8_t* q, f
   }
 }
 
+// Splits the batch's attention into tiles: for each sequence and KV head, the query rows of
+// its tokens × the heads of the group, at most kAttnMaxRows per tile (so a vector lane holds
+// one row, kernels/attention_avx512.cc). Largest first, so the threads' shares even out.
+void Forward::PlanAttention(std::span<const BatchToken> batch, std::span<KvStore* const> seqs) {
+  const LlmConfig& c = llm_.config();
+  const int64_t group = c.n_head / c.n_head_kv, n = static_cast<int64_t>(batch.size());
+  attn_rows_.clear();
+  attn_tiles_.clear();
+  int8_items_.clear();
+  std::vector<std::vector<int32_t>> by_seq(seqs.size());
+  for (int64_t t = 0; t < n; ++t) {
+    const BatchToken& bt = batch[static_cast<size_t>(t)];
+    if (seqs[static_cast<size_t>(bt.seq)]->int8()) {
+      for (int64_t h = 0; h < c.n_head; ++h)
+        int8_items_.push_back({static_cast<int32_t>(t), static_cast<int32_t>(h)});
+    } else {
+      by_seq[static_cast<size_t>(bt.seq)].push_back(static_cast<int32_t>(t));
+    }
+  }
+  for (size_t s = 0; s < by_seq.size(); ++s)
+    for (int64_t g = 0; g < c.n_head_kv; ++g) {
+      AttnWork w{static_cast<int32_t>(s), static_cast<int32_t>(g), 0, 0, 0};
+      auto flush = [&] {
+        if (w.n_rows > 0) attn_tiles_.push_back(w);
+        w.row0 = static_cast<int32_t>(attn_rows_.size());
+        w.n_rows = 0;
+        w.max_vis = 0;
+      };
+      flush();
+      for (int32_t t : by_seq[s])
+        for (int64_t hh = 0; hh < group; ++hh) {
+          if (w.n_rows == kernels::kAttnMaxRows) flush();
+          attn_rows_.push_back({t, static_cast<int32_t>(g * group + hh)});
+          ++w.n_rows;
+          w.max_vis = std::max(w.max_vis, batch[static_cast<size_t>(t)].pos + 1);
+        }
+      flush();
+    }
+  std::stable_sort(attn_tiles_.begin(), attn_tiles_.end(),
+                   [](const AttnWork& a, const AttnWork& b) {
+                     return a.max_vis * a.n_rows > b.max_vis * b.n_rows;
+                   });
+  attn_scratch_.resize(static_cast<size_t>(pool_.size()));
+}
+
+void Forward::AttendTile(int64_t layer, size_t tile, std::span<const BatchToken> batch,
+                         std::span<KvStore* const> seqs, int thread) {
+  const LlmConfig& c = llm_.config();
+  const int64_t hd = c.head_dim, Q = c.n_head * hd;
+  const AttnWork& w = attn_tiles_[tile];
+  AttnScratch& s = attn_scratch_[static_cast<size_t>(thread)];
+  KvStore* kv = seqs[static_cast<size_t>(w.seq)];
+  s.k.clear();
+  s.v.clear();
+  s.run.clear();
+  for (int64_t j = 0; j < w.max_vis;) {  // the runs of positions [0, max_vis)
+    int64_t run = 0;
+    const float* k = kv->K(layer, j, &run);
+    const float* v = kv->V(layer, j, nullptr);
+    run = std::min(run, w.max_vis - j);
+    s.k.push_back(k + w.kv_head * hd);  // [run, KV] rows, this head's slice
+    s.v.push_back(v + w.kv_head * hd);
+    s.run.push_back(run);
+    j += run;
+  }
+  s.q.resize(static_cast<size_t>(w.n_rows));
+  s.out.resize(static_cast<size_t>(w.n_rows));
+  s.n_vis.resize(static_cast<size_t>(w.n_rows));
+  for (int32_t i = 0; i < w.n_rows; ++i) {
+    const AttnRow& r = attn_rows_[static_cast<size_t>(w.row0) + static_cast<size_t>(i)];
+    s.q[static_cast<size_t>(i)] = q_.data() + r.token * Q + r.head * hd;  // [hd]
+    s.out[static_cast<size_t>(i)] = att_.data() + r.token * Q + r.head * hd;
+    s.n_vis[static_cast<size_t>(i)] = batch[static_cast<size_t>(r.token)].pos + 1;
+  }
+  Resize(&s.f, kernels::AttnScratchFloats(w.n_rows, w.max_vis, hd));
+  kernels::AttnTile t;
+  t.head_dim = hd;
+  t.n_rows = w.n_rows;
+  t.q = s.q.data();
+  t.out = s.out.data();
+  t.n_vis = s.n_vis.data();
+  t.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  t.k = s.k.data();
+  t.v = s.v.data();
+  t.run = s.run.data();
+  t.n_runs = static_cast<int64_t>(s.run.size());
+  t.kv_stride = c.n_head_kv * hd;
+  t.scratch = s.f.data();
+  kernels::Attend(k_, t);
+}
+
+// One (token, head) over an 8-bit store: integer rows times their group scales.
+void Forward::AttendInt8(int64_t layer, int64_t t, int64_t h, const BatchToken& bt, KvStore* kv,
+                         float* scores) {
+  const LlmConfig& c = llm_.config();
+  const int64_t hd = c.head_dim, H = c.n_head, g = h / (c.n_head / c.n_head_kv);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const float* q = q_.data() + t * H * hd + h * hd;  // [hd]
+  const int64_t KVW = c.n_head_kv * hd;
+  const int64_t G = KvQuantGroup(hd), NG = KVW / G, hg = hd / G;
+  for (int64_t j = 0; j <= bt.pos;) {
+    int64_t run = 0;
+    float* sc = nullptr;
+    const int8_t* k = kv->K8(layer, j, &run, &sc);
+    run = std::min(run, bt.pos + 1 - j);
+    for (int64_t r = 0; r < run; ++r) {
+      const int8_t* kr = k + r * KVW + g * hd;
+      const float* s = sc + r * NG + g * hg;
+      float dot = 0;
+      for (int64_t b = 0; b < hg; ++b) {
+        // Eight independent lanes, so the compiler can keep them in one vector register.
+        float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        int64_t i = b * G;
+        for (; i + 8 <= (b + 1) * G; i += 8)
+          for (int l = 0; l < 8; ++l) lane[l] += q[i + l] * static_cast<float>(kr[i + l]);
+        float part = 0;
+        for (; i < (b + 1) * G; ++i) part += q[i] * static_cast<float>(kr[i]);
+        for (float v : lane) part += v;
+        dot += part * s[b];
+      }
+      scores[j + r] = dot * scale;
+    }
+    j += run;
+  }
+  ops::Softmax(scores, bt.pos + 1);
+  float* out = att_.data() + t * H * hd + h * hd;
+  std::fill(out, out + hd, 0.0f);
+  for (int64_t j = 0; j <= bt.pos;) {
+    int64_t run = 0;
+    float* sc = nullptr;
+    const int8_t* v = kv->V8(layer, j, &run, &sc);
+    run = std::min(run, bt.pos + 1 - j);
+    for (int64_t r = 0; r < run; ++r) {
+      const int8_t* vr = v + r * KVW + g * hd;
+      const float* s = sc + r * NG + g * hg;
+      for (int64_t b = 0; b < hg; ++b) {
+        const float w = scores[j + r] * s[b];
+        for (int64_t i = b * G; i < (b + 1) * G; ++i) out[i] += w * static_cast<float>(vr[i]);
+      }
+    }
+    j += run;
+  }
+}
+
 // Grouped-query attention for every (token, head): softmax(q·Kᵀ/√hd) · V over positions 0…pos.
+// Threads take tiles (then 8-bit items) from a shared counter; each result is computed the same
+// way whichever thread takes it.
 void Forward::Attention(int64_t layer, std::span<const BatchToken> batch,
                         std::span<KvStore* const> seqs) {
-  const LlmConfig& c = llm_.config();
-  const int64_t hd = c.head_dim, H = c.n_head, group = c.n_head / c.n_head_kv;
-  const int64_t n = static_cast<int64_t>(batch.size());
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  int64_t max_pos = 0;
-  for (const BatchToken& b : batch) max_pos = std::max(max_pos, b.pos);
-  for (auto& s : scores_) Resize(&s, max_pos + 1);
-  pool_.ParallelFor(n * H, [&](int64_t begin, int64_t end, int thread) {
-    float* scores = scores_[static_cast<size_t>(thread)].data();
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t t = item / H, h = item % H, g = h / group;
-      const BatchToken& bt = batch[static_cast<size_t>(t)];
-      KvStore* kv = seqs[static_cast<size_t>(bt.seq)];
-      const float* q = q_.data() + t * H * hd + h * hd;  // [hd]
-      const int64_t KVW = c.n_head_kv * hd;
-      if (kv->int8()) {
-        const int64_t G = KvQuantGroup(hd), NG = KVW / G, hg = hd / G;
-        // 8-bit rows: integer values times the head's scale.
-        for (int64_t j = 0; j <= bt.pos;) {
-          int64_t run = 0;
-          float* sc = nullptr;
-          const int8_t* k = kv->K8(layer, j, &run, &sc);
-          run = std::min(run, bt.pos + 1 - j);
-          for (int64_t r = 0; r < run; ++r) {
-            const int8_t* kr = k + r * KVW + g * hd;
-            const float* s = sc + r * NG + g * hg;
-            float dot = 0;
-            for (int64_t b = 0; b < hg; ++b) {
-              // Eight independent lanes, so the compiler can keep them in one vector register.
-              float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-              int64_t i = b * G;
-              for (; i + 8 <= (b + 1) * G; i += 8)
-                for (int l = 0; l < 8; ++l) lane[l] += q[i + l] * static_cast<float>(kr[i + l]);
-              float part = 0;
-              for (; i < (b + 1) * G; ++i) part += q[i] * static_cast<float>(kr[i]);
-              for (float v : lane) part += v;
-              dot += part * s[b];
-            }
-            scores[j + r] = dot * scale;
-          }
-          j += run;
-        }
-        ops::Softmax(scores, bt.pos + 1);
-        float* out = att_.data() + t * H * hd + h * hd;
-        std::fill(out, out + hd, 0.0f);
-        for (int64_t j = 0; j <= bt.pos;) {
-          int64_t run = 0;
-          float* sc = nullptr;
-          const int8_t* v = kv->V8(layer, j, &run, &sc);
-          run = std::min(run, bt.pos + 1 - j);
-          for (int64_t r = 0; r < run; ++r) {
-            const int8_t* vr = v + r * KVW + g * hd;
-            const float* s = sc + r * NG + g * hg;
-            for (int64_t b = 0; b < hg; ++b) {
-              const float w = scores[j + r] * s[b];
-              for (int64_t i = b * G; i < (b + 1) * G; ++i) out[i] += w * static_cast<float>(vr[i]);
-            }
-          }
-          j += run;
-        }
+  const int64_t n_tiles = static_cast<int64_t>(attn_tiles_.size());
+  const int64_t n_work = n_tiles + static_cast<int64_t>(int8_items_.size());
+  std::atomic<int64_t> next{0};
+  pool_.ParallelFor(pool_.size(), [&](int64_t, int64_t, int thread) {
+    for (int64_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n_work;) {
+      if (i < n_tiles) {
+        AttendTile(layer, static_cast<size_t>(i), batch, seqs, thread);
         continue;
       }
-      for (int64_t j = 0; j <= bt.pos;) {
-        int64_t run = 0;
-        const float* k = kv->K(layer, j, &run);
-        run = std::min(run, bt.pos + 1 - j);
-        for (int64_t r = 0; r < run; ++r)
-          scores[j + r] = k_.dot_f32(hd, q, k + r * c.n_head_kv * hd + g * hd) * scale;
-        j += run;
-      }
-      ops::Softmax(scores, bt.pos + 1);
-      float* out = att_.data() + t * H * hd + h * hd;  // [hd]
-      std::fill(out, out + hd, 0.0f);
-      for (int64_t j = 0; j <= bt.pos;) {
-        int64_t run = 0;
-        const float* v = kv->V(layer, j, &run);
-        run = std::min(run, bt.pos + 1 - j);
-        for (int64_t r = 0; r < run; ++r)
-          k_.axpy_f32(hd, scores[j + r], v + r * c.n_head_kv * hd + g * hd, out);
-        j += run;
-      }
+      const AttnRow& it = int8_items_[static_cast<size_t>(i - n_tiles)];
+      const BatchToken& bt = batch[static_cast<size_t>(it.token)];
+      AttnScratch& s = attn_scratch_[static_cast<size_t>(thread)];
+      Resize(&s.f, bt.pos + 1);
+      AttendInt8(layer, it.token, it.head, bt, seqs[static_cast<size_t>(bt.seq)], s.f.data());
     }
   });
 }
@@ -279,6 +359,7 @@ Status Forward::Run(std::span<const BatchToken> batch, std::span<KvStore* const>
     SEEKD_RETURN_IF_ERROR(
         Dequantize(w.token_embd.dtype, w.token_embd.Row(batch[t].token), x_.data() + t * E, E));
   RopeTables(batch);
+  PlanAttention(batch, seqs);
   auto per_token = [&](const auto& fn) {
     pool_.ParallelFor(n, [&](int64_t b, int64_t e, int) {
       for (int64_t t = b; t < e; ++t) fn(t);

@@ -1,0 +1,164 @@
+// The AVX-512 attention tile (AttnTile in core/kernels/kernels.h). Query rows go across the 16
+// lanes of a vector: the tile's queries are transposed once, so every score is a chain of FMAs
+// over head_dim with one key element broadcast per step, the softmax runs lane-wise (each lane
+// its own row, no horizontal sums) and P·V broadcasts one value element per step. A lane's
+// arithmetic never depends on the other lanes, which is what makes a token's result independent
+// of its batch. Like the other wide files: intrinsics and plain C in an anonymous namespace.
+//
+// Scratch (floats): Qt [head_dim][Rp] · scale, then S/P [Lp][Rp], then Ot [head_dim][Rp], with
+// Rp the rows rounded up to 16 and Lp the largest n_vis rounded up to 16.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "core/kernels/kernels.h"
+
+namespace {
+
+using seekd::kernels::AttnTile;
+
+constexpr int kLanes = 16;
+constexpr int kPosTile = 8;  // positions per score microkernel: 8 × 3 accumulators at most
+constexpr int kDimTile = 8;  // value elements per P·V microkernel
+
+// e^x for x ≤ 0 (the softmax's s − max): 2^n · p(r) with r = x − n·ln2, |r| ≤ ln2/2, and a
+// degree-6 Taylor polynomial (relative error below 2e-7). Inputs below −87 give ≈ 1e-38, not 0:
+// only masked lanes are exactly 0.
+inline __m512 Exp(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504089f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.4286068203094172e-06f), r);  // ln2 in two parts
+  __m512 p = _mm512_set1_ps(1.0f / 720);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
+// Scores of NP positions (key rows kp[0..NP)) for RV·16 rows: st[p·rp + lane].
+template <int RV, int NP>
+void ScoreTile(const float* qt, int64_t rp, int64_t hd, const float* const* kp, float* st) {
+  __m512 acc[NP][RV];
+  for (int p = 0; p < NP; ++p)
+    for (int v = 0; v < RV; ++v) acc[p][v] = _mm512_setzero_ps();
+  for (int64_t d = 0; d < hd; ++d) {
+    __m512 q[RV];
+    for (int v = 0; v < RV; ++v) q[v] = _mm512_loadu_ps(qt + d * rp + v * kLanes);
+    for (int p = 0; p < NP; ++p) {
+      const __m512 b = _mm512_set1_ps(kp[p][d]);
+      for (int v = 0; v < RV; ++v) acc[p][v] = _mm512_fmadd_ps(q[v], b, acc[p][v]);
+    }
+  }
+  for (int p = 0; p < NP; ++p)
+    for (int v = 0; v < RV; ++v) _mm512_storeu_ps(st + p * rp + v * kLanes, acc[p][v]);
+}
+
+using ScoreFn = void (*)(const float*, int64_t, int64_t, const float* const*, float*);
+template <int RV>
+constexpr ScoreFn kScoreFns[kPosTile] = {ScoreTile<RV, 1>, ScoreTile<RV, 2>, ScoreTile<RV, 3>,
+                                         ScoreTile<RV, 4>, ScoreTile<RV, 5>, ScoreTile<RV, 6>,
+                                         ScoreTile<RV, 7>, ScoreTile<RV, 8>};
+
+// Ot[d0 .. d0+8) for RV·16 rows: Σ over positions j < n_pos of P[j] · V[j][d], in order of j.
+template <int RV>
+void ValueTile(const AttnTile& t, const float* pt, int64_t rp, int64_t n_pos, int64_t d0,
+               float* ot) {
+  __m512 acc[kDimTile][RV];
+  for (int e = 0; e < kDimTile; ++e)
+    for (int v = 0; v < RV; ++v) acc[e][v] = _mm512_setzero_ps();
+  int64_t j = 0;
+  for (int64_t r = 0; r < t.n_runs && j < n_pos; ++r) {
+    const float* vrow = t.v[r] + d0;
+    for (int64_t p = 0; p < t.run[r] && j < n_pos; ++p, ++j, vrow += t.kv_stride) {
+      __m512 pv[RV];
+      for (int v = 0; v < RV; ++v) pv[v] = _mm512_loadu_ps(pt + j * rp + v * kLanes);
+      for (int e = 0; e < kDimTile; ++e) {
+        const __m512 b = _mm512_set1_ps(vrow[e]);
+        for (int v = 0; v < RV; ++v) acc[e][v] = _mm512_fmadd_ps(pv[v], b, acc[e][v]);
+      }
+    }
+  }
+  for (int e = 0; e < kDimTile; ++e)
+    for (int v = 0; v < RV; ++v) _mm512_storeu_ps(ot + (d0 + e) * rp + v * kLanes, acc[e][v]);
+}
+
+template <int RV>
+void AttendRv(const AttnTile& t, int64_t max_vis) {
+  const int64_t hd = t.head_dim, rows = t.n_rows, rp = RV * kLanes;
+  const int64_t lp = (max_vis + kLanes - 1) / kLanes * kLanes;
+  float* qt = t.scratch;       // [hd][rp]
+  float* st = qt + hd * rp;    // [lp][rp]
+  float* ot = st + lp * rp;    // [hd][rp]
+  int32_t n_vis[RV * kLanes];  // 0 for the padding lanes: every position masked
+  for (int64_t i = 0; i < rp; ++i) n_vis[i] = i < rows ? static_cast<int32_t>(t.n_vis[i]) : 0;
+  for (int64_t d = 0; d < hd; ++d)
+    for (int64_t i = 0; i < rp; ++i) qt[d * rp + i] = i < rows ? t.q[i][d] * t.scale : 0.0f;
+
+  // Scores: positions in tiles of up to 8 key rows, walking the runs.
+  const float* kp[kPosTile];
+  int64_t r = 0, p = 0;
+  for (int64_t j0 = 0; j0 < max_vis; j0 += kPosTile) {
+    const int np = static_cast<int>(max_vis - j0 < kPosTile ? max_vis - j0 : kPosTile);
+    for (int i = 0; i < np; ++i) {
+      while (p >= t.run[r]) {
+        ++r;
+        p = 0;
+      }
+      kp[i] = t.k[r] + p * t.kv_stride;
+      ++p;
+    }
+    kScoreFns<RV>[np - 1](qt, rp, hd, kp, st + j0 * rp);
+  }
+
+  // Softmax per lane over its own positions; the others become exact zeros.
+  float inv[RV * kLanes];
+  for (int v = 0; v < RV; ++v) {
+    const __m512i nv = _mm512_loadu_si512(n_vis + v * kLanes);
+    __m512 m = _mm512_set1_ps(-__builtin_inff());
+    for (int64_t j = 0; j < max_vis; ++j) {
+      const __mmask16 live = _mm512_cmpgt_epi32_mask(nv, _mm512_set1_epi32(static_cast<int>(j)));
+      m = _mm512_mask_max_ps(m, live, m, _mm512_loadu_ps(st + j * rp + v * kLanes));
+    }
+    __m512 sum = _mm512_setzero_ps();
+    for (int64_t j = 0; j < max_vis; ++j) {
+      const __mmask16 live = _mm512_cmpgt_epi32_mask(nv, _mm512_set1_epi32(static_cast<int>(j)));
+      float* s = st + j * rp + v * kLanes;
+      const __m512 e = _mm512_maskz_mov_ps(live, Exp(_mm512_sub_ps(_mm512_loadu_ps(s), m)));
+      _mm512_storeu_ps(s, e);
+      sum = _mm512_add_ps(sum, e);
+    }
+    _mm512_storeu_ps(inv + v * kLanes, _mm512_div_ps(_mm512_set1_ps(1.0f), sum));
+  }
+
+  for (int64_t d0 = 0; d0 < hd; d0 += kDimTile) ValueTile<RV>(t, st, rp, max_vis, d0, ot);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t d = 0; d < hd; ++d) t.out[i][d] = ot[d * rp + i] * inv[i];
+}
+
+}  // namespace
+
+namespace seekd::kernels {
+
+// Called by Attend for head_dim % 8 == 0 and 1 ≤ n_rows ≤ kAttnMaxRows.
+void AttendF32Avx512(const AttnTile& t) {
+  int64_t max_vis = 0;
+  for (int64_t i = 0; i < t.n_rows; ++i) max_vis = t.n_vis[i] > max_vis ? t.n_vis[i] : max_vis;
+  switch ((t.n_rows + kLanes - 1) / kLanes) {
+    case 1:
+      AttendRv<1>(t, max_vis);
+      return;
+    case 2:
+      AttendRv<2>(t, max_vis);
+      return;
+    default:
+      AttendRv<3>(t, max_vis);
+      return;
+  }
+}
+
+}  // namespace seekd::kernels
