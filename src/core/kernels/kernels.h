@@ -113,6 +113,8 @@ struct Kernels {
   // Plain f32 helpers used by attention.
   float (*dot_f32)(int64_t n, const float* a, const float* b) = nullptr;
   void (*axpy_f32)(int64_t n, float a, const float* x, float* y) = nullptr;  // y += a·x
+  // SwiGLU's y = silu(gate) ⊙ up (y may alias gate or up); null = ops::SiluMul.
+  void (*silu_mul)(const float* gate, const float* up, int64_t n, float* y) = nullptr;
   // A whole attention tile (AttnTile); null = Attend's per-row loop over dot_f32 / axpy_f32.
   void (*attend_f32)(const AttnTile& tile) = nullptr;
   // Peak-rate probes for bench-model: run the ISA's widest int8 dot-product (vpdpbusd /

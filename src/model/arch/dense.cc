@@ -165,7 +165,7 @@ static void QuantizeKvRow(const float* x, int64_t width, int64_t G, int8_t* q, f
 
 // Splits the batch's attention into tiles: for each sequence and KV head, the query rows of
 // its tokens × the heads of the group, at most kAttnMaxRows per tile (so a vector lane holds
-// one row, kernels/attention_avx512.cc). Largest first, so the threads' shares even out.
+// one row, kernels/f32_avx512.cc). Largest first, so the threads' shares even out.
 void Forward::PlanAttention(std::span<const BatchToken> batch, std::span<KvStore* const> seqs) {
   const LlmConfig& c = llm_.config();
   const int64_t group = c.n_head / c.n_head_kv, n = static_cast<int64_t>(batch.size());
@@ -407,7 +407,11 @@ Status Forward::Run(std::span<const BatchToken> batch, std::span<KvStore* const>
     MatMul(k_, pool_, lw.w_gate, h_.data(), n, gate_.data(), &mm_);  // [N, F]
     MatMul(k_, pool_, lw.w_up, h_.data(), n, up_.data(), &mm_);      // [N, F]
     per_token([&](int64_t t) {
-      ops::SiluMul(gate_.data() + t * F, up_.data() + t * F, F, gate_.data() + t * F);
+      float* g = gate_.data() + t * F;
+      if (k_.silu_mul != nullptr)
+        k_.silu_mul(g, up_.data() + t * F, F, g);
+      else
+        ops::SiluMul(g, up_.data() + t * F, F, g);
     });
     MatMul(k_, pool_, lw.w_down, gate_.data(), n, tmp_.data(), &mm_);  // [N, E]
     for (int64_t i = 0; i < n * E; ++i) x_[i] += tmp_[i];

@@ -1,4 +1,6 @@
-// The AVX-512 attention tile (AttnTile in core/kernels/kernels.h). Query rows go across the 16
+// AVX-512 f32 kernels: the attention tile and SwiGLU's silu(gate)·up.
+//
+// The attention tile (AttnTile in core/kernels/kernels.h). Query rows go across the 16
 // lanes of a vector: the tile's queries are transposed once, so every score is a chain of FMAs
 // over head_dim with one key element broadcast per step, the softmax runs lane-wise (each lane
 // its own row, no horizontal sums) and P·V broadcasts one value element per step. A lane's
@@ -21,11 +23,11 @@ constexpr int kLanes = 16;
 constexpr int kPosTile = 8;  // positions per score microkernel: 8 × 3 accumulators at most
 constexpr int kDimTile = 8;  // value elements per P·V microkernel
 
-// e^x for x ≤ 0 (the softmax's s − max): 2^n · p(r) with r = x − n·ln2, |r| ≤ ln2/2, and a
-// degree-6 Taylor polynomial (relative error below 2e-7). Inputs below −87 give ≈ 1e-38, not 0:
-// only masked lanes are exactly 0.
+// e^x: 2^n · p(r) with r = x − n·ln2, |r| ≤ ln2/2, and a degree-6 Taylor polynomial
+// (relative error below 2e-7). x is clamped to [−87, 88]: below, ≈ 1e-38 instead of 0 (the
+// softmax zeroes its masked lanes itself); above, ≈ 1.7e38 instead of infinity.
 inline __m512 Exp(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504089f)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
@@ -143,6 +145,18 @@ void AttendRv(const AttnTile& t, int64_t max_vis) {
 }  // namespace
 
 namespace seekd::kernels {
+
+// y = gate / (1 + e^−gate) · up, 16 at a time, the tail masked.
+void SiluMulAvx512(const float* gate, const float* up, int64_t n, float* y) {
+  const __m512 one = _mm512_set1_ps(1.0f), sign = _mm512_set1_ps(-0.0f);
+  for (int64_t i = 0; i < n; i += kLanes) {
+    const __mmask16 m = n - i >= kLanes ? static_cast<__mmask16>(0xffff)
+                                        : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 g = _mm512_maskz_loadu_ps(m, gate + i), u = _mm512_maskz_loadu_ps(m, up + i);
+    const __m512 e = Exp(_mm512_xor_ps(g, sign));
+    _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(one, e)), u));
+  }
+}
 
 // Called by Attend for head_dim % 8 == 0 and 1 ≤ n_rows ≤ kAttnMaxRows.
 void AttendF32Avx512(const AttnTile& t) {
