@@ -6,6 +6,7 @@
 //
 //   build/bench/kernels/kernels_bench --benchmark_filter='q4_K'
 //   build/bench/kernels/kernels_bench --benchmark_filter='gemm'
+//   build/bench/kernels/kernels_bench --benchmark_filter='gemv'
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -112,6 +113,37 @@ void BM_PackedGemm(benchmark::State& state, DType t, bool amx, int64_t n_rows, i
   state.counters["vnni_peak_GMAC/s"] = VnniPeak() * 1e-9;
 }
 
+// Decode over a packed copy: one thread, one token, a [n_rows × 1536] matrix of `bytes`
+// (in cache or DRAM-sized), as bytes of the stored format per second.
+void BM_PackedGemv(benchmark::State& state, DType t, int64_t bytes) {
+  const kernels::PackedGemm pg = kernels::PackedGemmFor(t, false);
+  const int64_t n_cols = 1536;
+  const uint64_t row = RowBytes(t, n_cols).value();
+  const int64_t n_rows = bytes / static_cast<int64_t>(row) / 16 * 16;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0, 1);
+  std::vector<float> src(static_cast<size_t>(n_cols));
+  for (auto& v : src) v = dist(rng);
+  std::vector<uint8_t> wq(row * n_rows);
+  for (int64_t r = 0; r < n_rows; ++r) (void)Quantize(t, src.data(), wq.data() + r * row, n_cols);
+  auto packed = std::unique_ptr<uint8_t, void (*)(void*)>(
+      static_cast<uint8_t*>(std::aligned_alloc(64, (pg.bytes(n_rows, n_cols) + 63) / 64 * 64)),
+      std::free);
+  pg.pack(wq.data(), n_rows, n_cols, packed.get());
+  std::vector<uint8_t> act(static_cast<size_t>(kernels::ActRowBytes(t, n_cols)));
+  const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);
+  if (pg.act == kernels::ActFormat::kQ8K) {
+    k.quantize_q8k(src.data(), reinterpret_cast<kernels::BlockQ8K*>(act.data()), n_cols);
+  } else {
+    k.quantize_q8a(src.data(), reinterpret_cast<kernels::BlockQ8A*>(act.data()), n_cols);
+  }
+  std::vector<float> y(static_cast<size_t>(n_rows));
+  for (auto _ : state) pg.gemv(packed.get(), n_rows, n_cols, act.data(), y.data(), 0, n_rows / 16);
+  benchmark::DoNotOptimize(y.data());
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * n_rows *
+                          static_cast<int64_t>(row));
+}
+
 void BM_ReadBandwidth(benchmark::State& state) {
   ThreadPool pool(static_cast<int>(state.range(0)));
   double bw = 0;
@@ -142,7 +174,12 @@ int Register() {
       {1536, 1536}, {256, 1536}, {8960, 1536}, {1536, 8960}};
   for (kernels::Isa isa : kernels::AvailableIsas()) {
     if (isa != kernels::Isa::kAvx512) continue;
-    for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K})
+    for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
+      for (int64_t mb : {1, 512})
+        benchmark::RegisterBenchmark(
+            ("gemv/" + std::string(DTypeName(t)) + "/" + std::to_string(mb) + "MB").c_str(),
+            BM_PackedGemv, t, mb << 20)
+            ->Unit(benchmark::kMillisecond);
       for (bool amx : {false, true}) {
         if (kernels::PackedGemmFor(t, amx).gemm == nullptr) continue;
         for (const auto& [n, kc] : shapes) {
@@ -153,6 +190,7 @@ int Register() {
               ->Unit(benchmark::kMillisecond);
         }
       }
+    }
   }
   return 0;
 }

@@ -1,6 +1,6 @@
-// The packed int8 GEMM (core/kernels/packed.h) for Q8_0 and Q4_0: decode (gemv) and prefill
-// (gemm) give the same bits for every token, whatever the token count, tile or row split; the
-// AMX prefill gives the VNNI bits; all of them match the scalar reference dot within a few
+// The packed int8 GEMM (core/kernels/packed.h) for Q8_0, Q4_0, Q4_K and Q6_K: decode (gemv) and
+// prefill (gemm) give the same bits for every token, whatever the token count, tile or row split;
+// the AMX prefill gives the VNNI bits; all of them match the scalar reference dot within a few
 // roundings of the sum of |terms|; and MatMul takes the packed path when a matrix has one.
 #include <gtest/gtest.h>
 
@@ -86,7 +86,8 @@ TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
   for (const Case c :
        {Case{DType::kQ8_0, 16, 32}, Case{DType::kQ8_0, 48, 1568}, Case{DType::kQ8_0, 256, 3072},
         Case{DType::kQ4_0, 16, 96}, Case{DType::kQ4_0, 48, 1568}, Case{DType::kQ4_0, 256, 3072},
-        Case{DType::kQ4_K, 16, 256}, Case{DType::kQ4_K, 48, 1792}, Case{DType::kQ4_K, 64, 3072}}) {
+        Case{DType::kQ4_K, 16, 256}, Case{DType::kQ4_K, 48, 1792}, Case{DType::kQ4_K, 64, 3072},
+        Case{DType::kQ6_K, 16, 256}, Case{DType::kQ6_K, 48, 1792}, Case{DType::kQ6_K, 64, 3072}}) {
     const PackedGemm vnni = kernels::PackedGemmFor(c.t, false);
     const PackedGemm amx = kernels::PackedGemmFor(c.t, true);
     ASSERT_NE(vnni.gemm, nullptr);
@@ -95,7 +96,12 @@ TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
     const auto w = Random(c.n_rows * c.n_cols, 7, 0.4f);
     ASSERT_TRUE(Quantize(c.t, w.data(), wq.data(), c.n_rows * c.n_cols).ok());
     Aligned packed(vnni.bytes(c.n_rows, c.n_cols));
-    if (c.t != DType::kQ4_K) {
+    if (c.t ==
+        DType::kQ6_K) {  // the file's bytes, rearranged; 32 bytes of pad per group for odd K/256
+      EXPECT_EQ(
+          vnni.bytes(c.n_rows, c.n_cols),
+          static_cast<uint64_t>(row_bytes * c.n_rows + (c.n_cols / 256 % 2) * 32 * c.n_rows / 16));
+    } else if (c.t != DType::kQ4_K) {
       // As large as the stored matrix, but for a 32-byte pad per group when K/32 is odd.
       EXPECT_EQ(
           vnni.bytes(c.n_rows, c.n_cols),
@@ -155,7 +161,7 @@ TEST(PackedGemm, MatMulUsesThePackedCopy) {
   if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);
   ThreadPool pool(2);
-  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
     const PackedGemm& pg = k.packed[static_cast<int>(t)];
     ASSERT_NE(pg.gemm, nullptr) << DTypeName(t);
     const int64_t n_cols = 512, n_rows = 80, row_bytes = RowBytes(t, n_cols).value();

@@ -36,6 +36,8 @@ PackedGemm PackedGemmFor(DType t, bool amx);
 // Whether AMX int8 tiles work here: the CPU has them, the kernel grants this process tile data
 // (arch_prctl), and SEEKD_AMX is not "0". Asked once.
 bool AmxUsable();
+// Q4_K and Q6_K on VNNI (packed_kquant_avx512.cc); all-null for other types.
+PackedGemm PackedKQuantGemm(DType t);
 // Fills k.packed for the AVX-512 table (AMX prefill when usable).
 void AddPackedGemm(Kernels* k);
 // Peak probe: `iters` rounds of four independent tdpbssd on full 16 × 64 tiles (16,384

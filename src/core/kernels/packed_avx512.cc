@@ -29,15 +29,8 @@ namespace {
 using seekd::BlockQ4_0;
 using seekd::BlockQ8_0;
 using seekd::kernels::BlockQ8A;
-using seekd::kernels::BlockQ8K;
 
-constexpr int kGroupRows = 16, kTileTok = 16;
-constexpr uint64_t kQ8Quant = 512, kQ4Quant = 256, kScaleBytes = 32, kPanelBlock = 640;
-constexpr int kMaxChunk = 64;    // K-chunk (cache blocking), in 32-element blocks
-constexpr int kChunk = 48;       // 48 blocks: a token tile's panel slice stays in L1
-constexpr int kGroupBlock = 16;  // row groups whose K-chunk stays in L2 across token tiles
-
-inline int MinI(int a, int b) { return a < b ? a : b; }
+#include "core/kernels/packed_common.inc"  // NOLINT(bugprone-suspicious-include)
 
 // A group's bytes, rounded up to whole cache lines so every group starts 64-aligned (the
 // kernels use aligned loads); no padding when the block count is even, as in every model shape.
@@ -46,23 +39,6 @@ uint64_t GroupBytes(int64_t n_cols, bool q4) {
       static_cast<uint64_t>(n_cols / 32) * ((q4 ? kQ4Quant : kQ8Quant) + kScaleBytes);
   return (raw + 63) / 64 * 64;
 }
-
-// Per-thread scratch for unpacked weight chunks (≤ 16 groups × 64 blocks × 512 B), 64-aligned,
-// grown on demand; not zeroed (every byte read is written first).
-struct Scratch {
-  uint8_t* p = nullptr;
-  uint64_t n = 0;
-  ~Scratch() { std::free(p); }
-  uint8_t* Get(uint64_t bytes) {
-    if (bytes > n) {
-      std::free(p);
-      n = (bytes + 63) / 64 * 64;
-      p = static_cast<uint8_t*>(std::aligned_alloc(64, n));
-    }
-    return p;
-  }
-};
-thread_local Scratch tl_scratch;
 
 // ---- Packing -------------------------------------------------------------------------------
 
@@ -138,35 +114,6 @@ void PackPanel(const void* src, int64_t n_tokens, int64_t n_cols, int64_t t0, in
         }
       }
     }
-}
-
-// ---- VNNI ----------------------------------------------------------------------------------
-
-// vpdpbusd with the 4 activation bytes as an embedded {1to16} broadcast: one uop with its load
-// (separate broadcasts make the loop rename-bound). GCC 12 does not form it from intrinsics.
-inline __m512i DpbusdBcast(__m512i acc, __m512i w, const int32_t* a4) {
-  __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*a4));
-  return acc;
-}
-// A broadcast that stays a pure load uop (GCC may route it through a GPR and port 5).
-inline __m512i BcastLoad(const int32_t* p) {
-  __m512i v;
-  __asm__("vpbroadcastd %1, %0" : "=v"(v) : "m"(*p));
-  return v;
-}
-// A weight-chunk load the compiler may not merge with an earlier one: the second 8-token half
-// re-reads chunks from L1 instead of keeping 8 live, which would evict the accumulators.
-inline __m512i LoadChunk(const uint8_t* p) {
-  __m512i w;
-  __asm__ volatile("vmovdqa64 %1, %0" : "=v"(w) : "m"(*reinterpret_cast<const __m512i*>(p)));
-  return w;
-}
-
-// Q4_0: 64 packed bytes → chunk v (low nibbles) and chunk v + 4 (high nibbles), 0..15.
-inline void UnpackNibbles(__m512i x, __m512i* lo, __m512i* hi) {
-  const __m512i m0f = _mm512_set1_epi8(0x0F);
-  *lo = _mm512_and_si512(x, m0f);
-  *hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m0f);
 }
 
 // nblk Q4_0 blocks of one group → the Q8_0 chunk layout of unsigned nibbles (no +128).
@@ -250,8 +197,6 @@ void GemmVnni(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* p
     }
   }
 }
-
-constexpr uint64_t kDecodePrefetch = 2048;  // bytes ahead in a group's quant stream
 
 // One token, one group at a time: two independent vpdpbusd chains, the correction at the end.
 template <bool kQ4>
@@ -448,258 +393,6 @@ void GemmAmx(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* pa
   _tile_release();
 }
 
-// ---- Q4_K ----------------------------------------------------------------------------------
-// Packed group: [nsb × 2048 quants][nsb × 320 meta] (nsb = K/256), rounded up to 64 bytes.
-//   quants, superblock s at 2048·s: sub-block pair p (0..3) at 512·p, vector v (0..7) at 64·v;
-//     byte 4·r + j is qs_r[32p + 4v + j]: its low nibble is element 4v + j of sub-block 2p,
-//     its high nibble the same element of sub-block 2p + 1 (the file's own pairing).
-//   meta, superblock s at 320·s: d f16[16], dmin f16[16], scales u8[8][16], mins u8[4][16][2]
-//     (the mins of sub-blocks 2q and 2q + 1 side by side, for vpmaddwd).
-// Per output and superblock the float order is: for j = 0..7,
-//   acc = fma((float) isum_j, fl(fp32(d)·sc_j · da), acc)   (fp32(d)·sc_j is exact)
-// then acc = fma((float) Σ_j m_j·bsum_j, fl(−fp32(dmin) · da), acc).
-constexpr uint64_t kQ4KQuant = 2048, kQ4KMeta = 320;
-// Unpacked superblock (GEMM scratch): 8 sub-blocks × 512 u8 chunk bytes, then d·sc f32[8][16],
-// −dmin f32[16] and the mins as int16 pairs [4][16][2].
-constexpr uint64_t kQ4KUnpacked = 4096 + 512 + 64 + 128 * 2;
-// Panel block (tile, superblock): 16 tokens × 256 quants, their f32 d, and per token the four
-// dwords (bsum_{2q}, bsum_{2q+1}) as int16 pairs.
-constexpr uint64_t kQ4KPanel = 4096 + 64 + 256;
-constexpr int kQ4KChunk = 6;  // superblocks per K-chunk (1536 columns)
-
-uint64_t GroupBytesQ4K(int64_t n_cols) {
-  return (static_cast<uint64_t>(n_cols / 256) * (kQ4KQuant + kQ4KMeta) + 63) / 64 * 64;
-}
-uint64_t BytesQ4_K(int64_t n_rows, int64_t n_cols) {
-  return static_cast<uint64_t>(n_rows / kGroupRows) * GroupBytesQ4K(n_cols);
-}
-
-void PackQ4_K(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
-  const auto* w = static_cast<const seekd::BlockQ4_K*>(src);
-  const int64_t nsb = n_cols / 256;
-  for (int64_t g = 0; g < n_rows / kGroupRows; ++g) {
-    uint8_t* q = out + static_cast<uint64_t>(g) * GroupBytesQ4K(n_cols);
-    uint8_t* meta = q + nsb * kQ4KQuant;
-    for (int64_t sb = 0; sb < nsb; ++sb) {
-      uint8_t* mq = meta + sb * kQ4KMeta;
-      auto* d = reinterpret_cast<uint16_t*>(mq);
-      auto* dmin = d + 16;
-      uint8_t* sc = mq + 64;
-      uint8_t* mn = mq + 192;
-      for (int r = 0; r < kGroupRows; ++r) {
-        const seekd::BlockQ4_K& blk = w[(kGroupRows * g + r) * nsb + sb];
-        d[r] = blk.d;
-        dmin[r] = blk.dmin;
-        for (int j = 0; j < 8; ++j) {
-          uint8_t s6, m6;
-          seekd::ScaleMinK4(j, blk.scales, &s6, &m6);  // baseline code: a plain call
-          sc[j * 16 + r] = s6;
-          mn[(j / 2) * 32 + r * 2 + j % 2] = m6;
-        }
-        for (int p = 0; p < 4; ++p)
-          for (int v = 0; v < 8; ++v)
-            std::memcpy(q + sb * kQ4KQuant + p * 512 + v * 64 + r * 4, blk.qs + 32 * p + 4 * v, 4);
-      }
-    }
-  }
-}
-
-uint64_t PanelBytesQ4K(int64_t n_tokens, int64_t n_cols) {
-  return static_cast<uint64_t>((n_tokens + kTileTok - 1) / kTileTok) *
-         static_cast<uint64_t>(n_cols / 256) * kQ4KPanel;
-}
-
-// Sub-block sums of a BlockQ8K as the int16 pairs the min term multiplies.
-inline int32_t BsumPair(const BlockQ8K& a, int q) {
-  const auto lo = static_cast<uint16_t>(a.bsums[4 * q] + a.bsums[4 * q + 1]);
-  const auto hi = static_cast<uint16_t>(a.bsums[4 * q + 2] + a.bsums[4 * q + 3]);
-  return static_cast<int32_t>(static_cast<uint32_t>(lo) | (static_cast<uint32_t>(hi) << 16));
-}
-
-void PackPanelQ4K(const void* src, int64_t n_tokens, int64_t n_cols, int64_t t0, int64_t t1,
-                  uint8_t* panel) {
-  const auto* x = static_cast<const BlockQ8K*>(src);
-  const int64_t nsb = n_cols / 256;
-  for (int64_t tt = t0; tt < t1; ++tt)
-    for (int64_t sb = 0; sb < nsb; ++sb) {
-      uint8_t* p = panel + static_cast<uint64_t>(tt * nsb + sb) * kQ4KPanel;
-      auto* da = reinterpret_cast<float*>(p + 4096);
-      auto* bs = reinterpret_cast<int32_t*>(p + 4160);
-      for (int t = 0; t < kTileTok; ++t) {
-        const int64_t tok = tt * kTileTok + t;
-        if (tok < n_tokens) {
-          const BlockQ8K& blk = x[tok * nsb + sb];
-          std::memcpy(p + t * 256, blk.qs, 256);
-          da[t] = blk.d;
-          for (int q = 0; q < 4; ++q) bs[t * 4 + q] = BsumPair(blk, q);
-        } else {
-          std::memset(p + t * 256, 0, 256);
-          da[t] = 0.0f;
-          for (int q = 0; q < 4; ++q) bs[t * 4 + q] = 0;
-        }
-      }
-    }
-}
-
-// d·sc_j for the 16 rows (exact in f32) and −dmin, from a superblock's meta.
-inline __m512 ScaleOf(const uint8_t* meta, int j, __m512 d) {
-  const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(meta + 64 + j * 16));
-  return _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(sc)));
-}
-inline __m512i MinPairs(const uint8_t* meta, int q) {
-  return _mm512_cvtepu8_epi16(
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(meta + 192 + q * 32)));
-}
-inline __m512 HalfToFloat(const uint8_t* p) {
-  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
-
-// One group's superblocks [sb0, sb0 + n) unpacked for the GEMM (once per group and K-chunk).
-void UnpackQ4KGroup(const uint8_t* wg, int64_t nsb, int sb0, int n, uint8_t* out) {
-  const __m512 sign = _mm512_set1_ps(-0.0f);
-  for (int s = 0; s < n; ++s, out += kQ4KUnpacked) {
-    const uint8_t* wq = wg + static_cast<uint64_t>(sb0 + s) * kQ4KQuant;
-    const uint8_t* meta = wg + nsb * kQ4KQuant + static_cast<uint64_t>(sb0 + s) * kQ4KMeta;
-    for (int p = 0; p < 4; ++p)
-      for (int v = 0; v < 8; ++v) {
-        __m512i lo, hi;
-        UnpackNibbles(_mm512_load_si512(wq + p * 512 + v * 64), &lo, &hi);
-        _mm512_store_si512(out + (2 * p) * 512 + v * 64, lo);
-        _mm512_store_si512(out + (2 * p + 1) * 512 + v * 64, hi);
-      }
-    const __m512 d = HalfToFloat(meta);
-    auto* dsc = reinterpret_cast<float*>(out + 4096);
-    for (int j = 0; j < 8; ++j) _mm512_store_ps(dsc + 16 * j, ScaleOf(meta, j, d));
-    _mm512_store_ps(dsc + 128, _mm512_xor_ps(HalfToFloat(meta + 32), sign));
-    for (int q = 0; q < 4; ++q) _mm512_store_si512(out + 4672 + q * 64, MinPairs(meta, q));
-  }
-}
-
-const int32_t kZero = 0;
-
-// One group × one 16-token tile over n unpacked superblocks (two 8-token halves).
-void MicroQ4K(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t ldy, int ntok,
-              bool first) {
-  __m512 acc[16];
-#pragma GCC unroll 16
-  for (int t = 0; t < 16; ++t)
-    acc[t] = (first || t >= ntok) ? _mm512_setzero_ps() : _mm512_loadu_ps(y + t * ldy);
-  for (int s = 0; s < n; ++s, ub += kQ4KUnpacked, ap += kQ4KPanel) {
-    const auto* dsc = reinterpret_cast<const float*>(ub + 4096);
-    const auto* aq = reinterpret_cast<const int32_t*>(ap);
-    const auto* da = reinterpret_cast<const float*>(ap + 4096);
-    const auto* bs = reinterpret_cast<const int32_t*>(ap + 4160);
-#pragma GCC unroll 2
-    for (int h = 0; h < 2; ++h) {
-      if (h * 8 >= ntok) break;  // a short tile (a decode batch): skip the empty half
-      for (int j = 0; j < 8; ++j) {
-        __m512i isum[8];
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; ++i) isum[i] = BcastLoad(&kZero);  // a load, not an ALU uop
-#pragma GCC unroll 8
-        for (int c = 0; c < 8; ++c) {
-          const __m512i w = LoadChunk(ub + j * 512 + 64 * c);
-#pragma GCC unroll 8
-          for (int i = 0; i < 8; ++i)
-            isum[i] = DpbusdBcast(isum[i], w, aq + (h * 8 + i) * 64 + j * 8 + c);
-        }
-        const __m512 dscj = _mm512_load_ps(dsc + 16 * j);
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; ++i) {
-          const __m512 sc = _mm512_mul_ps(dscj, _mm512_set1_ps(da[h * 8 + i]));
-          acc[h * 8 + i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), sc, acc[h * 8 + i]);
-        }
-      }
-      // The mins: Σ_j m_j · bsum_j per row, four vpmaddwd over the pairs.
-      const __m512 ndmin = _mm512_load_ps(dsc + 128);
-      const __m512i m0 = _mm512_load_si512(ub + 4672), m1 = _mm512_load_si512(ub + 4736);
-      const __m512i m2 = _mm512_load_si512(ub + 4800), m3 = _mm512_load_si512(ub + 4864);
-#pragma GCC unroll 8
-      for (int i = 0; i < 8; ++i) {
-        const int32_t* b = bs + (h * 8 + i) * 4;
-        const __m512i ms =
-            _mm512_add_epi32(_mm512_add_epi32(_mm512_madd_epi16(m0, _mm512_set1_epi32(b[0])),
-                                              _mm512_madd_epi16(m1, _mm512_set1_epi32(b[1]))),
-                             _mm512_add_epi32(_mm512_madd_epi16(m2, _mm512_set1_epi32(b[2])),
-                                              _mm512_madd_epi16(m3, _mm512_set1_epi32(b[3]))));
-        const __m512 sc = _mm512_mul_ps(ndmin, _mm512_set1_ps(da[h * 8 + i]));
-        acc[h * 8 + i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), sc, acc[h * 8 + i]);
-      }
-    }
-  }
-#pragma GCC unroll 16
-  for (int t = 0; t < 16; ++t)
-    if (t < ntok) _mm512_storeu_ps(y + t * ldy, acc[t]);
-}
-
-void GemmQ4K(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel,
-             int64_t n_tokens, float* y, int64_t g0, int64_t g1) {
-  const int nsb = static_cast<int>(n_cols / 256);
-  const int ntt = static_cast<int>((n_tokens + kTileTok - 1) / kTileTok);
-  const uint64_t gstride = GroupBytesQ4K(n_cols);
-  uint8_t* ubuf = tl_scratch.Get(static_cast<uint64_t>(kGroupBlock) * kQ4KChunk * kQ4KUnpacked);
-  for (int kb = 0; kb < nsb; kb += kQ4KChunk) {
-    const int n = MinI(kQ4KChunk, nsb - kb);
-    for (auto gb = static_cast<int>(g0); gb < g1; gb += kGroupBlock) {
-      const int ge = MinI(static_cast<int>(g1), gb + kGroupBlock);
-      for (int g = gb; g < ge; ++g)
-        UnpackQ4KGroup(w + static_cast<uint64_t>(g) * gstride, nsb, kb, n,
-                       ubuf + static_cast<uint64_t>(g - gb) * kQ4KChunk * kQ4KUnpacked);
-      for (int tt = 0; tt < ntt; ++tt)
-        for (int g = gb; g < ge; ++g)
-          MicroQ4K(ubuf + static_cast<uint64_t>(g - gb) * kQ4KChunk * kQ4KUnpacked,
-                   panel + static_cast<uint64_t>(tt * nsb + kb) * kQ4KPanel, n,
-                   y + static_cast<int64_t>(tt) * kTileTok * n_rows + g * 16, n_rows,
-                   MinI(kTileTok, static_cast<int>(n_tokens - tt * kTileTok)), kb == 0);
-    }
-  }
-}
-
-// Decode: per superblock, eight independent chains (one per sub-block), the same float order.
-void GemvQ4K(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, float* y,
-             int64_t g0, int64_t g1) {
-  const auto* a = static_cast<const BlockQ8K*>(x);
-  const int64_t nsb = n_cols / 256;
-  const uint64_t gstride = GroupBytesQ4K(n_cols);
-  const __m512 sign = _mm512_set1_ps(-0.0f);
-  for (int64_t g = g0; g < g1; ++g) {
-    const uint8_t* wg = w + static_cast<uint64_t>(g) * gstride;
-    __m512 acc = _mm512_setzero_ps();
-    for (int64_t sb = 0; sb < nsb; ++sb) {
-      const uint8_t* wq = wg + sb * kQ4KQuant;
-      const uint8_t* meta = wg + nsb * kQ4KQuant + sb * kQ4KMeta;
-      for (uint64_t o = 0; o < kQ4KQuant; o += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
-      const auto* aq = reinterpret_cast<const int32_t*>(a[sb].qs);
-      __m512i isum[8];
-#pragma GCC unroll 8
-      for (int j = 0; j < 8; ++j) isum[j] = _mm512_setzero_si512();
-#pragma GCC unroll 4
-      for (int p = 0; p < 4; ++p)
-#pragma GCC unroll 8
-        for (int v = 0; v < 8; ++v) {
-          __m512i lo, hi;
-          UnpackNibbles(_mm512_load_si512(wq + p * 512 + v * 64), &lo, &hi);
-          isum[2 * p] = DpbusdBcast(isum[2 * p], lo, aq + (2 * p) * 8 + v);
-          isum[2 * p + 1] = DpbusdBcast(isum[2 * p + 1], hi, aq + (2 * p + 1) * 8 + v);
-        }
-      const __m512 d = HalfToFloat(meta);
-      const __m512 dav = _mm512_set1_ps(a[sb].d);
-#pragma GCC unroll 8
-      for (int j = 0; j < 8; ++j)
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(ScaleOf(meta, j, d), dav),
-                              acc);
-      __m512i ms = _mm512_setzero_si512();
-      for (int q = 0; q < 4; ++q)
-        ms = _mm512_add_epi32(
-            ms, _mm512_madd_epi16(MinPairs(meta, q), _mm512_set1_epi32(BsumPair(a[sb], q))));
-      const __m512 ndmin = _mm512_xor_ps(HalfToFloat(meta + 32), sign);
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), _mm512_mul_ps(ndmin, dav), acc);
-    }
-    _mm512_storeu_ps(y + g * 16, acc);
-  }
-}
-
 bool DetectAmx() {
   const char* env = std::getenv("SEEKD_AMX");
   if (env != nullptr && env[0] == '0') return false;
@@ -731,15 +424,9 @@ PackedGemm PackedGemmFor(DType t, bool amx) {
     p.gemv = GemvVnni<false>;
     p.pack_panel = PackPanel<128>;
     p.gemm = amx ? GemmAmx<false> : GemmVnni<false>;
-  } else if (t == DType::kQ4_K) {
-    if (amx) return PackedGemm{};  // no AMX variant: the VNNI one is the table's
-    p.act = seekd::kernels::ActFormat::kQ8K;
-    p.bytes = BytesQ4_K;
-    p.pack = PackQ4_K;
-    p.gemv = GemvQ4K;
-    p.panel_bytes = PanelBytesQ4K;
-    p.pack_panel = PackPanelQ4K;
-    p.gemm = GemmQ4K;
+  } else if (t == DType::kQ4_K || t == DType::kQ6_K) {
+    // No AMX variant: the VNNI one is the table's (packed_kquant_avx512.cc).
+    return amx ? PackedGemm{} : PackedKQuantGemm(t);
   } else if (t == DType::kQ4_0) {
     p.bytes = BytesQ4_0;
     p.pack = PackQ4_0;
@@ -784,7 +471,8 @@ uint64_t SpinAmx(int64_t iters) {
 void AddPackedGemm(Kernels* k) {
   const DType types[] = {DType::kQ8_0, DType::kQ4_0};
   for (DType t : types) k->packed[static_cast<int>(t)] = PackedGemmFor(t, AmxUsable());
-  k->packed[static_cast<int>(DType::kQ4_K)] = PackedGemmFor(DType::kQ4_K, false);
+  for (DType t : {DType::kQ4_K, DType::kQ6_K})
+    k->packed[static_cast<int>(t)] = PackedGemmFor(t, false);
 }
 
 }  // namespace seekd::kernels

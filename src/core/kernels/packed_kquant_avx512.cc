@@ -1,0 +1,584 @@
+// The packed int8 GEMM for the K-quants Q4_K and Q6_K on AVX-512 VNNI: each type's packed
+// layout, its float order and its kernels (the Q8_0/Q4_0 layouts are in packed.h, their kernels
+// in packed_avx512.cc). Intrinsics and plain C in an anonymous namespace, as in the other wide
+// files.
+//
+// Both follow one pattern: decode (gemv) unpacks a superblock's quants in registers and keeps
+// one vpdpbusd chain per sub-block; prefill (gemm) unpacks a K-chunk of 16 row groups once into
+// u8 chunk bytes in L2 and runs 16-row × 16-token microkernels over it.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/kernels/packed.h"
+#include "core/quant.h"
+
+namespace {
+
+using seekd::kernels::BlockQ8K;
+
+#include "core/kernels/packed_common.inc"  // NOLINT(bugprone-suspicious-include)
+
+// ---- Q4_K ----------------------------------------------------------------------------------
+// Packed group: [nsb × 2048 quants][nsb × 320 meta] (nsb = K/256), rounded up to 64 bytes.
+//   quants, superblock s at 2048·s: sub-block pair p (0..3) at 512·p, vector v (0..7) at 64·v;
+//     byte 4·r + j is qs_r[32p + 4v + j]: its low nibble is element 4v + j of sub-block 2p,
+//     its high nibble the same element of sub-block 2p + 1 (the file's own pairing).
+//   meta, superblock s at 320·s: d f16[16], dmin f16[16], scales u8[8][16], mins u8[4][16][2]
+//     (the mins of sub-blocks 2q and 2q + 1 side by side, for vpmaddwd).
+// Per output and superblock the float order is: for j = 0..7,
+//   acc = fma((float) isum_j, fl(fp32(d)·sc_j · da), acc)   (fp32(d)·sc_j is exact)
+// then acc = fma((float) Σ_j m_j·bsum_j, fl(−fp32(dmin) · da), acc).
+constexpr uint64_t kQ4KQuant = 2048, kQ4KMeta = 320;
+// Unpacked superblock (GEMM scratch): 8 sub-blocks × 512 u8 chunk bytes, then d·sc f32[8][16],
+// −dmin f32[16] and the mins as int16 pairs [4][16][2].
+constexpr uint64_t kQ4KUnpacked = 4096 + 512 + 64 + 128 * 2;
+// Panel block (tile, superblock): 16 tokens × 256 quants, their f32 d, and per token the four
+// dwords (bsum_{2q}, bsum_{2q+1}) as int16 pairs.
+constexpr uint64_t kQ4KPanel = 4096 + 64 + 256;
+constexpr int kQ4KChunk = 6;  // superblocks per K-chunk (1536 columns)
+
+uint64_t GroupBytesQ4K(int64_t n_cols) {
+  return (static_cast<uint64_t>(n_cols / 256) * (kQ4KQuant + kQ4KMeta) + 63) / 64 * 64;
+}
+uint64_t BytesQ4_K(int64_t n_rows, int64_t n_cols) {
+  return static_cast<uint64_t>(n_rows / kGroupRows) * GroupBytesQ4K(n_cols);
+}
+
+void PackQ4_K(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
+  const auto* w = static_cast<const seekd::BlockQ4_K*>(src);
+  const int64_t nsb = n_cols / 256;
+  for (int64_t g = 0; g < n_rows / kGroupRows; ++g) {
+    uint8_t* q = out + static_cast<uint64_t>(g) * GroupBytesQ4K(n_cols);
+    uint8_t* meta = q + nsb * kQ4KQuant;
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      uint8_t* mq = meta + sb * kQ4KMeta;
+      auto* d = reinterpret_cast<uint16_t*>(mq);
+      auto* dmin = d + 16;
+      uint8_t* sc = mq + 64;
+      uint8_t* mn = mq + 192;
+      for (int r = 0; r < kGroupRows; ++r) {
+        const seekd::BlockQ4_K& blk = w[(kGroupRows * g + r) * nsb + sb];
+        d[r] = blk.d;
+        dmin[r] = blk.dmin;
+        for (int j = 0; j < 8; ++j) {
+          uint8_t s6, m6;
+          seekd::ScaleMinK4(j, blk.scales, &s6, &m6);  // baseline code: a plain call
+          sc[j * 16 + r] = s6;
+          mn[(j / 2) * 32 + r * 2 + j % 2] = m6;
+        }
+        for (int p = 0; p < 4; ++p)
+          for (int v = 0; v < 8; ++v)
+            std::memcpy(q + sb * kQ4KQuant + p * 512 + v * 64 + r * 4, blk.qs + 32 * p + 4 * v, 4);
+      }
+    }
+  }
+}
+
+uint64_t PanelBytesQ4K(int64_t n_tokens, int64_t n_cols) {
+  return static_cast<uint64_t>((n_tokens + kTileTok - 1) / kTileTok) *
+         static_cast<uint64_t>(n_cols / 256) * kQ4KPanel;
+}
+
+// Sub-block sums of a BlockQ8K as the int16 pairs the min term multiplies.
+inline int32_t BsumPair(const BlockQ8K& a, int q) {
+  const auto lo = static_cast<uint16_t>(a.bsums[4 * q] + a.bsums[4 * q + 1]);
+  const auto hi = static_cast<uint16_t>(a.bsums[4 * q + 2] + a.bsums[4 * q + 3]);
+  return static_cast<int32_t>(static_cast<uint32_t>(lo) | (static_cast<uint32_t>(hi) << 16));
+}
+
+void PackPanelQ4K(const void* src, int64_t n_tokens, int64_t n_cols, int64_t t0, int64_t t1,
+                  uint8_t* panel) {
+  const auto* x = static_cast<const BlockQ8K*>(src);
+  const int64_t nsb = n_cols / 256;
+  for (int64_t tt = t0; tt < t1; ++tt)
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      uint8_t* p = panel + static_cast<uint64_t>(tt * nsb + sb) * kQ4KPanel;
+      auto* da = reinterpret_cast<float*>(p + 4096);
+      auto* bs = reinterpret_cast<int32_t*>(p + 4160);
+      for (int t = 0; t < kTileTok; ++t) {
+        const int64_t tok = tt * kTileTok + t;
+        if (tok < n_tokens) {
+          const BlockQ8K& blk = x[tok * nsb + sb];
+          std::memcpy(p + t * 256, blk.qs, 256);
+          da[t] = blk.d;
+          for (int q = 0; q < 4; ++q) bs[t * 4 + q] = BsumPair(blk, q);
+        } else {
+          std::memset(p + t * 256, 0, 256);
+          da[t] = 0.0f;
+          for (int q = 0; q < 4; ++q) bs[t * 4 + q] = 0;
+        }
+      }
+    }
+}
+
+// d·sc_j for the 16 rows (exact in f32) and −dmin, from a superblock's meta.
+inline __m512 ScaleOf(const uint8_t* meta, int j, __m512 d) {
+  const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(meta + 64 + j * 16));
+  return _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(sc)));
+}
+inline __m512i MinPairs(const uint8_t* meta, int q) {
+  return _mm512_cvtepu8_epi16(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(meta + 192 + q * 32)));
+}
+
+// One group's superblocks [sb0, sb0 + n) unpacked for the GEMM (once per group and K-chunk).
+void UnpackQ4KGroup(const uint8_t* wg, int64_t nsb, int sb0, int n, uint8_t* out) {
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  for (int s = 0; s < n; ++s, out += kQ4KUnpacked) {
+    const uint8_t* wq = wg + static_cast<uint64_t>(sb0 + s) * kQ4KQuant;
+    const uint8_t* meta = wg + nsb * kQ4KQuant + static_cast<uint64_t>(sb0 + s) * kQ4KMeta;
+    for (int p = 0; p < 4; ++p)
+      for (int v = 0; v < 8; ++v) {
+        __m512i lo, hi;
+        UnpackNibbles(_mm512_load_si512(wq + p * 512 + v * 64), &lo, &hi);
+        _mm512_store_si512(out + (2 * p) * 512 + v * 64, lo);
+        _mm512_store_si512(out + (2 * p + 1) * 512 + v * 64, hi);
+      }
+    const __m512 d = HalfToFloat(meta);
+    auto* dsc = reinterpret_cast<float*>(out + 4096);
+    for (int j = 0; j < 8; ++j) _mm512_store_ps(dsc + 16 * j, ScaleOf(meta, j, d));
+    _mm512_store_ps(dsc + 128, _mm512_xor_ps(HalfToFloat(meta + 32), sign));
+    for (int q = 0; q < 4; ++q) _mm512_store_si512(out + 4672 + q * 64, MinPairs(meta, q));
+  }
+}
+
+// One group × one 16-token tile over n unpacked superblocks (two 8-token halves).
+void MicroQ4K(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t ldy, int ntok,
+              bool first) {
+  __m512 acc[16];
+#pragma GCC unroll 16
+  for (int t = 0; t < 16; ++t)
+    acc[t] = (first || t >= ntok) ? _mm512_setzero_ps() : _mm512_loadu_ps(y + t * ldy);
+  for (int s = 0; s < n; ++s, ub += kQ4KUnpacked, ap += kQ4KPanel) {
+    const auto* dsc = reinterpret_cast<const float*>(ub + 4096);
+    const auto* aq = reinterpret_cast<const int32_t*>(ap);
+    const auto* da = reinterpret_cast<const float*>(ap + 4096);
+    const auto* bs = reinterpret_cast<const int32_t*>(ap + 4160);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      if (h * 8 >= ntok) break;  // a short tile (a decode batch): skip the empty half
+      for (int j = 0; j < 8; ++j) {
+        __m512i isum[8];
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) isum[i] = BcastLoad(&kZero);  // a load, not an ALU uop
+#pragma GCC unroll 8
+        for (int c = 0; c < 8; ++c) {
+          const __m512i w = LoadChunk(ub + j * 512 + 64 * c);
+#pragma GCC unroll 8
+          for (int i = 0; i < 8; ++i)
+            isum[i] = DpbusdBcast(isum[i], w, aq + (h * 8 + i) * 64 + j * 8 + c);
+        }
+        const __m512 dscj = _mm512_load_ps(dsc + 16 * j);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) {
+          const __m512 sc = _mm512_mul_ps(dscj, _mm512_set1_ps(da[h * 8 + i]));
+          acc[h * 8 + i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), sc, acc[h * 8 + i]);
+        }
+      }
+      // The mins: Σ_j m_j · bsum_j per row, four vpmaddwd over the pairs.
+      const __m512 ndmin = _mm512_load_ps(dsc + 128);
+      const __m512i m0 = _mm512_load_si512(ub + 4672), m1 = _mm512_load_si512(ub + 4736);
+      const __m512i m2 = _mm512_load_si512(ub + 4800), m3 = _mm512_load_si512(ub + 4864);
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        const int32_t* b = bs + (h * 8 + i) * 4;
+        const __m512i ms =
+            _mm512_add_epi32(_mm512_add_epi32(_mm512_madd_epi16(m0, _mm512_set1_epi32(b[0])),
+                                              _mm512_madd_epi16(m1, _mm512_set1_epi32(b[1]))),
+                             _mm512_add_epi32(_mm512_madd_epi16(m2, _mm512_set1_epi32(b[2])),
+                                              _mm512_madd_epi16(m3, _mm512_set1_epi32(b[3]))));
+        const __m512 sc = _mm512_mul_ps(ndmin, _mm512_set1_ps(da[h * 8 + i]));
+        acc[h * 8 + i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), sc, acc[h * 8 + i]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int t = 0; t < 16; ++t)
+    if (t < ntok) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+void GemmQ4K(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel,
+             int64_t n_tokens, float* y, int64_t g0, int64_t g1) {
+  const int nsb = static_cast<int>(n_cols / 256);
+  const int ntt = static_cast<int>((n_tokens + kTileTok - 1) / kTileTok);
+  const uint64_t gstride = GroupBytesQ4K(n_cols);
+  uint8_t* ubuf = tl_scratch.Get(static_cast<uint64_t>(kGroupBlock) * kQ4KChunk * kQ4KUnpacked);
+  for (int kb = 0; kb < nsb; kb += kQ4KChunk) {
+    const int n = MinI(kQ4KChunk, nsb - kb);
+    for (auto gb = static_cast<int>(g0); gb < g1; gb += kGroupBlock) {
+      const int ge = MinI(static_cast<int>(g1), gb + kGroupBlock);
+      for (int g = gb; g < ge; ++g)
+        UnpackQ4KGroup(w + static_cast<uint64_t>(g) * gstride, nsb, kb, n,
+                       ubuf + static_cast<uint64_t>(g - gb) * kQ4KChunk * kQ4KUnpacked);
+      for (int tt = 0; tt < ntt; ++tt)
+        for (int g = gb; g < ge; ++g)
+          MicroQ4K(ubuf + static_cast<uint64_t>(g - gb) * kQ4KChunk * kQ4KUnpacked,
+                   panel + static_cast<uint64_t>(tt * nsb + kb) * kQ4KPanel, n,
+                   y + static_cast<int64_t>(tt) * kTileTok * n_rows + g * 16, n_rows,
+                   MinI(kTileTok, static_cast<int>(n_tokens - tt * kTileTok)), kb == 0);
+    }
+  }
+}
+
+// Decode: per superblock, eight independent chains (one per sub-block), the same float order.
+void GemvQ4K(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, float* y,
+             int64_t g0, int64_t g1) {
+  const auto* a = static_cast<const BlockQ8K*>(x);
+  const int64_t nsb = n_cols / 256;
+  const uint64_t gstride = GroupBytesQ4K(n_cols);
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  for (int64_t g = g0; g < g1; ++g) {
+    const uint8_t* wg = w + static_cast<uint64_t>(g) * gstride;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      const uint8_t* wq = wg + sb * kQ4KQuant;
+      const uint8_t* meta = wg + nsb * kQ4KQuant + sb * kQ4KMeta;
+      for (uint64_t o = 0; o < kQ4KQuant; o += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
+      const auto* aq = reinterpret_cast<const int32_t*>(a[sb].qs);
+      __m512i isum[8];
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) isum[j] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int p = 0; p < 4; ++p)
+#pragma GCC unroll 8
+        for (int v = 0; v < 8; ++v) {
+          __m512i lo, hi;
+          UnpackNibbles(_mm512_load_si512(wq + p * 512 + v * 64), &lo, &hi);
+          isum[2 * p] = DpbusdBcast(isum[2 * p], lo, aq + (2 * p) * 8 + v);
+          isum[2 * p + 1] = DpbusdBcast(isum[2 * p + 1], hi, aq + (2 * p + 1) * 8 + v);
+        }
+      const __m512 d = HalfToFloat(meta);
+      const __m512 dav = _mm512_set1_ps(a[sb].d);
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j)
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(ScaleOf(meta, j, d), dav),
+                              acc);
+      __m512i ms = _mm512_setzero_si512();
+      for (int q = 0; q < 4; ++q)
+        ms = _mm512_add_epi32(
+            ms, _mm512_madd_epi16(MinPairs(meta, q), _mm512_set1_epi32(BsumPair(a[sb], q))));
+      const __m512 ndmin = _mm512_xor_ps(HalfToFloat(meta + 32), sign);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), _mm512_mul_ps(ndmin, dav), acc);
+    }
+    _mm512_storeu_ps(y + g * 16, acc);
+  }
+}
+
+// ---- Q6_K ----------------------------------------------------------------------------------
+// Packed group: [nsb × 3072 quants][nsb × 288 meta] (nsb = K/256), rounded up to 64 bytes — the
+// file's 210 bytes per row and superblock, rearranged. Sub-block j (0..15) is elements
+// 16j … 16j + 15; q6 below is the stored 6-bit value (weight = d · sc_j · (q6 − 32)).
+//   quants, superblock s at 3072·s:
+//     [0, 2048)    low nibbles: pair p (0..7) at 256·p, vector c (0..3) at 64·c; byte 4·r + e
+//                  is lo4(q6_r[32p + 4c + e]) | lo4(q6_r[32p + 16 + 4c + e]) << 4
+//                  (sub-blocks 2p and 2p + 1);
+//     [2048, 3072) high bits: quad u (0..3) at 2048 + 256·u, vector c at 64·c; byte 4·r + e is
+//                  Σ_m hi2(q6_r[64u + 16m + 4c + e]) << 2m (sub-blocks 4u … 4u + 3).
+//   meta, superblock s at 288·s: d f16[16], then the scales as int8 pairs [8][16][2]
+//     (sc_2q and sc_2q+1 of a row side by side, for vpmaddwd against the activation sums).
+// Per output and superblock the float order is: for j = 0..15,
+//   acc = fma((float) Σ q6·a over sub-block j, fl(fp32(d)·sc_j · da), acc)   (d·sc_j exact)
+// then acc = fma((float) Σ_j sc_j·bsum_j, fl(−32·fp32(d) · da), acc)      (the −32 offset).
+constexpr uint64_t kQ6KQuant = 3072, kQ6KMeta = 288;
+// Unpacked superblock (GEMM scratch): 16 sub-blocks × 256 u8 (0..63) chunk bytes, d·sc_j
+// f32[16][16], −32·d f32[16], the scale pairs as int16 [8][16][2].
+constexpr uint64_t kQ6KUnpacked = 4096 + 1024 + 64 + 512;
+// Panel block (tile, superblock): 16 tokens × 256 quants, their f32 d, and per token the eight
+// dwords (bsum_2q, bsum_2q+1) as int16 pairs.
+constexpr uint64_t kQ6KPanel = 4096 + 64 + 512;
+constexpr int kQ6KChunk = 6;  // superblocks per K-chunk (1536 columns)
+
+uint64_t GroupBytesQ6K(int64_t n_cols) {
+  return (static_cast<uint64_t>(n_cols / 256) * (kQ6KQuant + kQ6KMeta) + 63) / 64 * 64;
+}
+uint64_t BytesQ6_K(int64_t n_rows, int64_t n_cols) {
+  return static_cast<uint64_t>(n_rows / kGroupRows) * GroupBytesQ6K(n_cols);
+}
+
+// Element k of a Q6_K block as its low nibble and high two bits (the layout of ggml's
+// dequantize_row_q6_K: halves of 128, quarters of 32 sharing ql bytes and qh bytes).
+inline void Q6Parts(const seekd::BlockQ6_K& b, int k, uint8_t* lo, uint8_t* hi) {
+  const int h = k / 128, quarter = (k % 128) / 32, l = k % 32;
+  const uint8_t ql = b.ql[64 * h + l + (quarter & 1) * 32];
+  *lo = static_cast<uint8_t>(quarter < 2 ? ql & 0x0F : ql >> 4);
+  *hi = static_cast<uint8_t>((b.qh[32 * h + l] >> (2 * quarter)) & 3);
+}
+
+void PackQ6_K(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
+  const auto* w = static_cast<const seekd::BlockQ6_K*>(src);
+  const int64_t nsb = n_cols / 256;
+  for (int64_t g = 0; g < n_rows / kGroupRows; ++g) {
+    uint8_t* q = out + static_cast<uint64_t>(g) * GroupBytesQ6K(n_cols);
+    uint8_t* meta = q + nsb * kQ6KQuant;
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      uint8_t* qs = q + sb * kQ6KQuant;
+      uint8_t* mq = meta + sb * kQ6KMeta;
+      auto* d = reinterpret_cast<uint16_t*>(mq);
+      uint8_t* pairs = mq + 32;
+      for (int r = 0; r < kGroupRows; ++r) {
+        const seekd::BlockQ6_K& blk = w[(kGroupRows * g + r) * nsb + sb];
+        d[r] = blk.d;
+        for (int j = 0; j < 16; ++j)
+          pairs[(j / 2) * 32 + r * 2 + j % 2] = static_cast<uint8_t>(blk.scales[j]);
+        uint8_t lo[256], hi[256];
+        for (int k = 0; k < 256; ++k) Q6Parts(blk, k, &lo[k], &hi[k]);
+        for (int c = 0; c < 4; ++c)
+          for (int e = 0; e < 4; ++e) {
+            for (int p = 0; p < 8; ++p) {
+              const int k = 32 * p + 4 * c + e;
+              qs[256 * p + 64 * c + 4 * r + e] = static_cast<uint8_t>(lo[k] | (lo[k + 16] << 4));
+            }
+            for (int u = 0; u < 4; ++u) {
+              uint8_t b = 0;
+              for (int m = 0; m < 4; ++m)
+                b |= static_cast<uint8_t>(hi[64 * u + 16 * m + 4 * c + e] << (2 * m));
+              qs[2048 + 256 * u + 64 * c + 4 * r + e] = b;
+            }
+          }
+      }
+    }
+  }
+}
+
+uint64_t PanelBytesQ6K(int64_t n_tokens, int64_t n_cols) {
+  return static_cast<uint64_t>((n_tokens + kTileTok - 1) / kTileTok) *
+         static_cast<uint64_t>(n_cols / 256) * kQ6KPanel;
+}
+
+// The sums of sub-blocks 2q and 2q + 1 of a BlockQ8K as one int16 pair.
+inline int32_t BsumPair16(const BlockQ8K& a, int q) {
+  const auto lo = static_cast<uint16_t>(a.bsums[2 * q]);
+  const auto hi = static_cast<uint16_t>(a.bsums[2 * q + 1]);
+  return static_cast<int32_t>(static_cast<uint32_t>(lo) | (static_cast<uint32_t>(hi) << 16));
+}
+
+void PackPanelQ6K(const void* src, int64_t n_tokens, int64_t n_cols, int64_t t0, int64_t t1,
+                  uint8_t* panel) {
+  const auto* x = static_cast<const BlockQ8K*>(src);
+  const int64_t nsb = n_cols / 256;
+  for (int64_t tt = t0; tt < t1; ++tt)
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      uint8_t* p = panel + static_cast<uint64_t>(tt * nsb + sb) * kQ6KPanel;
+      auto* da = reinterpret_cast<float*>(p + 4096);
+      auto* bs = reinterpret_cast<int32_t*>(p + 4160);
+      for (int t = 0; t < kTileTok; ++t) {
+        const int64_t tok = tt * kTileTok + t;
+        if (tok < n_tokens) {
+          const BlockQ8K& blk = x[tok * nsb + sb];
+          std::memcpy(p + t * 256, blk.qs, 256);
+          da[t] = blk.d;
+          for (int q = 0; q < 8; ++q) bs[t * 8 + q] = BsumPair16(blk, q);
+        } else {
+          std::memset(p + t * 256, 0, 256);
+          da[t] = 0.0f;
+          for (int q = 0; q < 8; ++q) bs[t * 8 + q] = 0;
+        }
+      }
+    }
+}
+
+// Sub-block j's chunk c as u8 values 0..63 from the low-nibble vector of its pair and the
+// high-bit vector of its quad (j is a constant wherever this is inlined).
+inline __m512i Q6Chunk(__m512i nib, __m512i hb, int j) {
+  const __m512i lo =
+      _mm512_and_si512(j % 2 == 0 ? nib : _mm512_srli_epi16(nib, 4), _mm512_set1_epi8(0x0F));
+  const int m = j % 4;  // hb's bits 2m, 2m + 1 → bits 4, 5 (16-bit shifts: the masks stop spill)
+  const __m512i h = m == 0   ? _mm512_slli_epi16(hb, 4)
+                    : m == 1 ? _mm512_slli_epi16(hb, 2)
+                    : m == 2 ? hb
+                             : _mm512_srli_epi16(hb, 2);
+  return _mm512_or_si512(lo, _mm512_and_si512(h, _mm512_set1_epi8(0x30)));
+}
+
+// Row scales: the 16 rows' int16 pairs (sc_2q, sc_2q+1), and sc_j of each row as f32.
+inline __m512i Q6Pairs(const uint8_t* meta, int q) {
+  return _mm512_cvtepi8_epi16(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(meta + 32 + q * 32)));
+}
+inline __m512 Q6Scale(__m512i pairs, int j) {
+  const __m512i s = j % 2 == 0 ? _mm512_srai_epi32(_mm512_slli_epi32(pairs, 16), 16)
+                               : _mm512_srai_epi32(pairs, 16);
+  return _mm512_cvtepi32_ps(s);
+}
+
+// One group's superblocks [sb0, sb0 + n) unpacked for the GEMM (once per group and K-chunk).
+void UnpackQ6KGroup(const uint8_t* wg, int64_t nsb, int sb0, int n, uint8_t* out) {
+  for (int s = 0; s < n; ++s, out += kQ6KUnpacked) {
+    const uint8_t* wq = wg + static_cast<uint64_t>(sb0 + s) * kQ6KQuant;
+    const uint8_t* meta = wg + nsb * kQ6KQuant + static_cast<uint64_t>(sb0 + s) * kQ6KMeta;
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j)
+      for (int c = 0; c < 4; ++c)
+        _mm512_store_si512(out + j * 256 + c * 64,
+                           Q6Chunk(_mm512_load_si512(wq + (j / 2) * 256 + c * 64),
+                                   _mm512_load_si512(wq + 2048 + (j / 4) * 256 + c * 64), j));
+    const __m512 d = HalfToFloat(meta);
+    auto* dsc = reinterpret_cast<float*>(out + 4096);
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j)
+      _mm512_store_ps(dsc + 16 * j, _mm512_mul_ps(d, Q6Scale(Q6Pairs(meta, j / 2), j)));
+    _mm512_store_ps(dsc + 256, _mm512_mul_ps(d, _mm512_set1_ps(-32.0f)));
+    for (int q = 0; q < 8; ++q) _mm512_store_si512(out + 5184 + q * 64, Q6Pairs(meta, q));
+  }
+}
+
+// One group × one 16-token tile over n unpacked superblocks (two 8-token halves).
+void MicroQ6K(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t ldy, int ntok,
+              bool first) {
+  __m512 acc[16];
+#pragma GCC unroll 16
+  for (int t = 0; t < 16; ++t)
+    acc[t] = (first || t >= ntok) ? _mm512_setzero_ps() : _mm512_loadu_ps(y + t * ldy);
+  for (int s = 0; s < n; ++s, ub += kQ6KUnpacked, ap += kQ6KPanel) {
+    const auto* dsc = reinterpret_cast<const float*>(ub + 4096);
+    const auto* aq = reinterpret_cast<const int32_t*>(ap);
+    const auto* da = reinterpret_cast<const float*>(ap + 4096);
+    const auto* bs = reinterpret_cast<const int32_t*>(ap + 4160);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      if (h * 8 >= ntok) break;  // a short tile (a decode batch): skip the empty half
+      for (int j = 0; j < 16; ++j) {
+        __m512i isum[8];
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) isum[i] = BcastLoad(&kZero);
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; ++c) {
+          const __m512i w = LoadChunk(ub + j * 256 + 64 * c);
+#pragma GCC unroll 8
+          for (int i = 0; i < 8; ++i)
+            isum[i] = DpbusdBcast(isum[i], w, aq + (h * 8 + i) * 64 + j * 4 + c);
+        }
+        const __m512 dscj = _mm512_load_ps(dsc + 16 * j);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) {
+          const __m512 sc = _mm512_mul_ps(dscj, _mm512_set1_ps(da[h * 8 + i]));
+          acc[h * 8 + i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), sc, acc[h * 8 + i]);
+        }
+      }
+      // The offset: Σ_j sc_j · bsum_j per row, eight vpmaddwd over the pairs.
+      const __m512 n32d = _mm512_load_ps(dsc + 256);
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        const int32_t* b = bs + (h * 8 + i) * 8;
+        __m512i ms = _mm512_madd_epi16(_mm512_load_si512(ub + 5184), _mm512_set1_epi32(b[0]));
+#pragma GCC unroll 7
+        for (int q = 1; q < 8; ++q)
+          ms = _mm512_add_epi32(ms, _mm512_madd_epi16(_mm512_load_si512(ub + 5184 + 64 * q),
+                                                      _mm512_set1_epi32(b[q])));
+        const __m512 sc = _mm512_mul_ps(n32d, _mm512_set1_ps(da[h * 8 + i]));
+        acc[h * 8 + i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), sc, acc[h * 8 + i]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int t = 0; t < 16; ++t)
+    if (t < ntok) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+void GemmQ6K(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel,
+             int64_t n_tokens, float* y, int64_t g0, int64_t g1) {
+  const int nsb = static_cast<int>(n_cols / 256);
+  const int ntt = static_cast<int>((n_tokens + kTileTok - 1) / kTileTok);
+  const uint64_t gstride = GroupBytesQ6K(n_cols);
+  uint8_t* ubuf = tl_scratch.Get(static_cast<uint64_t>(kGroupBlock) * kQ6KChunk * kQ6KUnpacked);
+  for (int kb = 0; kb < nsb; kb += kQ6KChunk) {
+    const int n = MinI(kQ6KChunk, nsb - kb);
+    for (auto gb = static_cast<int>(g0); gb < g1; gb += kGroupBlock) {
+      const int ge = MinI(static_cast<int>(g1), gb + kGroupBlock);
+      for (int g = gb; g < ge; ++g)
+        UnpackQ6KGroup(w + static_cast<uint64_t>(g) * gstride, nsb, kb, n,
+                       ubuf + static_cast<uint64_t>(g - gb) * kQ6KChunk * kQ6KUnpacked);
+      for (int tt = 0; tt < ntt; ++tt)
+        for (int g = gb; g < ge; ++g)
+          MicroQ6K(ubuf + static_cast<uint64_t>(g - gb) * kQ6KChunk * kQ6KUnpacked,
+                   panel + static_cast<uint64_t>(tt * nsb + kb) * kQ6KPanel, n,
+                   y + static_cast<int64_t>(tt) * kTileTok * n_rows + g * 16, n_rows,
+                   MinI(kTileTok, static_cast<int>(n_tokens - tt * kTileTok)), kb == 0);
+    }
+  }
+}
+
+// Decode: per superblock, sixteen independent chains (one per sub-block), the same float order.
+void GemvQ6K(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, float* y,
+             int64_t g0, int64_t g1) {
+  const auto* a = static_cast<const BlockQ8K*>(x);
+  const int64_t nsb = n_cols / 256;
+  const uint64_t gstride = GroupBytesQ6K(n_cols);
+  for (int64_t g = g0; g < g1; ++g) {
+    const uint8_t* wg = w + static_cast<uint64_t>(g) * gstride;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      const uint8_t* wq = wg + sb * kQ6KQuant;
+      const uint8_t* meta = wg + nsb * kQ6KQuant + sb * kQ6KMeta;
+      for (uint64_t o = 0; o < kQ6KQuant; o += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
+      const auto* aq = reinterpret_cast<const int32_t*>(a[sb].qs);
+      __m512i isum[16];
+#pragma GCC unroll 16
+      for (int j = 0; j < 16; ++j) isum[j] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u)
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; ++c) {
+          const __m512i hb = _mm512_load_si512(wq + 2048 + 256 * u + 64 * c);
+          const __m512i n0 = _mm512_load_si512(wq + 256 * (2 * u) + 64 * c);
+          const __m512i n1 = _mm512_load_si512(wq + 256 * (2 * u + 1) + 64 * c);
+#pragma GCC unroll 4
+          for (int m = 0; m < 4; ++m) {
+            const int j = 4 * u + m;
+            isum[j] = DpbusdBcast(isum[j], Q6Chunk(m < 2 ? n0 : n1, hb, j), aq + 4 * j + c);
+          }
+        }
+      const __m512 d = HalfToFloat(meta);
+      const __m512 dav = _mm512_set1_ps(a[sb].d);
+      __m512i pairs[8];
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; ++q) pairs[q] = Q6Pairs(meta, q);
+#pragma GCC unroll 16
+      for (int j = 0; j < 16; ++j)
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]),
+                              _mm512_mul_ps(_mm512_mul_ps(d, Q6Scale(pairs[j / 2], j)), dav), acc);
+      __m512i ms = _mm512_madd_epi16(pairs[0], _mm512_set1_epi32(BsumPair16(a[sb], 0)));
+#pragma GCC unroll 7
+      for (int q = 1; q < 8; ++q)
+        ms = _mm512_add_epi32(ms,
+                              _mm512_madd_epi16(pairs[q], _mm512_set1_epi32(BsumPair16(a[sb], q))));
+      const __m512 n32d = _mm512_mul_ps(d, _mm512_set1_ps(-32.0f));
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), _mm512_mul_ps(n32d, dav), acc);
+    }
+    _mm512_storeu_ps(y + g * 16, acc);
+  }
+}
+
+}  // namespace
+
+namespace seekd::kernels {
+
+PackedGemm PackedKQuantGemm(DType t) {
+  PackedGemm p;
+  p.act = ActFormat::kQ8K;
+  if (t == DType::kQ4_K) {
+    p.bytes = BytesQ4_K;
+    p.pack = PackQ4_K;
+    p.gemv = GemvQ4K;
+    p.panel_bytes = PanelBytesQ4K;
+    p.pack_panel = PackPanelQ4K;
+    p.gemm = GemmQ4K;
+  } else if (t == DType::kQ6_K) {
+    p.bytes = BytesQ6_K;
+    p.pack = PackQ6_K;
+    p.gemv = GemvQ6K;
+    p.panel_bytes = PanelBytesQ6K;
+    p.pack_panel = PackPanelQ6K;
+    p.gemm = GemmQ6K;
+  } else {
+    return PackedGemm{};
+  }
+  return p;
+}
+
+}  // namespace seekd::kernels
