@@ -113,9 +113,10 @@ void BM_PackedGemm(benchmark::State& state, DType t, bool amx, int64_t n_rows, i
   state.counters["vnni_peak_GMAC/s"] = VnniPeak() * 1e-9;
 }
 
-// Decode over a packed copy: one thread, one token, a [n_rows × 1536] matrix of `bytes`
-// (in cache or DRAM-sized), as bytes of the stored format per second.
-void BM_PackedGemv(benchmark::State& state, DType t, int64_t bytes) {
+// Decode over a packed copy: one thread, n_tok tokens (gemv, or gemv_multi for a decode
+// batch), a [n_rows × 1536] matrix of `bytes` (in cache or DRAM-sized), as bytes of the stored
+// format per second.
+void BM_PackedGemv(benchmark::State& state, DType t, int64_t bytes, int64_t n_tok) {
   const kernels::PackedGemm pg = kernels::PackedGemmFor(t, false);
   const int64_t n_cols = 1536;
   const uint64_t row = RowBytes(t, n_cols).value();
@@ -130,15 +131,25 @@ void BM_PackedGemv(benchmark::State& state, DType t, int64_t bytes) {
       static_cast<uint8_t*>(std::aligned_alloc(64, (pg.bytes(n_rows, n_cols) + 63) / 64 * 64)),
       std::free);
   pg.pack(wq.data(), n_rows, n_cols, packed.get());
-  std::vector<uint8_t> act(static_cast<size_t>(kernels::ActRowBytes(t, n_cols)));
+  const int64_t act_row = kernels::ActRowBytes(t, n_cols);
+  std::vector<uint8_t> act(static_cast<size_t>(act_row * n_tok));
   const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);
-  if (pg.act == kernels::ActFormat::kQ8K) {
-    k.quantize_q8k(src.data(), reinterpret_cast<kernels::BlockQ8K*>(act.data()), n_cols);
-  } else {
-    k.quantize_q8a(src.data(), reinterpret_cast<kernels::BlockQ8A*>(act.data()), n_cols);
+  for (int64_t i = 0; i < n_tok; ++i) {
+    if (pg.act == kernels::ActFormat::kQ8K) {
+      k.quantize_q8k(src.data(), reinterpret_cast<kernels::BlockQ8K*>(act.data() + i * act_row),
+                     n_cols);
+    } else {
+      k.quantize_q8a(src.data(), reinterpret_cast<kernels::BlockQ8A*>(act.data() + i * act_row),
+                     n_cols);
+    }
   }
-  std::vector<float> y(static_cast<size_t>(n_rows));
-  for (auto _ : state) pg.gemv(packed.get(), n_rows, n_cols, act.data(), y.data(), 0, n_rows / 16);
+  std::vector<float> y(static_cast<size_t>(n_rows * n_tok));
+  for (auto _ : state) {
+    if (n_tok == 1)
+      pg.gemv(packed.get(), n_rows, n_cols, act.data(), y.data(), 0, n_rows / 16);
+    else
+      pg.gemv_multi(packed.get(), n_rows, n_cols, act.data(), n_tok, y.data(), 0, n_rows / 16);
+  }
   benchmark::DoNotOptimize(y.data());
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * n_rows *
                           static_cast<int64_t>(row));
@@ -176,10 +187,14 @@ int Register() {
     if (isa != kernels::Isa::kAvx512) continue;
     for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
       for (int64_t mb : {1, 512})
-        benchmark::RegisterBenchmark(
-            ("gemv/" + std::string(DTypeName(t)) + "/" + std::to_string(mb) + "MB").c_str(),
-            BM_PackedGemv, t, mb << 20)
-            ->Unit(benchmark::kMillisecond);
+        for (int64_t n_tok : {1, 4, 8, 16}) {
+          if (n_tok > 1 && kernels::PackedGemmFor(t, false).gemv_multi == nullptr) continue;
+          benchmark::RegisterBenchmark(("gemv/" + std::string(DTypeName(t)) + "/" +
+                                        std::to_string(mb) + "MB/" + std::to_string(n_tok) + "tok")
+                                           .c_str(),
+                                       BM_PackedGemv, t, mb << 20, n_tok)
+              ->Unit(benchmark::kMillisecond);
+        }
       for (bool amx : {false, true}) {
         if (kernels::PackedGemmFor(t, amx).gemm == nullptr) continue;
         for (const auto& [n, kc] : shapes) {

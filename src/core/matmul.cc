@@ -47,6 +47,13 @@ void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, Thre
     });
     return;
   }
+  if (pg.gemv_multi != nullptr && n_tokens <= kernels::kGemvMultiTokens) {
+    for (int64_t t = 0; t < n_tokens; ++t) quantize(t);
+    pool.ParallelFor(n_groups, [&](int64_t g0, int64_t g1, int) {
+      pg.gemv_multi(w.packed, w.n_rows, w.n_cols, act, n_tokens, y, g0, g1);
+    });
+    return;
+  }
   const int64_t n_tiles = (n_tokens + kernels::kPanelTokens - 1) / kernels::kPanelTokens;
   const auto panel_bytes = static_cast<size_t>(pg.panel_bytes(n_tokens, w.n_cols));
   scratch->panel.resize(panel_bytes + 64);

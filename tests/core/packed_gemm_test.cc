@@ -82,7 +82,7 @@ Acts Quantized(const PackedGemm& pg, const std::vector<float>& x, int64_t n_tok,
 TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
   if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   const auto& ref = kernels::ScalarKernels();
-  int checked = 0;
+  int checked = 0, multi_checked = 0;
   for (const Case c :
        {Case{DType::kQ8_0, 16, 32}, Case{DType::kQ8_0, 48, 1568}, Case{DType::kQ8_0, 256, 3072},
         Case{DType::kQ4_0, 16, 96}, Case{DType::kQ4_0, 48, 1568}, Case{DType::kQ4_0, 256, 3072},
@@ -127,6 +127,17 @@ TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
         EXPECT_EQ(std::memcmp(ya.data(), y.data(), y.size() * sizeof(float)), 0)
             << "AMX differs from VNNI: " << DTypeName(c.t) << " K=" << c.n_cols << " M=" << n_tok;
       }
+      if (vnni.gemv_multi != nullptr && n_tok <= kernels::kGemvMultiTokens) {
+        std::vector<float> ym(y.size(), -7.0f);
+        vnni.gemv_multi(packed.p, c.n_rows, c.n_cols, act.bytes.data(), n_tok, ym.data(), 0,
+                        groups / 2);
+        vnni.gemv_multi(packed.p, c.n_rows, c.n_cols, act.bytes.data(), n_tok, ym.data(),
+                        groups / 2, groups);
+        EXPECT_EQ(std::memcmp(ym.data(), y.data(), y.size() * sizeof(float)), 0)
+            << "decode batch differs from prefill: " << DTypeName(c.t) << " K=" << c.n_cols
+            << " M=" << n_tok;
+        ++multi_checked;
+      }
       for (int64_t t = 0; t < n_tok; ++t) {
         const uint8_t* at = act.bytes.data() + t * act.row_bytes;
         std::vector<float> one(static_cast<size_t>(c.n_rows));
@@ -152,6 +163,7 @@ TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
   }
   RecordProperty("amx", kernels::AmxUsable() ? "yes" : "no");
   EXPECT_GT(checked, 0);
+  EXPECT_GE(multi_checked, 2 * 4 * 3);  // Q4_K and Q6_K: 1, 2, 5 and 16 tokens, three shapes
 }
 
 // MatMul over a matrix with a packed copy: the packed path for every token count, bit-identical
@@ -189,6 +201,10 @@ TEST(PackedGemm, MatMulUsesThePackedCopy) {
                     1e-4 * (1 + std::fabs(y_plain[tok * n_rows + r])))
             << DTypeName(t) << " token " << tok << " row " << r;
     }
+    // A decode batch of 6 (gemv_multi where the type has one): the same bits as the 37.
+    std::vector<float> six(static_cast<size_t>(6 * n_rows));
+    MatMul(k, pool, fast, x.data(), 6, six.data(), &s1);
+    EXPECT_EQ(std::memcmp(six.data(), y.data(), six.size() * sizeof(float)), 0) << DTypeName(t);
   }
 }
 

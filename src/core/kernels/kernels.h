@@ -64,6 +64,10 @@ struct PackedGemm {
   void (*pack)(const void* w, int64_t n_rows, int64_t n_cols, uint8_t* out) = nullptr;
   void (*gemv)(const uint8_t* w, int64_t n_rows, int64_t n_cols, const void* x, float* y,
                int64_t g0, int64_t g1) = nullptr;
+  // Decode batches of 2 … kGemvMultiTokens: n_tok standard activation rows one after another,
+  // the same bits as gemv per token, each weight read from memory once; optional.
+  void (*gemv_multi)(const uint8_t* w, int64_t n_rows, int64_t n_cols, const void* x, int64_t n_tok,
+                     float* y, int64_t g0, int64_t g1) = nullptr;
   // Prefill: the activations first go into a panel of 16-token tiles (tiles [t0, t1) per call).
   uint64_t (*panel_bytes)(int64_t n_tokens, int64_t n_cols) = nullptr;
   void (*pack_panel)(const void* x, int64_t n_tokens, int64_t n_cols, int64_t t0, int64_t t1,
@@ -73,6 +77,7 @@ struct PackedGemm {
 };
 constexpr int64_t kPackedRows = 16;   // rows per packed group
 constexpr int64_t kPanelTokens = 16;  // tokens per panel tile
+constexpr int64_t kGemvMultiTokens = 16;
 
 // Attention of query rows that share one KV head — a GQA group's heads, for one or more tokens
 // of one sequence — over that head's keys and values: out_i = softmax(scale · q_i·Kᵀ) · V over

@@ -268,6 +268,80 @@ void GemvQ4K(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x
   }
 }
 
+// Decode batches (2–16 tokens): gemv's order, per 8-token block with the weights unpacked in
+// registers once per sub-block pair; a group's weights come from DRAM once and stay in L2 for
+// the second block.
+template <int NT>
+void GemvQ4KTok(const uint8_t* wg, int64_t nsb, const BlockQ8K* const* a, float* y, int64_t ldy) {
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  __m512 acc[NT];
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    const uint8_t* wq = wg + sb * kQ4KQuant;
+    const uint8_t* meta = wg + nsb * kQ4KQuant + sb * kQ4KMeta;
+    for (uint64_t o = 0; o < kQ4KQuant; o += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
+    const __m512 d = HalfToFloat(meta);
+    for (int p = 0; p < 4; ++p) {
+      __m512i s0[NT], s1[NT];
+#pragma GCC unroll 8
+      for (int t = 0; t < NT; ++t) s0[t] = s1[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+      for (int v = 0; v < 8; ++v) {
+        __m512i lo, hi;
+        UnpackNibbles(_mm512_load_si512(wq + p * 512 + v * 64), &lo, &hi);
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t) {
+          const auto* aq = reinterpret_cast<const int32_t*>(a[t][sb].qs);
+          s0[t] = DpbusdBcast(s0[t], lo, aq + (2 * p) * 8 + v);
+          s1[t] = DpbusdBcast(s1[t], hi, aq + (2 * p + 1) * 8 + v);
+        }
+      }
+      const __m512 c0 = ScaleOf(meta, 2 * p, d), c1 = ScaleOf(meta, 2 * p + 1, d);
+#pragma GCC unroll 8
+      for (int t = 0; t < NT; ++t) {
+        const __m512 dav = _mm512_set1_ps(a[t][sb].d);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0[t]), _mm512_mul_ps(c0, dav), acc[t]);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1[t]), _mm512_mul_ps(c1, dav), acc[t]);
+      }
+    }
+    const __m512 ndmin = _mm512_xor_ps(HalfToFloat(meta + 32), sign);
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) {
+      __m512i ms = _mm512_setzero_si512();
+      for (int q = 0; q < 4; ++q)
+        ms = _mm512_add_epi32(
+            ms, _mm512_madd_epi16(MinPairs(meta, q), _mm512_set1_epi32(BsumPair(a[t][sb], q))));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms),
+                               _mm512_mul_ps(ndmin, _mm512_set1_ps(a[t][sb].d)), acc[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+// n_tok activation rows (BlockQ8K, contiguous) against groups [g0, g1), 8 tokens at a time.
+template <void (*const* kTok)(const uint8_t*, int64_t, const BlockQ8K* const*, float*, int64_t),
+          uint64_t (*kGroupBytes)(int64_t)>
+void GemvMultiK(const uint8_t* w, int64_t n_rows, int64_t n_cols, const void* x, int64_t n_tok,
+                float* y, int64_t g0, int64_t g1) {
+  const int64_t nsb = n_cols / 256;
+  const auto* a = static_cast<const BlockQ8K*>(x);
+  for (int64_t g = g0; g < g1; ++g)
+    for (int64_t t0 = 0; t0 < n_tok; t0 += 8) {
+      const int nt = static_cast<int>(n_tok - t0 < 8 ? n_tok - t0 : 8);
+      const BlockQ8K* rows[8];
+      for (int t = 0; t < nt; ++t) rows[t] = a + (t0 + t) * nsb;
+      kTok[nt - 1](w + static_cast<uint64_t>(g) * kGroupBytes(n_cols), nsb, rows,
+                   y + t0 * n_rows + g * 16, n_rows);
+    }
+}
+
+using TokFn = void (*)(const uint8_t*, int64_t, const BlockQ8K* const*, float*, int64_t);
+constexpr TokFn kQ4KTok[8] = {GemvQ4KTok<1>, GemvQ4KTok<2>, GemvQ4KTok<3>, GemvQ4KTok<4>,
+                              GemvQ4KTok<5>, GemvQ4KTok<6>, GemvQ4KTok<7>, GemvQ4KTok<8>};
+
 // ---- Q6_K ----------------------------------------------------------------------------------
 // Packed group: [nsb × 3072 quants][nsb × 288 meta] (nsb = K/256), rounded up to 64 bytes — the
 // file's 210 bytes per row and superblock, rearranged. Sub-block j (0..15) is elements
@@ -554,6 +628,65 @@ void GemvQ6K(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x
   }
 }
 
+// Decode batches: GemvQ6K's order, per sub-block pair as in GemvQ4KTok.
+template <int NT>
+void GemvQ6KTok(const uint8_t* wg, int64_t nsb, const BlockQ8K* const* a, float* y, int64_t ldy) {
+  __m512 acc[NT];
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    const uint8_t* wq = wg + sb * kQ6KQuant;
+    const uint8_t* meta = wg + nsb * kQ6KQuant + sb * kQ6KMeta;
+    for (uint64_t o = 0; o < kQ6KQuant; o += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
+    const __m512 d = HalfToFloat(meta);
+    for (int pp = 0; pp < 8; pp += 2)
+#pragma GCC unroll 2
+      for (int odd = 0; odd < 2; ++odd) {
+        const int p = pp + odd;
+        __m512i s0[NT], s1[NT];
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t) s0[t] = s1[t] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; ++c) {
+          const __m512i nib = _mm512_load_si512(wq + 256 * p + 64 * c);
+          const __m512i hb = _mm512_load_si512(wq + 2048 + 256 * (p / 2) + 64 * c);
+          // Sub-blocks 2p and 2p + 1: quad slots 2·(p % 2) and 2·(p % 2) + 1.
+          const __m512i v0 = Q6Chunk(nib, hb, 2 * odd), v1 = Q6Chunk(nib, hb, 2 * odd + 1);
+#pragma GCC unroll 8
+          for (int t = 0; t < NT; ++t) {
+            const auto* aq = reinterpret_cast<const int32_t*>(a[t][sb].qs);
+            s0[t] = DpbusdBcast(s0[t], v0, aq + 4 * (2 * p) + c);
+            s1[t] = DpbusdBcast(s1[t], v1, aq + 4 * (2 * p + 1) + c);
+          }
+        }
+        const __m512i pr = Q6Pairs(meta, p);
+        const __m512 c0 = _mm512_mul_ps(d, Q6Scale(pr, 0)), c1 = _mm512_mul_ps(d, Q6Scale(pr, 1));
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t) {
+          const __m512 dav = _mm512_set1_ps(a[t][sb].d);
+          acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0[t]), _mm512_mul_ps(c0, dav), acc[t]);
+          acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1[t]), _mm512_mul_ps(c1, dav), acc[t]);
+        }
+      }
+    const __m512 n32d = _mm512_mul_ps(d, _mm512_set1_ps(-32.0f));
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) {
+      __m512i ms = _mm512_madd_epi16(Q6Pairs(meta, 0), _mm512_set1_epi32(BsumPair16(a[t][sb], 0)));
+      for (int q = 1; q < 8; ++q)
+        ms = _mm512_add_epi32(
+            ms, _mm512_madd_epi16(Q6Pairs(meta, q), _mm512_set1_epi32(BsumPair16(a[t][sb], q))));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms),
+                               _mm512_mul_ps(n32d, _mm512_set1_ps(a[t][sb].d)), acc[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+constexpr TokFn kQ6KTok[8] = {GemvQ6KTok<1>, GemvQ6KTok<2>, GemvQ6KTok<3>, GemvQ6KTok<4>,
+                              GemvQ6KTok<5>, GemvQ6KTok<6>, GemvQ6KTok<7>, GemvQ6KTok<8>};
+
 }  // namespace
 
 namespace seekd::kernels {
@@ -565,6 +698,7 @@ PackedGemm PackedKQuantGemm(DType t) {
     p.bytes = BytesQ4_K;
     p.pack = PackQ4_K;
     p.gemv = GemvQ4K;
+    p.gemv_multi = GemvMultiK<kQ4KTok, GroupBytesQ4K>;
     p.panel_bytes = PanelBytesQ4K;
     p.pack_panel = PackPanelQ4K;
     p.gemm = GemmQ4K;
@@ -572,6 +706,7 @@ PackedGemm PackedKQuantGemm(DType t) {
     p.bytes = BytesQ6_K;
     p.pack = PackQ6_K;
     p.gemv = GemvQ6K;
+    p.gemv_multi = GemvMultiK<kQ6KTok, GroupBytesQ6K>;
     p.panel_bytes = PanelBytesQ6K;
     p.pack_panel = PackPanelQ6K;
     p.gemm = GemmQ6K;
