@@ -34,6 +34,7 @@ struct Options {
   int threads = 0;
   bool json = false;
   std::string kv_dtype = "f32";
+  int32_t kv_block = 8;
 };
 
 struct LevelResult {
@@ -56,6 +57,7 @@ Result<LevelResult> RunLevel(const model::Llm& llm, const Options& o, int level)
                         static_cast<uint64_t>(o.prompt_len + o.gen_len + 16) *
                         engine::KvArena::BlockBytes(llm.config(), 16, o.kv_dtype == "int8") / 16;
   eo.kv_int8 = o.kv_dtype == "int8";
+  eo.block_size = o.kv_block;
   eo.kv_cache_bytes = o.kv_mb > 0 ? static_cast<uint64_t>(o.kv_mb) << 20 : need + (64ull << 20);
   engine::Engine eng(llm, eo);
 
@@ -251,6 +253,9 @@ CommandRegistrar reg("bench-engine", [](CLI::App& app, int* exit_code) {
   c->add_option("--kv-cache-dtype", o->kv_dtype, "f32 or int8")
       ->capture_default_str()
       ->check(CLI::IsMember({"f32", "int8"}));
+  c->add_option("--kv-block-size", o->kv_block, "positions per KV block")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   c->add_flag("--json", o->json, "print JSON");
   c->callback([o, exit_code] { *exit_code = Run(*o); });
 });

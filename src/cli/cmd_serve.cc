@@ -353,6 +353,12 @@ CommandRegistrar reg("serve", [](CLI::App& app, int* exit_code) {
                 "--kv-sinks tokens and at least this many recent ones (0: off; f32 KV only)")
       ->capture_default_str()
       ->envname("SEEKD_KV_WINDOW");
+  c->add_option("--kv-block-size", o->model.kv_block,
+                "positions per KV block: smaller leaves less of a sequence's last block unused "
+                "and shares prefixes more finely")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256))
+      ->envname("SEEKD_KV_BLOCK_SIZE");
   c->add_option("--kv-sinks", o->model.kv_sinks,
                 "tokens a windowed request always keeps from its start (attention sinks)")
       ->capture_default_str()

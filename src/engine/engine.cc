@@ -39,6 +39,9 @@ int32_t BlocksFor(const model::Llm& llm, const EngineOptions& o) {
 }  // namespace
 
 Status CheckEngineOptions(const EngineOptions& options) {
+  if (options.block_size < 1 || options.block_size > 256)
+    return InvalidArgument("the KV block size (--kv-block-size) must be 1 to 256 tokens, not " +
+                           std::to_string(options.block_size));
   SEEKD_RETURN_IF_ERROR(CheckSchedulerConfig(options.scheduler, options.block_size));
   if (options.scheduler.window > 0 && options.kv_int8)
     return InvalidArgument("a KV window needs the f32 KV cache (--kv-cache-dtype f32)");
@@ -55,6 +58,7 @@ Engine::Engine(const model::Llm& llm, const EngineOptions& options)
       sched_(options.scheduler, &blocks_, &arena_) {
   SEEKD_CHECK(CheckEngineOptions(options).ok());
   stats_.kv_blocks_total = blocks_.n_blocks();
+  stats_.kv_block_size = options.block_size;
   loop_ = std::thread([this] { Loop(); });
 }
 

@@ -80,7 +80,7 @@ struct Event {
 
 struct EngineOptions {
   uint64_t kv_cache_bytes = 256ull << 20;  // the pool; blocks = bytes / block bytes
-  int32_t block_size = 16;
+  int32_t block_size = 8;  // positions per KV block (the unit of sharing, 1–256)
   bool kv_int8 = false;  // K/V in 8 bits with a scale per head (docs/BENCHMARKS.md: accuracy)
   SchedulerConfig scheduler;
   int threads = 0;  // compute threads (0: physical cores)
@@ -96,6 +96,7 @@ Status CheckEngineOptions(const EngineOptions& options);
 struct EngineStats {
   int32_t running = 0, waiting = 0;
   int32_t kv_blocks_total = 0, kv_blocks_used = 0, kv_blocks_cached = 0;
+  int32_t kv_block_size = 0;  // positions per block
   // Slots (token positions) running sequences hold, and how many of them are not filled yet.
   int64_t kv_slots_held = 0, kv_slots_unfilled = 0;
   int64_t preemptions = 0, steps = 0, tokens_computed = 0;

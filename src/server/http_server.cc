@@ -97,6 +97,7 @@ std::string StatsJson(const engine::EngineStats& st) {
   j["kv_blocks_total"] = st.kv_blocks_total;
   j["kv_blocks_used"] = st.kv_blocks_used;
   j["kv_blocks_cached"] = st.kv_blocks_cached;
+  j["kv_block_size"] = st.kv_block_size;
   j["preemptions"] = st.preemptions;
   return j.dump();
 }

@@ -90,6 +90,7 @@ Status ModelRegistry::Load(const std::string& name, const std::string& path,
   engine::EngineOptions eo;
   eo.threads = o.threads;
   eo.kv_int8 = o.kv_int8;
+  eo.block_size = o.kv_block;
   std::string why = fmt::format("{} MiB (--kv-cache-mem)", o.kv_cache_bytes >> 20);
   eo.kv_cache_bytes = o.kv_cache_bytes > 0
                           ? o.kv_cache_bytes
