@@ -34,7 +34,7 @@ struct Options {
   int threads = 0;
   bool json = false;
   std::string kv_dtype = "f32";
-  int32_t kv_block = 8;
+  int32_t kv_block = 4;
 };
 
 struct LevelResult {

@@ -32,7 +32,7 @@ struct ModelOptions {
   bool kv_int8 = false;   // --kv-cache-dtype int8
   int32_t kv_window = 0;  // --kv-window: streaming window past the context (0: off)
   int32_t kv_sinks = 4;   // --kv-sinks: first tokens a windowed sequence always keeps
-  int32_t kv_block = 8;   // --kv-block-size: positions per KV block
+  int32_t kv_block = 4;   // --kv-block-size: positions per KV block
 };
 
 // FIM (fill-in-the-middle) tokens, when the vocabulary has them.

@@ -129,6 +129,7 @@ TEST_F(EngineTest, SixteenConcurrentRequestsGiveTheirSoloTokens) {
 TEST_F(EngineTest, SharedPrefixHitsTheCacheAndGivesTheSameTokens) {
   EngineOptions o;
   o.threads = 2;
+  o.block_size = 16;  // the counts below are in 16-token blocks
   Engine eng(*llm_, o);
   const auto system = Prompt(100, 42);
   auto with = [&](int tail) {
@@ -257,6 +258,7 @@ std::string TextOf(const std::vector<int32_t>& ids) {
 TEST_F(EngineTest, SiblingsOfOnePromptShareItsBlocks) {
   EngineOptions o;
   o.threads = 1;
+  o.block_size = 16;  // the counts below are in 16-token blocks
   Engine eng(*llm_, o);
   const auto prompt = Prompt(70, 9);  // four full blocks of 16 and a tail of 6
   const auto alone = Alone(prompt, 5);
