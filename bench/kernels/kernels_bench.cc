@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <vector>
@@ -89,11 +90,12 @@ void BM_PackedGemm(benchmark::State& state, DType t, bool amx, int64_t n_rows, i
   pg.pack(wq.data(), n_rows, n_cols, packed.get());
   const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);
   const bool q8k = pg.act == kernels::ActFormat::kQ8K;
-  const int64_t act_row = q8k ? n_cols / 256 * static_cast<int64_t>(sizeof(kernels::BlockQ8K))
-                              : n_cols / 32 * static_cast<int64_t>(sizeof(kernels::BlockQ8A));
+  const int64_t act_row = kernels::ActRowBytes(t, n_cols);
   std::vector<uint8_t> act(static_cast<size_t>(act_row * n_tok));
   for (int64_t i = 0; i < n_tok; ++i) {
-    if (q8k) {
+    if (pg.act == kernels::ActFormat::kF32) {
+      std::memcpy(act.data() + i * act_row, x.data() + i * n_cols, static_cast<size_t>(act_row));
+    } else if (q8k) {
       k.quantize_q8k(x.data() + i * n_cols,
                      reinterpret_cast<kernels::BlockQ8K*>(act.data() + i * act_row), n_cols);
     } else {
@@ -101,8 +103,11 @@ void BM_PackedGemm(benchmark::State& state, DType t, bool amx, int64_t n_rows, i
                      reinterpret_cast<kernels::BlockQ8A*>(act.data() + i * act_row), n_cols);
     }
   }
-  auto panel = aligned(pg.panel_bytes(n_tok, n_cols));
-  pg.pack_panel(act.data(), n_tok, n_cols, 0, (n_tok + 15) / 16, panel.get());
+  auto panel = aligned(pg.panel_bytes != nullptr ? pg.panel_bytes(n_tok, n_cols) : act.size());
+  if (pg.pack_panel != nullptr)
+    pg.pack_panel(act.data(), n_tok, n_cols, 0, (n_tok + 15) / 16, panel.get());
+  else
+    std::memcpy(panel.get(), act.data(), act.size());  // f32 rows: the gemm reads them as they are
   std::vector<float> y(static_cast<size_t>(n_tok * n_rows));
   for (auto _ : state)
     pg.gemm(packed.get(), n_rows, n_cols, panel.get(), n_tok, y.data(), 0, n_rows / 16);
@@ -135,7 +140,9 @@ void BM_PackedGemv(benchmark::State& state, DType t, int64_t bytes, int64_t n_to
   std::vector<uint8_t> act(static_cast<size_t>(act_row * n_tok));
   const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);
   for (int64_t i = 0; i < n_tok; ++i) {
-    if (pg.act == kernels::ActFormat::kQ8K) {
+    if (pg.act == kernels::ActFormat::kF32) {
+      std::memcpy(act.data() + i * act_row, src.data(), static_cast<size_t>(act_row));
+    } else if (pg.act == kernels::ActFormat::kQ8K) {
       k.quantize_q8k(src.data(), reinterpret_cast<kernels::BlockQ8K*>(act.data() + i * act_row),
                      n_cols);
     } else {
@@ -185,7 +192,7 @@ int Register() {
       {1536, 1536}, {256, 1536}, {8960, 1536}, {1536, 8960}};
   for (kernels::Isa isa : kernels::AvailableIsas()) {
     if (isa != kernels::Isa::kAvx512) continue;
-    for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
+    for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16}) {
       for (int64_t mb : {1, 512})
         for (int64_t n_tok : {1, 4, 8, 16}) {
           if (n_tok > 1 && kernels::PackedGemmFor(t, false).gemv_multi == nullptr) continue;

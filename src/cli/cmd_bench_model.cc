@@ -145,13 +145,16 @@ int Run(const Options& o) {
   const DType main_type = MainWeightType(llm);
   const bool int8 = kernels::ActFormatOf(main_type) != kernels::ActFormat::kF32;
   const double peak_flops = 2 * (int8 ? peak.int8_macs_per_s : peak.f32_macs_per_s);
-  // How the prefill multiplied: the packed int8 GEMM (AMX tiles or VNNI) or per-row kernels.
+  // How the prefill multiplied: a packed GEMM (int8 on AMX tiles or VNNI, f16 on FMA) or
+  // per-row kernels.
   const bool packed = llm.weights().layers[0].w_up.packed != nullptr;
   const auto amx_gemm = kernels::PackedGemmFor(main_type, /*amx=*/true).gemm;
   const bool amx =
       packed && amx_gemm != nullptr && k.packed[static_cast<int>(main_type)].gemm == amx_gemm;
-  const std::string gemm = packed ? (amx ? "packed int8 GEMM, AMX tiles" : "packed int8 GEMM, VNNI")
-                                  : "per-row dot kernels";
+  const std::string gemm = !packed ? "per-row dot kernels"
+                           : !int8 ? "packed f32-FMA GEMM"
+                           : amx   ? "packed int8 GEMM, AMX tiles"
+                                   : "packed int8 GEMM, VNNI";
   const double amx_peak_flops = 2 * peak.amx_macs_per_s;
   // Prefill computes the output matrix for the last token only.
   const double pp_flops =

@@ -25,6 +25,17 @@ namespace {
 void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, ThreadPool& pool,
                   const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                   MatMulScratch* scratch) {
+  const int64_t n_groups = w.n_rows / kernels::kPackedRows;
+  if (pg.act == kernels::ActFormat::kF32) {  // f32 rows as they are: no quantization, no panel
+    const auto* xb = reinterpret_cast<const uint8_t*>(x);
+    pool.ParallelFor(n_groups, [&](int64_t g0, int64_t g1, int) {
+      if (n_tokens == 1)
+        pg.gemv(w.packed, w.n_rows, w.n_cols, x, y, g0, g1);
+      else
+        pg.gemm(w.packed, w.n_rows, w.n_cols, xb, n_tokens, y, g0, g1);
+    });
+    return;
+  }
   const bool q8k = pg.act == kernels::ActFormat::kQ8K;
   const int64_t act_bytes = q8k ? w.n_cols / 256 * static_cast<int64_t>(sizeof(kernels::BlockQ8K))
                                 : w.n_cols / 32 * static_cast<int64_t>(sizeof(kernels::BlockQ8A));
@@ -39,7 +50,7 @@ void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, Thre
                      w.n_cols);
     }
   };
-  const int64_t n_groups = w.n_rows / kernels::kPackedRows;
+
   if (n_tokens == 1) {
     quantize(0);
     pool.ParallelFor(n_groups, [&](int64_t g0, int64_t g1, int) {

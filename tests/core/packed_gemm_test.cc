@@ -173,7 +173,7 @@ TEST(PackedGemm, MatMulUsesThePackedCopy) {
   if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);
   ThreadPool pool(2);
-  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16}) {
     const PackedGemm& pg = k.packed[static_cast<int>(t)];
     ASSERT_NE(pg.gemm, nullptr) << DTypeName(t);
     const int64_t n_cols = 512, n_rows = 80, row_bytes = RowBytes(t, n_cols).value();
@@ -205,6 +205,53 @@ TEST(PackedGemm, MatMulUsesThePackedCopy) {
     std::vector<float> six(static_cast<size_t>(6 * n_rows));
     MatMul(k, pool, fast, x.data(), 6, six.data(), &s1);
     EXPECT_EQ(std::memcmp(six.data(), y.data(), six.size() * sizeof(float)), 0) << DTypeName(t);
+  }
+}
+
+// F16: f32 activations as they are; gemv, decode batches and prefill give the same bits, and
+// match the double product of the stored f16 weights within f32 rounding of Σ |w · x|.
+TEST(PackedGemm, F16DecodeEqualsPrefillAndTheDoubleProduct) {
+  if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const PackedGemm pg = kernels::PackedGemmFor(DType::kF16, false);
+  ASSERT_NE(pg.gemm, nullptr);
+  EXPECT_EQ(pg.act, kernels::ActFormat::kF32);
+  for (const auto& [n_rows, n_cols] :
+       {std::pair<int64_t, int64_t>{16, 40}, {48, 1536}, {80, 333}}) {
+    const auto w = Random(n_rows * n_cols, 5, 0.5f);
+    std::vector<uint8_t> wq(static_cast<size_t>(n_rows * n_cols * 2));
+    ASSERT_TRUE(Quantize(DType::kF16, w.data(), wq.data(), n_rows * n_cols).ok());
+    std::vector<float> wd(w.size());
+    ASSERT_TRUE(Dequantize(DType::kF16, wq.data(), wd.data(), n_rows * n_cols).ok());
+    Aligned packed(pg.bytes(n_rows, n_cols));
+    EXPECT_EQ(pg.bytes(n_rows, n_cols), wq.size());
+    pg.pack(wq.data(), n_rows, n_cols, packed.p);
+    const int64_t groups = n_rows / 16;
+    for (int64_t n_tok : {2, 7, 16, 17, 40}) {
+      const auto x = Random(n_tok * n_cols, 21 + static_cast<uint32_t>(n_tok), 1.0f);
+      std::vector<float> y(static_cast<size_t>(n_tok * n_rows), -7.0f), ym(y.size(), -7.0f);
+      const auto* xb = reinterpret_cast<const uint8_t*>(x.data());
+      pg.gemm(packed.p, n_rows, n_cols, xb, n_tok, y.data(), 0, groups / 2);
+      pg.gemm(packed.p, n_rows, n_cols, xb, n_tok, y.data(), groups / 2, groups);
+      if (n_tok <= kernels::kGemvMultiTokens) {
+        pg.gemv_multi(packed.p, n_rows, n_cols, x.data(), n_tok, ym.data(), 0, groups);
+        EXPECT_EQ(std::memcmp(ym.data(), y.data(), y.size() * sizeof(float)), 0) << n_tok;
+      }
+      for (int64_t t = 0; t < n_tok; ++t) {
+        std::vector<float> one(static_cast<size_t>(n_rows));
+        pg.gemv(packed.p, n_rows, n_cols, x.data() + t * n_cols, one.data(), 0, groups);
+        ASSERT_EQ(std::memcmp(one.data(), y.data() + t * n_rows, one.size() * sizeof(float)), 0)
+            << "decode differs from prefill: K=" << n_cols << " M=" << n_tok << " token " << t;
+        for (int64_t r = 0; r < n_rows; ++r) {
+          double want = 0, mag = 0;
+          for (int64_t k = 0; k < n_cols; ++k) {
+            const double p = static_cast<double>(wd[r * n_cols + k]) * x[t * n_cols + k];
+            want += p;
+            mag += std::fabs(p);
+          }
+          EXPECT_NEAR(y[t * n_rows + r], want, 1e-6 * mag + 1e-7) << "row " << r << " token " << t;
+        }
+      }
+    }
   }
 }
 

@@ -36,6 +36,9 @@ PackedGemm PackedGemmFor(DType t, bool amx);
 // Whether AMX int8 tiles work here: the CPU has them, the kernel grants this process tile data
 // (arch_prctl), and SEEKD_AMX is not "0". Asked once.
 bool AmxUsable();
+// F16 weights widened in registers, f32 FMA (packed_f16_avx512.cc): activations are plain f32
+// rows (act kF32; gemm reads them directly, so panel_bytes / pack_panel are null).
+PackedGemm PackedF16Gemm();
 // Q4_K and Q6_K on VNNI (packed_kquant_avx512.cc); all-null for other types.
 PackedGemm PackedKQuantGemm(DType t);
 // Fills k.packed for the AVX-512 table (AMX prefill when usable).
