@@ -373,13 +373,22 @@ uint64_t BytesQ6_K(int64_t n_rows, int64_t n_cols) {
   return static_cast<uint64_t>(n_rows / kGroupRows) * GroupBytesQ6K(n_cols);
 }
 
-// Element k of a Q6_K block as its low nibble and high two bits (the layout of ggml's
-// dequantize_row_q6_K: halves of 128, quarters of 32 sharing ql bytes and qh bytes).
-inline void Q6Parts(const seekd::BlockQ6_K& b, int k, uint8_t* lo, uint8_t* hi) {
-  const int h = k / 128, quarter = (k % 128) / 32, l = k % 32;
-  const uint8_t ql = b.ql[64 * h + l + (quarter & 1) * 32];
-  *lo = static_cast<uint8_t>(quarter < 2 ? ql & 0x0F : ql >> 4);
-  *hi = static_cast<uint8_t>((b.qh[32 * h + l] >> (2 * quarter)) & 3);
+// A Q6_K block's 256 elements as low nibbles and high two bits, in element order (the layout
+// of ggml's dequantize_row_q6_K: halves of 128, quarters of 32 sharing ql and qh bytes).
+inline void Q6Parts(const seekd::BlockQ6_K& b, uint8_t* lo, uint8_t* hi) {
+  for (int h = 0; h < 2; ++h)
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t q0 = b.ql[64 * h + l], q1 = b.ql[64 * h + l + 32], qh = b.qh[32 * h + l];
+      const int k = 128 * h + l;
+      lo[k] = q0 & 0x0F;
+      lo[k + 32] = q1 & 0x0F;
+      lo[k + 64] = q0 >> 4;
+      lo[k + 96] = q1 >> 4;
+      hi[k] = qh & 3;
+      hi[k + 32] = (qh >> 2) & 3;
+      hi[k + 64] = (qh >> 4) & 3;
+      hi[k + 96] = (qh >> 6) & 3;
+    }
 }
 
 void PackQ6_K(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
@@ -399,7 +408,7 @@ void PackQ6_K(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
         for (int j = 0; j < 16; ++j)
           pairs[(j / 2) * 32 + r * 2 + j % 2] = static_cast<uint8_t>(blk.scales[j]);
         uint8_t lo[256], hi[256];
-        for (int k = 0; k < 256; ++k) Q6Parts(blk, k, &lo[k], &hi[k]);
+        Q6Parts(blk, lo, hi);
         for (int c = 0; c < 4; ++c)
           for (int e = 0; e < 4; ++e) {
             for (int p = 0; p < 8; ++p) {
