@@ -80,7 +80,7 @@ struct Event {
 
 struct EngineOptions {
   uint64_t kv_cache_bytes = 256ull << 20;  // the pool; blocks = bytes / block bytes
-  int32_t block_size = 4;  // positions per KV block (the unit of sharing, 1–256)
+  int32_t block_size = 4;                  // positions per KV block (the unit of sharing, 1–256)
   bool kv_int8 = false;  // K/V in 8 bits with a scale per head (docs/BENCHMARKS.md: accuracy)
   SchedulerConfig scheduler;
   int threads = 0;  // compute threads (0: physical cores)

@@ -84,8 +84,8 @@ class Forward {
   void Attention(int64_t layer, std::span<const BatchToken> batch, std::span<KvStore* const> seqs);
   void AttendTile(int64_t layer, size_t tile, std::span<const BatchToken> batch,
                   std::span<KvStore* const> seqs, int thread);
-  void AttendInt8(int64_t layer, int64_t t, int64_t h, const BatchToken& bt, KvStore* kv,
-                  float* scores);
+  void DequantizeHead(int64_t layer, int64_t g, int64_t n, KvStore* kv, std::vector<float>* k_out,
+                      std::vector<float>* v_out);
   void RopeTables(std::span<const BatchToken> batch);
   void ApplyRope(float* x, int64_t n_heads, int64_t t) const;
 
@@ -97,7 +97,7 @@ class Forward {
   std::vector<float> x_, h_, q_, kx_, vx_, att_, tmp_, gate_, up_;
   std::vector<float> cos_, sin_;  // [n_tokens, n_rot / 2]
   // Attention work for the current batch: tiles of query rows (kernels::AttnTile) that share a
-  // sequence and a KV head, largest first; 8-bit stores go per (token, head) instead.
+  // sequence and a KV head, largest first.
   struct AttnRow {
     int32_t token, head;
   };
@@ -107,9 +107,8 @@ class Forward {
   };
   std::vector<AttnRow> attn_rows_;
   std::vector<AttnWork> attn_tiles_;
-  std::vector<AttnRow> int8_items_;
   struct AttnScratch {
-    std::vector<float> f;
+    std::vector<float> f, kf, vf;  // kernel scratch; an 8-bit head's K and V as f32
     std::vector<const float*> k, v, q;
     std::vector<float*> out;
     std::vector<int64_t> run, n_vis;

@@ -165,23 +165,17 @@ static void QuantizeKvRow(const float* x, int64_t width, int64_t G, int8_t* q, f
 
 // Splits the batch's attention into tiles: for each sequence and KV head, the query rows of
 // its tokens × the heads of the group, at most kAttnMaxRows per tile (so a vector lane holds
-// one row, kernels/f32_avx512.cc). Largest first, so the threads' shares even out.
+// one row, kernels/f32_avx512.cc); 8-bit stores too, their rows dequantized per tile. Largest
+// first, so the threads' shares even out.
 void Forward::PlanAttention(std::span<const BatchToken> batch, std::span<KvStore* const> seqs) {
   const LlmConfig& c = llm_.config();
   const int64_t group = c.n_head / c.n_head_kv, n = static_cast<int64_t>(batch.size());
   attn_rows_.clear();
   attn_tiles_.clear();
-  int8_items_.clear();
   std::vector<std::vector<int32_t>> by_seq(seqs.size());
-  for (int64_t t = 0; t < n; ++t) {
-    const BatchToken& bt = batch[static_cast<size_t>(t)];
-    if (seqs[static_cast<size_t>(bt.seq)]->int8()) {
-      for (int64_t h = 0; h < c.n_head; ++h)
-        int8_items_.push_back({static_cast<int32_t>(t), static_cast<int32_t>(h)});
-    } else {
-      by_seq[static_cast<size_t>(bt.seq)].push_back(static_cast<int32_t>(t));
-    }
-  }
+  for (int64_t t = 0; t < n; ++t)
+    by_seq[static_cast<size_t>(batch[static_cast<size_t>(t)].seq)].push_back(
+        static_cast<int32_t>(t));
   for (size_t s = 0; s < by_seq.size(); ++s)
     for (int64_t g = 0; g < c.n_head_kv; ++g) {
       AttnWork w{static_cast<int32_t>(s), static_cast<int32_t>(g), 0, 0, 0};
@@ -218,7 +212,16 @@ void Forward::AttendTile(int64_t layer, size_t tile, std::span<const BatchToken>
   s.k.clear();
   s.v.clear();
   s.run.clear();
-  for (int64_t j = 0; j < w.max_vis;) {  // the runs of positions [0, max_vis)
+  int64_t kv_stride = c.n_head_kv * hd;
+  if (kv->int8()) {
+    // 8-bit rows: this head's positions [0, max_vis) as f32 (q · scale), one run.
+    DequantizeHead(layer, w.kv_head, w.max_vis, kv, &s.kf, &s.vf);
+    s.k.push_back(s.kf.data());
+    s.v.push_back(s.vf.data());
+    s.run.push_back(w.max_vis);
+    kv_stride = hd;
+  }
+  for (int64_t j = kv->int8() ? w.max_vis : 0; j < w.max_vis;) {  // the runs of [0, max_vis)
     int64_t run = 0;
     const float* k = kv->K(layer, j, &run);
     const float* v = kv->V(layer, j, nullptr);
@@ -249,84 +252,50 @@ void Forward::AttendTile(int64_t layer, size_t tile, std::span<const BatchToken>
   t.v = s.v.data();
   t.run = s.run.data();
   t.n_runs = static_cast<int64_t>(s.run.size());
-  t.kv_stride = c.n_head_kv * hd;
+  t.kv_stride = kv_stride;
   t.scratch = s.f.data();
   kernels::Attend(k_, t);
 }
 
-// One (token, head) over an 8-bit store: integer rows times their group scales.
-void Forward::AttendInt8(int64_t layer, int64_t t, int64_t h, const BatchToken& bt, KvStore* kv,
-                         float* scores) {
+// Head g's keys and values at positions [0, n) of an 8-bit store, as f32 rows of head_dim:
+// each value is its int8 times its group's scale (one rounding), so the tile kernel then does
+// what it does for f32 stores.
+void Forward::DequantizeHead(int64_t layer, int64_t g, int64_t n, KvStore* kv,
+                             std::vector<float>* k_out, std::vector<float>* v_out) {
   const LlmConfig& c = llm_.config();
-  const int64_t hd = c.head_dim, H = c.n_head, g = h / (c.n_head / c.n_head_kv);
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const float* q = q_.data() + t * H * hd + h * hd;  // [hd]
-  const int64_t KVW = c.n_head_kv * hd;
+  const int64_t hd = c.head_dim, KVW = c.n_head_kv * hd;
   const int64_t G = KvQuantGroup(hd), NG = KVW / G, hg = hd / G;
-  for (int64_t j = 0; j <= bt.pos;) {
-    int64_t run = 0;
-    float* sc = nullptr;
-    const int8_t* k = kv->K8(layer, j, &run, &sc);
-    run = std::min(run, bt.pos + 1 - j);
-    for (int64_t r = 0; r < run; ++r) {
-      const int8_t* kr = k + r * KVW + g * hd;
-      const float* s = sc + r * NG + g * hg;
-      float dot = 0;
-      for (int64_t b = 0; b < hg; ++b) {
-        // Eight independent lanes, so the compiler can keep them in one vector register.
-        float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        int64_t i = b * G;
-        for (; i + 8 <= (b + 1) * G; i += 8)
-          for (int l = 0; l < 8; ++l) lane[l] += q[i + l] * static_cast<float>(kr[i + l]);
-        float part = 0;
-        for (; i < (b + 1) * G; ++i) part += q[i] * static_cast<float>(kr[i]);
-        for (float v : lane) part += v;
-        dot += part * s[b];
-      }
-      scores[j + r] = dot * scale;
+  Resize(k_out, n * hd);
+  Resize(v_out, n * hd);
+  for (int half = 0; half < 2; ++half) {
+    float* out = (half == 0 ? k_out : v_out)->data();
+    for (int64_t j = 0; j < n;) {
+      int64_t run = 0;
+      float* sc = nullptr;
+      const int8_t* q = half == 0 ? kv->K8(layer, j, &run, &sc) : kv->V8(layer, j, &run, &sc);
+      run = std::min(run, n - j);
+      for (int64_t r = 0; r < run; ++r)
+        for (int64_t b = 0; b < hg; ++b) {
+          const float scale = sc[r * NG + g * hg + b];
+          const int8_t* qr = q + r * KVW + g * hd + b * G;
+          float* o = out + (j + r) * hd + b * G;
+          for (int64_t i = 0; i < G; ++i) o[i] = static_cast<float>(qr[i]) * scale;
+        }
+      j += run;
     }
-    j += run;
-  }
-  ops::Softmax(scores, bt.pos + 1);
-  float* out = att_.data() + t * H * hd + h * hd;
-  std::fill(out, out + hd, 0.0f);
-  for (int64_t j = 0; j <= bt.pos;) {
-    int64_t run = 0;
-    float* sc = nullptr;
-    const int8_t* v = kv->V8(layer, j, &run, &sc);
-    run = std::min(run, bt.pos + 1 - j);
-    for (int64_t r = 0; r < run; ++r) {
-      const int8_t* vr = v + r * KVW + g * hd;
-      const float* s = sc + r * NG + g * hg;
-      for (int64_t b = 0; b < hg; ++b) {
-        const float w = scores[j + r] * s[b];
-        for (int64_t i = b * G; i < (b + 1) * G; ++i) out[i] += w * static_cast<float>(vr[i]);
-      }
-    }
-    j += run;
   }
 }
 
 // Grouped-query attention for every (token, head): softmax(q·Kᵀ/√hd) · V over positions 0…pos.
-// Threads take tiles (then 8-bit items) from a shared counter; each result is computed the same
-// way whichever thread takes it.
+// Threads take tiles from a shared counter; each result is computed the same way whichever
+// thread takes it.
 void Forward::Attention(int64_t layer, std::span<const BatchToken> batch,
                         std::span<KvStore* const> seqs) {
   const int64_t n_tiles = static_cast<int64_t>(attn_tiles_.size());
-  const int64_t n_work = n_tiles + static_cast<int64_t>(int8_items_.size());
   std::atomic<int64_t> next{0};
   pool_.ParallelFor(pool_.size(), [&](int64_t, int64_t, int thread) {
-    for (int64_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n_work;) {
-      if (i < n_tiles) {
-        AttendTile(layer, static_cast<size_t>(i), batch, seqs, thread);
-        continue;
-      }
-      const AttnRow& it = int8_items_[static_cast<size_t>(i - n_tiles)];
-      const BatchToken& bt = batch[static_cast<size_t>(it.token)];
-      AttnScratch& s = attn_scratch_[static_cast<size_t>(thread)];
-      Resize(&s.f, bt.pos + 1);
-      AttendInt8(layer, it.token, it.head, bt, seqs[static_cast<size_t>(bt.seq)], s.f.data());
-    }
+    for (int64_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n_tiles;)
+      AttendTile(layer, static_cast<size_t>(i), batch, seqs, thread);
   });
 }
 
