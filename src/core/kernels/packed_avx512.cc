@@ -238,72 +238,6 @@ void GemvVnni(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* 
   }
 }
 
-// Decode batches (2–16 tokens): gemv's order per token, each block's weights loaded (and Q4_0's
-// unpacked) once for up to 8 tokens; a group's weights come from memory once.
-template <bool kQ4, int NT>
-void GemvVnniTok(const uint8_t* wg, int64_t nb, const BlockQ8A* const* a, float* y, int64_t ldy) {
-  constexpr uint64_t QB = kQ4 ? kQ4Quant : kQ8Quant;
-  constexpr int C = kQ4 ? 8 : 128;
-  const uint8_t* wq = wg;
-  const auto* wd = reinterpret_cast<const uint16_t*>(wg + nb * QB);
-  __m512 acc[NT];
-#pragma GCC unroll 8
-  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b, wq += QB, wd += 16) {
-    for (uint64_t o = 0; o < QB; o += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
-    __m512i s0[NT], s1[NT];
-#pragma GCC unroll 8
-    for (int t = 0; t < NT; ++t) s0[t] = s1[t] = _mm512_setzero_si512();
-#pragma GCC unroll 4
-    for (int v = 0; v < 4; ++v) {
-      __m512i w0, w1;
-      if constexpr (kQ4) {
-        UnpackNibbles(_mm512_load_si512(wq + 64 * v), &w0, &w1);
-      } else {
-        w0 = _mm512_load_si512(wq + 64 * v);
-        w1 = _mm512_load_si512(wq + 256 + 64 * v);
-      }
-#pragma GCC unroll 8
-      for (int t = 0; t < NT; ++t) {
-        const auto* aq = reinterpret_cast<const int32_t*>(a[t][b].qs);
-        s0[t] = DpbusdBcast(s0[t], w0, aq + v);
-        s1[t] = DpbusdBcast(s1[t], w1, aq + v + 4);
-      }
-    }
-    const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(wd)));
-#pragma GCC unroll 8
-    for (int t = 0; t < NT; ++t) {
-      const __m512i isum =
-          _mm512_sub_epi32(_mm512_add_epi32(s0[t], s1[t]), _mm512_set1_epi32(C * a[t][b].sum));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum),
-                               _mm512_mul_ps(dw, _mm512_set1_ps(a[t][b].d)), acc[t]);
-    }
-  }
-#pragma GCC unroll 8
-  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
-}
-
-template <bool kQ4>
-void GemvMultiVnni(const uint8_t* w, int64_t n_rows, int64_t n_cols, const void* x, int64_t n_tok,
-                   float* y, int64_t g0, int64_t g1) {
-  using TokFn = void (*)(const uint8_t*, int64_t, const BlockQ8A* const*, float*, int64_t);
-  static constexpr TokFn kTok[8] = {GemvVnniTok<kQ4, 1>, GemvVnniTok<kQ4, 2>, GemvVnniTok<kQ4, 3>,
-                                    GemvVnniTok<kQ4, 4>, GemvVnniTok<kQ4, 5>, GemvVnniTok<kQ4, 6>,
-                                    GemvVnniTok<kQ4, 7>, GemvVnniTok<kQ4, 8>};
-  const int64_t nb = n_cols / 32;
-  const auto* a = static_cast<const BlockQ8A*>(x);
-  const uint64_t gstride = GroupBytes(n_cols, kQ4);
-  for (int64_t g = g0; g < g1; ++g)
-    for (int64_t t0 = 0; t0 < n_tok; t0 += 8) {
-      const int nt = static_cast<int>(n_tok - t0 < 8 ? n_tok - t0 : 8);
-      const BlockQ8A* rows[8];
-      for (int t = 0; t < nt; ++t) rows[t] = a + (t0 + t) * nb;
-      kTok[nt - 1](w + static_cast<uint64_t>(g) * gstride, nb, rows, y + t0 * n_rows + g * 16,
-                   n_rows);
-    }
-}
-
 // ---- AMX -----------------------------------------------------------------------------------
 
 // tmm0..3: C[i][j] (token tile i, group j); tmm4/5: A of token tiles 0/1; tmm6/7: B of groups.
@@ -488,7 +422,6 @@ PackedGemm PackedGemmFor(DType t, bool amx) {
     p.bytes = BytesQ8_0;
     p.pack = PackQ8_0;
     p.gemv = GemvVnni<false>;
-    p.gemv_multi = GemvMultiVnni<false>;
     p.pack_panel = PackPanel<128>;
     p.gemm = amx ? GemmAmx<false> : GemmVnni<false>;
   } else if (t == DType::kF16) {
@@ -500,7 +433,6 @@ PackedGemm PackedGemmFor(DType t, bool amx) {
     p.bytes = BytesQ4_0;
     p.pack = PackQ4_0;
     p.gemv = GemvVnni<true>;
-    p.gemv_multi = GemvMultiVnni<true>;
     p.pack_panel = PackPanel<8>;
     p.gemm = amx ? GemmAmx<true> : GemmVnni<true>;
   } else {
