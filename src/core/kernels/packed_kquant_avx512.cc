@@ -200,25 +200,31 @@ void MicroQ4K(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t ldy
     if (t < ntok) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
-void GemmQ4K(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel,
-             int64_t n_tokens, float* y, int64_t g0, int64_t g1) {
+// The K-quant prefill loop nest: K-chunk > 16 row groups (unpacked once per chunk into L2) >
+// token tile > row group; the f32 partial sums go through y between K-chunks, which keeps the
+// float order. Unpack/Micro and the sizes are the type's (Q4_K, Q6_K).
+template <void (*Unpack)(const uint8_t*, int64_t, int, int, uint8_t*),
+          void (*Micro)(const uint8_t*, const uint8_t*, int, float*, int64_t, int, bool),
+          uint64_t (*GroupBytesOf)(int64_t), uint64_t kUnpacked, uint64_t kPanel, int kChunkSb>
+void GemmK(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel, int64_t n_tokens,
+           float* y, int64_t g0, int64_t g1) {
   const int nsb = static_cast<int>(n_cols / 256);
   const int ntt = static_cast<int>((n_tokens + kTileTok - 1) / kTileTok);
-  const uint64_t gstride = GroupBytesQ4K(n_cols);
-  uint8_t* ubuf = tl_scratch.Get(static_cast<uint64_t>(kGroupBlock) * kQ4KChunk * kQ4KUnpacked);
-  for (int kb = 0; kb < nsb; kb += kQ4KChunk) {
-    const int n = MinI(kQ4KChunk, nsb - kb);
+  const uint64_t gstride = GroupBytesOf(n_cols);
+  uint8_t* ubuf = tl_scratch.Get(static_cast<uint64_t>(kGroupBlock) * kChunkSb * kUnpacked);
+  for (int kb = 0; kb < nsb; kb += kChunkSb) {
+    const int n = MinI(kChunkSb, nsb - kb);
     for (auto gb = static_cast<int>(g0); gb < g1; gb += kGroupBlock) {
       const int ge = MinI(static_cast<int>(g1), gb + kGroupBlock);
       for (int g = gb; g < ge; ++g)
-        UnpackQ4KGroup(w + static_cast<uint64_t>(g) * gstride, nsb, kb, n,
-                       ubuf + static_cast<uint64_t>(g - gb) * kQ4KChunk * kQ4KUnpacked);
+        Unpack(w + static_cast<uint64_t>(g) * gstride, nsb, kb, n,
+               ubuf + static_cast<uint64_t>(g - gb) * kChunkSb * kUnpacked);
       for (int tt = 0; tt < ntt; ++tt)
         for (int g = gb; g < ge; ++g)
-          MicroQ4K(ubuf + static_cast<uint64_t>(g - gb) * kQ4KChunk * kQ4KUnpacked,
-                   panel + static_cast<uint64_t>(tt * nsb + kb) * kQ4KPanel, n,
-                   y + static_cast<int64_t>(tt) * kTileTok * n_rows + g * 16, n_rows,
-                   MinI(kTileTok, static_cast<int>(n_tokens - tt * kTileTok)), kb == 0);
+          Micro(ubuf + static_cast<uint64_t>(g - gb) * kChunkSb * kUnpacked,
+                panel + static_cast<uint64_t>(tt * nsb + kb) * kPanel, n,
+                y + static_cast<int64_t>(tt) * kTileTok * n_rows + g * 16, n_rows,
+                MinI(kTileTok, static_cast<int>(n_tokens - tt * kTileTok)), kb == 0);
     }
   }
 }
@@ -562,29 +568,6 @@ void MicroQ6K(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t ldy
     if (t < ntok) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
-void GemmQ6K(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel,
-             int64_t n_tokens, float* y, int64_t g0, int64_t g1) {
-  const int nsb = static_cast<int>(n_cols / 256);
-  const int ntt = static_cast<int>((n_tokens + kTileTok - 1) / kTileTok);
-  const uint64_t gstride = GroupBytesQ6K(n_cols);
-  uint8_t* ubuf = tl_scratch.Get(static_cast<uint64_t>(kGroupBlock) * kQ6KChunk * kQ6KUnpacked);
-  for (int kb = 0; kb < nsb; kb += kQ6KChunk) {
-    const int n = MinI(kQ6KChunk, nsb - kb);
-    for (auto gb = static_cast<int>(g0); gb < g1; gb += kGroupBlock) {
-      const int ge = MinI(static_cast<int>(g1), gb + kGroupBlock);
-      for (int g = gb; g < ge; ++g)
-        UnpackQ6KGroup(w + static_cast<uint64_t>(g) * gstride, nsb, kb, n,
-                       ubuf + static_cast<uint64_t>(g - gb) * kQ6KChunk * kQ6KUnpacked);
-      for (int tt = 0; tt < ntt; ++tt)
-        for (int g = gb; g < ge; ++g)
-          MicroQ6K(ubuf + static_cast<uint64_t>(g - gb) * kQ6KChunk * kQ6KUnpacked,
-                   panel + static_cast<uint64_t>(tt * nsb + kb) * kQ6KPanel, n,
-                   y + static_cast<int64_t>(tt) * kTileTok * n_rows + g * 16, n_rows,
-                   MinI(kTileTok, static_cast<int>(n_tokens - tt * kTileTok)), kb == 0);
-    }
-  }
-}
-
 // Decode: per superblock, sixteen independent chains (one per sub-block), the same float order.
 void GemvQ6K(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, float* y,
              int64_t g0, int64_t g1) {
@@ -710,7 +693,7 @@ PackedGemm PackedKQuantGemm(DType t) {
     p.gemv_multi = GemvMultiK<kQ4KTok, GroupBytesQ4K>;
     p.panel_bytes = PanelBytesQ4K;
     p.pack_panel = PackPanelQ4K;
-    p.gemm = GemmQ4K;
+    p.gemm = GemmK<UnpackQ4KGroup, MicroQ4K, GroupBytesQ4K, kQ4KUnpacked, kQ4KPanel, kQ4KChunk>;
   } else if (t == DType::kQ6_K) {
     p.bytes = BytesQ6_K;
     p.pack = PackQ6_K;
@@ -718,7 +701,7 @@ PackedGemm PackedKQuantGemm(DType t) {
     p.gemv_multi = GemvMultiK<kQ6KTok, GroupBytesQ6K>;
     p.panel_bytes = PanelBytesQ6K;
     p.pack_panel = PackPanelQ6K;
-    p.gemm = GemmQ6K;
+    p.gemm = GemmK<UnpackQ6KGroup, MicroQ6K, GroupBytesQ6K, kQ6KUnpacked, kQ6KPanel, kQ6KChunk>;
   } else {
     return PackedGemm{};
   }
