@@ -19,9 +19,11 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/model_flags.h"
 #include "cli/percentile.h"
 #include "engine/engine.h"
 #include "model/llm.h"
+#include "model/pack_cache.h"
 
 namespace seekd::cli {
 namespace {
@@ -33,7 +35,7 @@ struct Options {
   int64_t prompt_len = 128, gen_len = 64, shared_prefix = 0, kv_mb = 0;
   int threads = 0;
   bool json = false;
-  std::string kv_dtype = "f32";
+  std::string kv_dtype = "f32", pack_cache;
   int32_t kv_block = 4;
 };
 
@@ -169,11 +171,14 @@ Result<LevelResult> RunLevel(const model::Llm& llm, const Options& o, int level)
 }
 
 int Run(const Options& o) {
-  auto loaded = model::LoadLlm(o.model);
+  model::LoadOptions lo;
+  lo.pack_cache_dir = model::ResolvePackCacheDir(o.pack_cache);
+  auto loaded = model::LoadLlm(o.model, lo);
   if (!loaded.ok()) {
     std::cerr << "seekd bench-engine: " << loaded.status().ToString() << "\n";
     return 1;
   }
+  (*loaded)->FinishPackCache();  // a first load stores the packed copy: not while measuring
   std::vector<int> levels;
   std::stringstream ss(o.levels);
   for (std::string part; std::getline(ss, part, ',');) {
@@ -249,6 +254,7 @@ CommandRegistrar reg("bench-engine", [](CLI::App& app, int* exit_code) {
   c->add_option("--shared-prefix", o->shared_prefix, "leading prompt tokens all requests share")
       ->capture_default_str();
   c->add_option("--threads,-t", o->threads, "compute threads (default: physical cores)");
+  AddPackCacheFlag(c, &o->pack_cache);
   c->add_option("--kv-cache-mem", o->kv_mb, "KV cache pool in MiB (default: what the level needs)");
   c->add_option("--kv-cache-dtype", o->kv_dtype, "f32 or int8")
       ->capture_default_str()

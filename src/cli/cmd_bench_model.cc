@@ -17,16 +17,18 @@
 #include <random>
 
 #include "cli/commands.h"
+#include "cli/model_flags.h"
 #include "core/kernels/packed.h"
 #include "core/machine_probe.h"
 #include "model/forward.h"
 #include "model/llm.h"
+#include "model/pack_cache.h"
 
 namespace seekd::cli {
 namespace {
 
 struct Options {
-  std::string model, quant;
+  std::string model, quant, pack_cache;
   int64_t prompt = 512, gen = 128;
   int threads = 0, reps = 5;
   int64_t probe_mib = 1024;
@@ -70,6 +72,7 @@ DType MainWeightType(const model::Llm& llm) {
 int Run(const Options& o) {
   model::LoadOptions lo;
   lo.repack = !o.no_repack;
+  lo.pack_cache_dir = model::ResolvePackCacheDir(o.pack_cache);
   if (!o.quant.empty()) {
     const auto q = DTypeFromName(o.quant);
     if (!q || !kernels::HasVecDot(*q)) {
@@ -85,6 +88,7 @@ int Run(const Options& o) {
     return 1;
   }
   const double load_s = Since(t_load);
+  (*loaded)->FinishPackCache();  // a first load stores the packed copy: not while measuring
   const model::Llm& llm = **loaded;
   const model::LlmConfig& c = llm.config();
   if (o.prompt < 1 || o.gen < 1 || o.reps < 1 || o.prompt + o.gen > c.n_ctx_train) {
@@ -169,6 +173,7 @@ int Run(const Options& o) {
         {"threads", threads},
         {"isa", std::string(kernels::IsaName(k.isa))},
         {"load_s", load_s},
+        {"pack_cache", llm.pack_cache().state},
         {"prompt_tokens", o.prompt},
         {"gen_tokens", o.gen},
         {"reps", o.reps},
@@ -205,6 +210,9 @@ int Run(const Options& o) {
                         100 * pp_flops / amx_peak_flops, amx_peak_flops / 1e9)
           : std::string(),
       o.gen, stg.median, stg.stdev, bytes_per_token / 1e6, limit_tps, 100 * stg.median / limit_tps);
+  const model::PackCacheStatus& pc = llm.pack_cache();
+  std::cout << fmt::format("load     {:.2f} s, packed-weight cache {}{}\n", load_s, pc.state,
+                           pc.reason.empty() ? std::string() : " (" + pc.reason + ")");
   return 0;
 }
 
@@ -223,6 +231,7 @@ CommandRegistrar reg("bench-model", [](CLI::App& app, int* exit_code) {
       ->capture_default_str();
   c->add_flag("--no-repack", o->no_repack,
               "keep Q8_0/Q4_0 weights as stored (per-row kernels), for comparison");
+  AddPackCacheFlag(c, &o->pack_cache);
   c->add_flag("--json", o->json, "print one JSON object");
   c->callback([o, exit_code] { *exit_code = Run(*o); });
 });

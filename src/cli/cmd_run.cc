@@ -12,16 +12,18 @@
 #include "chat/chat_template.h"
 #include "chat/reasoning.h"
 #include "cli/commands.h"
+#include "cli/model_flags.h"
 #include "engine/generator.h"
 #include "loader/loader.h"
 #include "model/llm.h"
+#include "model/pack_cache.h"
 #include "tokenizer/unicode.h"
 
 namespace seekd::cli {
 namespace {
 
 struct Options {
-  std::string model, prompt, system, template_name, quant;
+  std::string model, prompt, system, template_name, quant, pack_cache;
   bool chat = false, json = false, greedy = false, quiet = false;
   int32_t max_tokens = 256, top_k = 0;
   float temp = 0.8f, top_p = 0.95f, min_p = 0.05f;
@@ -42,6 +44,7 @@ Result<Loaded> Load(const Options& o) {
   Loaded l;
   const auto start = std::chrono::steady_clock::now();
   model::LoadOptions lo;
+  lo.pack_cache_dir = model::ResolvePackCacheDir(o.pack_cache);
   if (!o.quant.empty()) {
     const auto q = DTypeFromName(o.quant);
     if (!q || (*q != DType::kQ8_0 && *q != DType::kQ4_K && *q != DType::kQ4_0 &&
@@ -164,6 +167,7 @@ Result<std::string> Turn(const Options& o, Loaded& l, engine::Generator& gen,
                         {"finish_reason", r.finish_reason},
                         {"timings",
                          {{"load_s", l.load_seconds},
+                          {"pack_cache", l.llm->pack_cache().state},
                           {"prefill_s", r.prefill_seconds},
                           {"decode_s", r.decode_seconds},
                           {"prefill_tokens_per_s", prefill_tps},
@@ -197,6 +201,17 @@ int Run(const Options& o) {
     return 1;
   }
   Loaded& l = *loaded;
+  // A first load stores the packed weights in the background: say so when exit waits for it.
+  struct ExitNote {
+    const Options& o;
+    const model::Llm& llm;
+    ~ExitNote() {
+      const model::PackCacheStatus pc = llm.pack_cache();
+      if (pc.state == "writing" && !o.quiet && !o.json)
+        std::cerr << "seekd run: storing the packed weights in " << pc.file
+                  << " for the next load\n";
+    }
+  } note{o, *l.llm};
   ThreadPool pool(o.threads > 0 ? o.threads : PhysicalCoreCount());
   const int64_t ctx = std::min<int64_t>(o.ctx, l.llm->config().n_ctx_train);
   engine::Generator gen(*l.llm, pool, ctx);
@@ -251,6 +266,7 @@ CommandRegistrar reg("run", [](CLI::App& app, int* exit_code) {
   c->add_option("--seed", o->seed, "random seed (same seed, same text)")->capture_default_str();
   c->add_flag("--greedy", o->greedy, "always take the most likely token");
   c->add_option("--threads,-t", o->threads, "compute threads (default: physical cores)");
+  AddPackCacheFlag(c, &o->pack_cache);
   c->add_option("--ctx", o->ctx, "context length in tokens")->capture_default_str();
   c->add_option("--quant", o->quant,
                 "re-quantize weights at load: q8_0 | q4_k | q4_0 | q6_k | f16");

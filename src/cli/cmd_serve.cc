@@ -15,6 +15,8 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/model_flags.h"
+#include "model/pack_cache.h"
 #include "obs/request_log.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
@@ -36,6 +38,7 @@ struct Options {
   std::string config;
   std::string log_level = "info";
   std::string kv_dtype = "f32";
+  std::string pack_cache;
 };
 
 // "512MiB", "2GiB", "1.5G", "1000000" → bytes.
@@ -234,6 +237,7 @@ int Run(Options o) {
     return 2;
   }
   o.model.kv_int8 = o.kv_dtype == "int8";
+  o.model.pack_cache_dir = model::ResolvePackCacheDir(o.pack_cache);
   o.server.model_defaults = o.model;
   server::ModelRegistry registry;
   server::ServerMetrics metrics(&registry);
@@ -256,8 +260,11 @@ int Run(Options o) {
       return 1;
     }
     const auto m = registry.Get(name);
-    std::cerr << fmt::format("seekd serve: {}: context {} tokens, KV cache {} blocks ({})\n", name,
-                             m->ctx, m->engine->stats().kv_blocks_total, m->kv_cache_why);
+    const model::PackCacheStatus& pc = m->llm->pack_cache();
+    std::cerr << fmt::format(
+        "seekd serve: {}: context {} tokens, KV cache {} blocks ({}); packed-weight cache {}{}\n",
+        name, m->ctx, m->engine->stats().kv_blocks_total, m->kv_cache_why, pc.state,
+        pc.reason.empty() ? std::string() : " (" + pc.reason + ")");
   }
   auto srv = server::Server::Start(o.server, &registry);
   if (!srv.ok()) {
@@ -342,6 +349,7 @@ CommandRegistrar reg("serve", [](CLI::App& app, int* exit_code) {
       ->envname("SEEKD_CTX");
   c->add_option("--quant", o->model.quant, "re-quantize weights at load: q8_0, q4_k, ...")
       ->envname("SEEKD_QUANT");
+  AddPackCacheFlag(c, &o->pack_cache);
   c->add_option("--kv-cache-mem", o->kv_cache_mem, "KV cache pool per model, e.g. 512MiB")
       ->envname("SEEKD_KV_CACHE_MEM");
   c->add_option("--kv-cache-dtype", o->kv_dtype, "KV cache storage: f32 or int8 (a quarter)")

@@ -4,14 +4,17 @@
 // in F32/F16/BF16 likewise; anything converted at load (`quant`, 1-D tensors stored as 16-bit)
 // is owned and counted in converted_bytes().
 //
-// Thread-safety: immutable after LoadLlm; share it between threads and forward passes.
+// Thread-safety: immutable after LoadLlm (but for the packed-weight cache's status, which
+// has its own lock); share it between threads and forward passes.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/matmul.h"
@@ -70,10 +73,30 @@ struct LoadOptions {
   // Repack matrices for the active kernels' packed GEMM where it has one (Q8_0, Q4_0, Q4_K on
   // AVX-512 VNNI): a copy of those weights, built once, in exchange for a tiled int8 GEMM.
   bool repack = true;
+  // Folder of the packed-weight disk cache (model/pack_cache.h): a second load maps the
+  // packed copy instead of repacking. Empty: no cache (the library's default; the CLI's is
+  // DefaultPackCacheDir()). Entries beyond pack_cache_max_bytes are evicted, oldest use first.
+  std::string pack_cache_dir;
+  uint64_t pack_cache_max_bytes = uint64_t{64} << 30;
+};
+
+// What the packed-weight cache did at load.
+struct PackCacheStatus {
+  // "off" (no folder, no packed matrix, or not from files), "hit" (mapped from the cache),
+  // "writing" (packed to memory, being stored by a background thread), "written" (stored),
+  // "unavailable" (packed to memory, not stored; `reason` says why).
+  std::string state = "off";
+  std::string file;    // the cache file, when hit or written
+  std::string reason;  // why a file was not used or could not be written
 };
 
 class Llm {
  public:
+  Llm() = default;
+  ~Llm();  // waits for a packed-weight cache write in progress (FinishPackCache)
+  Llm(const Llm&) = delete;
+  Llm& operator=(const Llm&) = delete;
+
   const LlmConfig& config() const { return config_; }
   const LlmWeights& weights() const { return weights_; }
   const ModelDescription& description() const { return desc_; }
@@ -83,6 +106,10 @@ class Llm {
   uint64_t converted_bytes() const { return converted_bytes_; }
   // Bytes of repacked copies (LoadOptions::repack); their file pages are released after packing.
   uint64_t packed_bytes() const { return packed_bytes_; }
+  PackCacheStatus pack_cache() const;
+  // Blocks until a background cache write (state "writing") has finished; returns at once
+  // otherwise. Benchmarks call it so the write does not compete with what they measure.
+  void FinishPackCache();
   // Multiply-adds per token of a forward pass (matrices only), for GFLOP/s figures.
   uint64_t MatMulMacsPerToken() const;
   // Matrix multiply-adds of `tokens` computed tokens of which `logit_tokens` want logits (the
@@ -98,6 +125,9 @@ class Llm {
   std::vector<std::vector<uint8_t>> owned_;
   std::vector<std::shared_ptr<uint8_t>> packed_;  // 64-byte aligned
   uint64_t converted_bytes_ = 0, packed_bytes_ = 0;
+  mutable std::mutex pack_mu_;
+  PackCacheStatus pack_cache_;  // guarded by pack_mu_
+  std::thread pack_writer_;     // stores the packed copy to the cache after load
 };
 
 // Loads a GGUF file or a Hugging Face folder (config.json + safetensors) whose architecture is

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <numbers>
 #include <thread>
 
@@ -17,6 +18,7 @@
 #include "model/arch/registry.h"
 #include "model/gguf.h"
 #include "model/llm.h"
+#include "model/pack_cache.h"
 #include "model/safetensors.h"
 
 namespace seekd::model {
@@ -36,6 +38,8 @@ class LlmBuilder {
                bool from_gguf);
   void SetDescription(ModelDescription d) { llm_->desc_ = std::move(d); }
   void KeepAlive(std::shared_ptr<const void> p) { llm_->keep_alive_.push_back(std::move(p)); }
+  // The files the weights come from (the packed-weight cache's key).
+  void SetSources(std::vector<std::string> files) { sources_ = std::move(files); }
 
  private:
   Result<MatrixView> Matrix(const std::string& name, int64_t n_cols, int64_t n_rows,
@@ -52,9 +56,12 @@ class LlmBuilder {
   const LoadOptions& opt_;
   const std::map<std::string, RawTensor>* tensors_ = nullptr;
   size_t done_ = 0, total_ = 0;
+  std::vector<std::string> sources_;
 };
 
 namespace {
+
+uint64_t RoundUp64(uint64_t n) { return (n + 63) / 64 * 64; }
 
 std::string Shape(const std::vector<int64_t>& s) {
   std::string out = "[";
@@ -235,9 +242,13 @@ Status LlmBuilder::Build(const std::map<std::string, RawTensor>& tensors, const 
 }
 
 // Repacks the matrices the active table has a packed GEMM for (ARCHITECTURE: "a format
-// repacked for a kernel is built once at load and counted"), on a few threads. The file pages
-// a packed matrix was read from are handed back (MADV_DONTNEED: the mapping stays valid and
-// re-reads the file if another ISA's table ever uses the original layout).
+// repacked for a kernel is built once at load and counted"), in slices of row groups on a few
+// threads. With a cache folder the packed copy is first looked up there: a hit maps it and
+// never reads the original pages. On a miss the copy goes to memory as without a cache, and a
+// background thread stores it for the next load (writing to the page cache can stall on a slow
+// disk; the load must not). The file pages a packed matrix was read from are handed back
+// (MADV_DONTNEED: the mapping stays valid and re-reads the file if another ISA's table ever
+// uses the original layout).
 void LlmBuilder::Pack() {
   if (!opt_.repack) return;
   const kernels::Kernels& k = kernels::Active();
@@ -252,43 +263,115 @@ void LlmBuilder::Pack() {
     for (MatrixView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) consider(*m);
   consider(w.output);
   if (todo.empty()) return;
-  for (MatrixView* m : todo) {
-    const uint64_t n = k.packed[static_cast<int>(m->dtype)].bytes(m->n_rows, m->n_cols);
-    llm_->packed_.emplace_back(static_cast<uint8_t*>(std::aligned_alloc(64, (n + 63) / 64 * 64)),
-                               [](uint8_t* p) { std::free(p); });
-    SEEKD_CHECK(llm_->packed_.back() != nullptr);
-    llm_->packed_bytes_ += n;
+  auto table = [&](const MatrixView& m) -> const kernels::PackedGemm& {
+    return k.packed[static_cast<int>(m.dtype)];
+  };
+  std::vector<PackedMatrixInfo> infos;
+  std::string tag = "quant=" + std::string(opt_.quant ? DTypeName(*opt_.quant) : "none");
+  bool layouts = true;
+  for (const MatrixView* m : todo) {
+    const kernels::PackedGemm& pg = table(*m);
+    infos.push_back({m->dtype, m->n_rows, m->n_cols, pg.bytes(m->n_rows, m->n_cols),
+                     pg.bytes(kernels::kPackedRows, m->n_cols)});
+    if (pg.layout == nullptr) layouts = false;
+    if (pg.layout != nullptr && tag.find(pg.layout) == std::string::npos)
+      tag += std::string(" ") + pg.layout;
   }
+  for (const PackedMatrixInfo& x : infos) llm_->packed_bytes_ += x.bytes;
+  const int n_threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+
+  PackCacheStatus& status = llm_->pack_cache_;
+  std::unique_ptr<PackCacheWriter> writer;
+  if (!opt_.pack_cache_dir.empty() && !sources_.empty() && layouts) {
+    auto key = MakePackCacheKey(opt_.pack_cache_dir, sources_, tag);
+    if (key.ok()) {
+      auto hit = LookupPackCache(*key, infos);
+      if (hit.ok()) {
+        for (size_t i = 0; i < todo.size(); ++i) todo[i]->packed = hit->data[i];
+        llm_->keep_alive_.push_back(hit->file);
+        status.state = "hit";
+        status.file = key->file;
+        return;
+      }
+      if (hit.status().code() != StatusCode::kNotFound)
+        status.reason = "replacing " + key->file + ": " + hit.status().message();
+      auto created = PackCacheWriter::Create(*key, infos);
+      if (created.ok()) {
+        writer = std::move(*created);
+        status.state = "writing";
+        status.file = key->file;
+      } else {
+        status.state = "unavailable";
+        status.reason = created.status().message();
+      }
+    } else {
+      status.state = "unavailable";
+      status.reason = key.status().message();
+    }
+  }
+
   auto owned = [&](const uint8_t* p) {
     for (const auto& o : llm_->owned_)
       if (p >= o.data() && p < o.data() + o.size()) return true;
     return false;
   };
+  for (size_t i = 0; i < todo.size(); ++i) {
+    const uint64_t n = infos[i].bytes;
+    llm_->packed_.emplace_back(static_cast<uint8_t*>(std::aligned_alloc(64, RoundUp64(n))),
+                               [](uint8_t* p) { std::free(p); });
+    SEEKD_CHECK(llm_->packed_.back() != nullptr);
+    todo[i]->packed = llm_->packed_.back().get();
+  }
+  const std::vector<PackSlice> slices = PackSlices(infos);
   std::atomic<size_t> next{0};
   auto worker = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
-      MatrixView& m = *todo[i];
-      uint8_t* out = llm_->packed_[llm_->packed_.size() - todo.size() + i].get();
-      k.packed[static_cast<int>(m.dtype)].pack(m.data, m.n_rows, m.n_cols, out);
-      // Release the file pages read (not the embedding a tied output shares, not owned memory).
-      if (m.data != w.token_embd.data && !owned(m.data)) {
-        const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-        const auto addr = reinterpret_cast<uintptr_t>(m.data);
-        const uint64_t head = (page - addr % page) % page;  // to the first whole page
-        const uint64_t total = m.row_bytes * static_cast<uint64_t>(m.n_rows);
-        if (total > head + page) {
-          const uint64_t len = (total - head) / page * page;
-          madvise(const_cast<uint8_t*>(m.data) + head, len, MADV_DONTNEED);
-        }
-      }
-      m.packed = out;
+    for (size_t i; (i = next.fetch_add(1)) < slices.size();) {
+      const PackSlice& s = slices[i];
+      const MatrixView& m = *todo[s.matrix];
+      table(m).pack(m.data + s.row0 * m.row_bytes, s.n_rows, m.n_cols,
+                    const_cast<uint8_t*>(m.packed) + s.offset);
+      // Release the whole file pages under these rows (not the embedding a tied output
+      // shares, not owned memory).
+      if (m.data == w.token_embd.data || owned(m.data)) continue;
+      const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+      const uint8_t* lo = m.data + s.row0 * m.row_bytes;
+      const uint8_t* hi = lo + static_cast<uint64_t>(s.n_rows) * m.row_bytes;
+      const uint8_t* first = lo + (page - reinterpret_cast<uintptr_t>(lo) % page) % page;
+      const uint8_t* last = hi - reinterpret_cast<uintptr_t>(hi) % page;
+      if (last > first)
+        madvise(const_cast<uint8_t*>(first), static_cast<size_t>(last - first), MADV_DONTNEED);
     }
   };
-  const unsigned n_threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
   std::vector<std::thread> threads;
-  for (unsigned t = 1; t < n_threads; ++t) threads.emplace_back(worker);
+  for (int t = 1; t < n_threads; ++t) threads.emplace_back(worker);
   worker();
   for (auto& t : threads) t.join();
+  if (!writer) return;
+
+  std::vector<const uint8_t*> data(todo.size());
+  for (size_t i = 0; i < todo.size(); ++i) data[i] = todo[i]->packed;
+  Llm* llm = llm_;
+  const uint64_t max_bytes = opt_.pack_cache_max_bytes;
+  llm_->pack_writer_ = std::thread([llm, max_bytes, data = std::move(data),
+                                    wr = std::shared_ptr<PackCacheWriter>(std::move(writer))] {
+    Status st = Status::Ok();
+    for (size_t i = 0; i < data.size() && st.ok(); ++i) st = wr->Write(i, data[i]);
+    if (st.ok()) st = wr->Commit(max_bytes);
+    std::lock_guard<std::mutex> lock(llm->pack_mu_);
+    llm->pack_cache_.state = st.ok() ? "written" : "unavailable";
+    if (!st.ok()) llm->pack_cache_.reason = st.message();
+  });
+}
+
+Llm::~Llm() { FinishPackCache(); }
+
+void Llm::FinishPackCache() {
+  if (pack_writer_.joinable()) pack_writer_.join();
+}
+
+PackCacheStatus Llm::pack_cache() const {
+  std::lock_guard<std::mutex> lock(pack_mu_);
+  return pack_cache_;
 }
 
 uint64_t Llm::StreamedBytesPerToken() const {
@@ -349,6 +432,7 @@ Result<std::unique_ptr<Llm>> LoadLlm(const std::string& path, const LoadOptions&
   std::error_code ec;
   if (!std::filesystem::is_directory(path, ec)) {
     std::shared_ptr<const void> keep;
+    builder.SetSources({path});
     Status st = LoadGguf(path, &builder, &keep);
     if (!st.ok()) return st.WithContext(path);
     builder.KeepAlive(std::move(keep));
@@ -358,6 +442,7 @@ Result<std::unique_ptr<Llm>> LoadLlm(const std::string& path, const LoadOptions&
   const ArchInfo* arch = FindArch(d.architecture);
   if (arch == nullptr) return Unsupported("architecture '" + d.architecture + "' cannot run yet");
   SEEKD_ASSIGN_OR_RETURN(std::vector<std::string> files, HfSafetensorsFiles(path));
+  builder.SetSources(files);
   std::map<std::string, RawTensor> tensors;
   for (const std::string& file : files) {
     SEEKD_ASSIGN_OR_RETURN(SafetensorsFile sf, SafetensorsFile::Open(file));

@@ -58,6 +58,7 @@ Status ModelRegistry::Load(const std::string& name, const std::string& path,
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
   model::LoadOptions lo;
+  lo.pack_cache_dir = o.pack_cache_dir;
   if (!o.quant.empty()) {
     const auto q = DTypeFromName(o.quant);
     if (!q) return InvalidArgument("unknown quant type " + o.quant);

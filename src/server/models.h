@@ -29,10 +29,11 @@ struct ModelOptions {
   int64_t ctx = 0;              // context per request (0: the model's, capped at 32768)
   uint64_t kv_cache_bytes = 0;  // 0: DefaultKvCacheBytes
   int32_t max_batch_tokens = 512, max_seqs = 16, max_queue = 256;
-  bool kv_int8 = false;   // --kv-cache-dtype int8
-  int32_t kv_window = 0;  // --kv-window: streaming window past the context (0: off)
-  int32_t kv_sinks = 4;   // --kv-sinks: first tokens a windowed sequence always keeps
-  int32_t kv_block = 4;   // --kv-block-size: positions per KV block
+  bool kv_int8 = false;        // --kv-cache-dtype int8
+  int32_t kv_window = 0;       // --kv-window: streaming window past the context (0: off)
+  int32_t kv_sinks = 4;        // --kv-sinks: first tokens a windowed sequence always keeps
+  int32_t kv_block = 4;        // --kv-block-size: positions per KV block
+  std::string pack_cache_dir;  // --pack-cache, resolved (model/pack_cache.h); "": none
 };
 
 // FIM (fill-in-the-middle) tokens, when the vocabulary has them.

@@ -169,6 +169,33 @@ TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
 // MatMul over a matrix with a packed copy: the packed path for every token count, bit-identical
 // per token between one call of many tokens and one call per token, and close to the stored
 // layout's own kernels.
+// The loader packs in slices of row groups and caches the result on disk by layout name
+// (model/pack_cache.h): every packed type names its layout, and packing rows [r0, r1) writes
+// exactly bytes [bytes(r0), bytes(r1)) of the whole matrix's packed copy.
+TEST(PackedGemm, LayoutsAreNamedAndRowGroupsPackIndependently) {
+  if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16})
+    for (bool amx : {false, true}) {
+      const PackedGemm pg = kernels::PackedGemmFor(t, amx);
+      if (pg.pack == nullptr) continue;
+      ASSERT_NE(pg.layout, nullptr) << DTypeName(t);
+      // An odd block count, so the groups' pads to 64 bytes are covered too.
+      const bool k_quant = t == DType::kQ4_K || t == DType::kQ6_K;
+      const int64_t n_rows = 80, n_cols = k_quant ? 768 : 800;
+      const int64_t row_bytes = RowBytes(t, n_cols).value();
+      std::vector<uint8_t> wq(static_cast<size_t>(row_bytes * n_rows));
+      const auto w = Random(n_rows * n_cols, 11, 0.4f);
+      ASSERT_TRUE(Quantize(t, w.data(), wq.data(), n_rows * n_cols).ok());
+      const uint64_t total = pg.bytes(n_rows, n_cols);
+      EXPECT_EQ(total, static_cast<uint64_t>(n_rows / 16) * pg.bytes(16, n_cols));
+      std::vector<uint8_t> whole(total, 0xEE), parts(total, 0x11);
+      pg.pack(wq.data(), n_rows, n_cols, whole.data());
+      for (const auto& [r0, r1] : {std::pair<int64_t, int64_t>{0, 16}, {16, 64}, {64, 80}})
+        pg.pack(wq.data() + r0 * row_bytes, r1 - r0, n_cols, parts.data() + pg.bytes(r0, n_cols));
+      EXPECT_EQ(whole, parts) << pg.layout;
+    }
+}
+
 TEST(PackedGemm, MatMulUsesThePackedCopy) {
   if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);

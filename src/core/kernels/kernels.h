@@ -60,6 +60,12 @@ using VecDotMultiFn = void (*)(int64_t n, const void* w, const void* x, int64_t 
 // multiple of 16; outputs y[t · n_rows + r], row groups [g0, g1).
 struct PackedGemm {
   ActFormat act = ActFormat::kQ8A;
+  // Names the packed byte layout and its revision ("q4_K.g16.v1"). Packed copies cached on disk
+  // are keyed by it (model/pack_cache.h): change the name whenever `pack` writes other bytes.
+  const char* layout = nullptr;
+  // Groups of 16 rows are packed independently, one after another: bytes(n_rows) is
+  // n_rows / 16 × bytes(16), and packing rows [r0, r1) of a matrix writes exactly the bytes
+  // [bytes(r0), bytes(r1)) of its full packed copy (the loader packs in slices).
   uint64_t (*bytes)(int64_t n_rows, int64_t n_cols) = nullptr;
   void (*pack)(const void* w, int64_t n_rows, int64_t n_cols, uint8_t* out) = nullptr;
   void (*gemv)(const uint8_t* w, int64_t n_rows, int64_t n_cols, const void* x, float* y,

@@ -47,6 +47,8 @@ void PackQ8_0(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
   const int64_t nb = n_cols / 32;
   for (int64_t g = 0; g < n_rows / kGroupRows; ++g) {
     uint8_t* q = out + static_cast<uint64_t>(g) * GroupBytes(n_cols, false);
+    const uint64_t used = static_cast<uint64_t>(nb) * (kQ8Quant + kScaleBytes);
+    std::memset(q + used, 0, GroupBytes(n_cols, false) - used);  // a zero pad (odd block counts)
     auto* d = reinterpret_cast<uint16_t*>(q + nb * kQ8Quant);
     for (int64_t b = 0; b < nb; ++b)
       for (int r = 0; r < kGroupRows; ++r) {
@@ -67,6 +69,8 @@ void PackQ4_0(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
   const int64_t nb = n_cols / 32;
   for (int64_t g = 0; g < n_rows / kGroupRows; ++g) {
     uint8_t* q = out + static_cast<uint64_t>(g) * GroupBytes(n_cols, true);
+    const uint64_t used = static_cast<uint64_t>(nb) * (kQ4Quant + kScaleBytes);
+    std::memset(q + used, 0, GroupBytes(n_cols, true) - used);  // a zero pad (odd block counts)
     auto* d = reinterpret_cast<uint16_t*>(q + nb * kQ4Quant);
     for (int64_t b = 0; b < nb; ++b)
       for (int r = 0; r < kGroupRows; ++r) {
@@ -419,6 +423,7 @@ PackedGemm PackedGemmFor(DType t, bool amx) {
   if (amx && !AmxUsable()) return p;
   p.panel_bytes = PanelBytes;
   if (t == DType::kQ8_0) {
+    p.layout = "q8_0.g16.v1";  // AMX and VNNI kernels share it
     p.bytes = BytesQ8_0;
     p.pack = PackQ8_0;
     p.gemv = GemvVnni<false>;
@@ -430,6 +435,7 @@ PackedGemm PackedGemmFor(DType t, bool amx) {
     // No AMX variant: the VNNI one is the table's (packed_kquant_avx512.cc).
     return amx ? PackedGemm{} : PackedKQuantGemm(t);
   } else if (t == DType::kQ4_0) {
+    p.layout = "q4_0.g16.v1";
     p.bytes = BytesQ4_0;
     p.pack = PackQ4_0;
     p.gemv = GemvVnni<true>;

@@ -121,6 +121,7 @@ namespace seekd::kernels {
 PackedGemm PackedF16Gemm() {
   PackedGemm p;
   p.act = ActFormat::kF32;
+  p.layout = "f16.g16.v1";
   p.bytes = BytesF16;
   p.pack = PackF16;
   p.gemv = GemvF16;

@@ -403,6 +403,9 @@ void PackQ6_K(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
   for (int64_t g = 0; g < n_rows / kGroupRows; ++g) {
     uint8_t* q = out + static_cast<uint64_t>(g) * GroupBytesQ6K(n_cols);
     uint8_t* meta = q + nsb * kQ6KQuant;
+    // The pad to 64 bytes (odd K/256) is zero: packed copies are compared and cached on disk.
+    const uint64_t used = static_cast<uint64_t>(nsb) * (kQ6KQuant + kQ6KMeta);
+    std::memset(q + used, 0, GroupBytesQ6K(n_cols) - used);
     for (int64_t sb = 0; sb < nsb; ++sb) {
       uint8_t* qs = q + sb * kQ6KQuant;
       uint8_t* mq = meta + sb * kQ6KMeta;
@@ -687,6 +690,7 @@ PackedGemm PackedKQuantGemm(DType t) {
   PackedGemm p;
   p.act = ActFormat::kQ8K;
   if (t == DType::kQ4_K) {
+    p.layout = "q4_K.g16.v1";
     p.bytes = BytesQ4_K;
     p.pack = PackQ4_K;
     p.gemv = GemvQ4K;
@@ -695,6 +699,7 @@ PackedGemm PackedKQuantGemm(DType t) {
     p.pack_panel = PackPanelQ4K;
     p.gemm = GemmK<UnpackQ4KGroup, MicroQ4K, GroupBytesQ4K, kQ4KUnpacked, kQ4KPanel, kQ4KChunk>;
   } else if (t == DType::kQ6_K) {
+    p.layout = "q6_K.g16.v1";
     p.bytes = BytesQ6_K;
     p.pack = PackQ6_K;
     p.gemv = GemvQ6K;
