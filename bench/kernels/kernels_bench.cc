@@ -165,7 +165,7 @@ void BM_PackedGemv(benchmark::State& state, DType t, int64_t bytes, int64_t n_to
 void BM_ReadBandwidth(benchmark::State& state) {
   ThreadPool pool(static_cast<int>(state.range(0)));
   double bw = 0;
-  for (auto _ : state) bw = MeasureReadBandwidth(pool, 512ull << 20, 1);
+  for (auto _ : state) bw = MeasureReadBandwidth(kernels::Active(), pool, 512ull << 20, 1);
   state.counters["GB/s"] = bw / 1e9;
 }
 

@@ -103,7 +103,7 @@ int Run(const Options& o) {
   // The machine is shared and noisy: bandwidth is measured before and after the runs and the
   // best figure is the limit (the share reported is then a lower bound).
   const uint64_t probe_bytes = static_cast<uint64_t>(std::max<int64_t>(o.probe_mib, 1)) << 20;
-  double bandwidth = MeasureReadBandwidth(pool, probe_bytes);
+  double bandwidth = MeasureReadBandwidth(k, pool, probe_bytes);
   // The peak probe scales with --probe-mib so quick runs (tests, sanitizer builds) stay quick.
   const PeakRates peak = MeasurePeakRates(k, pool, 20'000 * std::min<int64_t>(o.probe_mib, 1024));
 
@@ -142,7 +142,7 @@ int Run(const Options& o) {
     pp.push_back(static_cast<double>(o.prompt) / dt_pp);
     tg.push_back(static_cast<double>(o.gen) / dt_tg);
   }
-  bandwidth = std::max(bandwidth, MeasureReadBandwidth(pool, probe_bytes));
+  bandwidth = std::max(bandwidth, MeasureReadBandwidth(k, pool, probe_bytes));
   const Stat spp = Summarize(pp), stg = Summarize(tg);
   const double bytes_per_token = static_cast<double>(llm.StreamedBytesPerToken());
   const double limit_tps = bandwidth / bytes_per_token;

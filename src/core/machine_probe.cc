@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "core/kernels/packed.h"
@@ -13,38 +15,32 @@ double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Sums 64-byte lines with independent accumulators; the compiler vectorizes it and the loop is
-// bound by memory, not by the adds.
-uint64_t ReadSum(const uint64_t* p, size_t n) {
-  uint64_t a = 0, b = 0, c = 0, d = 0;
-  for (size_t i = 0; i + 8 <= n; i += 8) {
-    __builtin_prefetch(p + i + 256);  // 2 KiB ahead, as MatMul streams weights
-    a += p[i] ^ p[i + 4];
-    b += p[i + 1] ^ p[i + 5];
-    c += p[i + 2] ^ p[i + 6];
-    d += p[i + 3] ^ p[i + 7];
-  }
-  return a + b + c + d;
-}
-
 }  // namespace
 
-double MeasureReadBandwidth(ThreadPool& pool, uint64_t bytes, int reps) {
-  const size_t n = bytes / sizeof(uint64_t);
-  std::vector<uint64_t> buf(n);
-  for (size_t i = 0; i < n; i += 512) buf[i] = i;  // touch every page
-  std::vector<uint64_t> sinks(static_cast<size_t>(pool.size()));
+double MeasureReadBandwidth(const kernels::Kernels& k, ThreadPool& pool, uint64_t bytes, int reps) {
+  // Each thread reads its own part of a 64-byte-aligned buffer; parts are whole multiples of
+  // the largest stream count's lines.
+  const auto n_threads = static_cast<uint64_t>(pool.size());
+  const uint64_t unit = 64 * 8 * n_threads;
+  const uint64_t n = std::max<uint64_t>(unit, bytes / unit * unit), part = n / n_threads;
+  auto* buf = static_cast<uint8_t*>(std::aligned_alloc(64, n));
+  if (buf == nullptr) return 0;
+  std::memset(buf, 1, n);  // touch every page
+  std::vector<uint64_t> sinks(n_threads);
   double best = 0;
-  for (int r = 0; r < reps; ++r) {
-    const double t0 = Now();
-    pool.ParallelFor(static_cast<int64_t>(n / 8), [&](int64_t b, int64_t e, int thread) {
-      sinks[static_cast<size_t>(thread)] +=
-          ReadSum(buf.data() + b * 8, static_cast<size_t>(e - b) * 8);
-    });
-    best = std::max(best, static_cast<double>(bytes) / (Now() - t0));
-  }
+  for (int r = 0; r < reps; ++r)
+    for (int streams : {1, 4, 8}) {  // one stream, and several kept in flight at once
+      const double t0 = Now();
+      pool.ParallelFor(pool.size(), [&](int64_t b, int64_t e, int thread) {
+        for (int64_t t = b; t < e; ++t)
+          sinks[static_cast<size_t>(thread)] +=
+              k.read_streams(buf + static_cast<uint64_t>(t) * part, part, streams);
+      });
+      best = std::max(best, static_cast<double>(n) / (Now() - t0));
+    }
   volatile uint64_t keep = sinks[0];
   (void)keep;
+  std::free(buf);
   return best;
 }
 

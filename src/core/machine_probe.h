@@ -10,9 +10,11 @@
 
 namespace seekd {
 
-// Bytes per second read from a buffer of `bytes` (well beyond the caches), all pool threads
-// reading disjoint halves, best of `reps`.
-double MeasureReadBandwidth(ThreadPool& pool, uint64_t bytes = 1ull << 30, int reps = 3);
+// Bytes per second read from a buffer of `bytes` (well beyond the caches), each pool thread
+// reading its own part with k.read_streams as 1, 4 and 8 streams at once; the best of those
+// patterns over `reps` repetitions (the limit a decode kernel can be held to).
+double MeasureReadBandwidth(const kernels::Kernels& k, ThreadPool& pool,
+                            uint64_t bytes = 1ull << 30, int reps = 3);
 
 struct PeakRates {
   double int8_macs_per_s = 0;  // vpdpbusd (AVX-512 VNNI) or vpmaddubsw (AVX2) chains

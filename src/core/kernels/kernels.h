@@ -133,6 +133,11 @@ struct Kernels {
   // chains; return the multiply-adds done.
   uint64_t (*spin_int8)(int64_t iters) = nullptr;
   uint64_t (*spin_f32)(int64_t iters) = nullptr;
+  // Bandwidth probe: reads bytes [p, p + n) (n a multiple of 64 · n_streams, p 64-aligned) as
+  // n_streams equal contiguous parts in lock step, with the ISA's widest loads; returns a
+  // checksum so the reads cannot be elided. Several streams keep more cache-line misses in
+  // flight than one, as the packed decode kernels do across row groups.
+  uint64_t (*read_streams)(const uint8_t* p, uint64_t n, int n_streams) = nullptr;
 };
 
 // Whether a weight type has a dot kernel, and the activation format it takes.

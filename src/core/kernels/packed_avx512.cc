@@ -203,43 +203,62 @@ void GemmVnni(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* p
 }
 
 // One token, one group at a time: two independent vpdpbusd chains, the correction at the end.
-template <bool kQ4>
-void GemvVnni(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, float* y,
-              int64_t g0, int64_t g1) {
-  const auto* a = static_cast<const BlockQ8A*>(x);
+// Decode: kG row groups at a time, so kG quant streams are in flight at once (one stream
+// leaves the memory system idle while the core computes) and each activation broadcast serves
+// kG groups. Every group's float order is that of one group alone.
+template <bool kQ4, int kG>
+inline void GemvVnniGroups(const uint8_t* w, int64_t n_cols, const BlockQ8A* a, float* y,
+                           int64_t g) {
   constexpr uint64_t QB = kQ4 ? kQ4Quant : kQ8Quant;
   constexpr int C = kQ4 ? 8 : 128;
   const int64_t nb = n_cols / 32;
   const uint64_t gstride = GroupBytes(n_cols, kQ4);
-  for (int64_t g = g0; g < g1; ++g) {
-    const uint8_t* wq = w + static_cast<uint64_t>(g) * gstride;
-    const auto* wd = reinterpret_cast<const uint16_t*>(wq + nb * QB);
-    __m512 acc = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b, wq += QB, wd += 16) {
+  const uint8_t* wq[kG];
+  const uint16_t* wd[kG];
+  __m512 acc[kG];
+  for (int j = 0; j < kG; ++j) {
+    wq[j] = w + static_cast<uint64_t>(g + j) * gstride;
+    wd[j] = reinterpret_cast<const uint16_t*>(wq[j] + nb * QB);
+    acc[j] = _mm512_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto* aq = reinterpret_cast<const int32_t*>(a[b].qs);
+    const __m512i corr = _mm512_set1_epi32(C * a[b].sum);
+    const __m512 da = _mm512_set1_ps(a[b].d);
+#pragma GCC unroll 2
+    for (int j = 0; j < kG; ++j) {
+      const uint8_t* q = wq[j] + static_cast<uint64_t>(b) * QB;
       for (uint64_t o = 0; o < QB; o += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
-      const auto* aq = reinterpret_cast<const int32_t*>(a[b].qs);
+        _mm_prefetch(reinterpret_cast<const char*>(q + kDecodePrefetch + o), _MM_HINT_T0);
       __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
 #pragma GCC unroll 4
       for (int v = 0; v < 4; ++v) {
         __m512i w0, w1;
         if constexpr (kQ4) {
-          UnpackNibbles(_mm512_load_si512(wq + 64 * v), &w0, &w1);
+          UnpackNibbles(_mm512_load_si512(q + 64 * v), &w0, &w1);
         } else {
-          w0 = _mm512_load_si512(wq + 64 * v);
-          w1 = _mm512_load_si512(wq + 256 + 64 * v);
+          w0 = _mm512_load_si512(q + 64 * v);
+          w1 = _mm512_load_si512(q + 256 + 64 * v);
         }
         s0 = DpbusdBcast(s0, w0, aq + v);
         s1 = DpbusdBcast(s1, w1, aq + v + 4);
       }
-      const __m512i isum =
-          _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(C * a[b].sum));
-      const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(wd)));
-      const __m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(a[b].d));
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s, acc);
+      const __m512i isum = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), corr);
+      const __m512 dw =
+          _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(wd[j] + 16 * b)));
+      acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(dw, da), acc[j]);
     }
-    _mm512_storeu_ps(y + g * 16, acc);
   }
+  for (int j = 0; j < kG; ++j) _mm512_storeu_ps(y + (g + j) * 16, acc[j]);
+}
+
+template <bool kQ4>
+void GemvVnni(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, float* y,
+              int64_t g0, int64_t g1) {
+  const auto* a = static_cast<const BlockQ8A*>(x);
+  int64_t g = g0;
+  for (; g + 2 <= g1; g += 2) GemvVnniGroups<kQ4, 2>(w, n_cols, a, y, g);
+  for (; g < g1; ++g) GemvVnniGroups<kQ4, 1>(w, n_cols, a, y, g);
 }
 
 // ---- AMX -----------------------------------------------------------------------------------

@@ -229,47 +229,68 @@ void GemmK(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* pane
   }
 }
 
-// Decode: per superblock, eight independent chains (one per sub-block), the same float order.
-void GemvQ4K(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, float* y,
-             int64_t g0, int64_t g1) {
+// Decode, one superblock of one group: eight independent chains (one per sub-block) folded
+// into acc in the group's float order.
+inline __m512 GemvQ4KStep(const uint8_t* wg, int64_t nsb, int64_t sb, const BlockQ8K& a,
+                          __m512 acc) {
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  const uint8_t* wq = wg + sb * kQ4KQuant;
+  const uint8_t* meta = wg + nsb * kQ4KQuant + sb * kQ4KMeta;
+  for (uint64_t o = 0; o < kQ4KQuant; o += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
+  const auto* aq = reinterpret_cast<const int32_t*>(a.qs);
+  __m512i isum[8];
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) isum[j] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+  for (int p = 0; p < 4; ++p)
+#pragma GCC unroll 8
+    for (int v = 0; v < 8; ++v) {
+      __m512i lo, hi;
+      UnpackNibbles(_mm512_load_si512(wq + p * 512 + v * 64), &lo, &hi);
+      isum[2 * p] = DpbusdBcast(isum[2 * p], lo, aq + (2 * p) * 8 + v);
+      isum[2 * p + 1] = DpbusdBcast(isum[2 * p + 1], hi, aq + (2 * p + 1) * 8 + v);
+    }
+  const __m512 d = HalfToFloat(meta);
+  const __m512 dav = _mm512_set1_ps(a.d);
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j)
+    acc =
+        _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(ScaleOf(meta, j, d), dav), acc);
+  __m512i ms = _mm512_setzero_si512();
+  for (int q = 0; q < 4; ++q)
+    ms = _mm512_add_epi32(ms,
+                          _mm512_madd_epi16(MinPairs(meta, q), _mm512_set1_epi32(BsumPair(a, q))));
+  const __m512 ndmin = _mm512_xor_ps(HalfToFloat(meta + 32), sign);
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), _mm512_mul_ps(ndmin, dav), acc);
+}
+
+// Decode: two row groups at a time, superblock by superblock, so two weight streams are in
+// flight (one leaves memory idle while the core computes); each group's float order is that
+// of the group alone.
+template <__m512 (*kStep)(const uint8_t*, int64_t, int64_t, const BlockQ8K&, __m512),
+          uint64_t (*kGroupBytes)(int64_t)>
+void GemvKPairs(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, float* y,
+                int64_t g0, int64_t g1) {
   const auto* a = static_cast<const BlockQ8K*>(x);
   const int64_t nsb = n_cols / 256;
-  const uint64_t gstride = GroupBytesQ4K(n_cols);
-  const __m512 sign = _mm512_set1_ps(-0.0f);
-  for (int64_t g = g0; g < g1; ++g) {
+  const uint64_t gstride = kGroupBytes(n_cols);
+  int64_t g = g0;
+  for (; g + 2 <= g1; g += 2) {
+    const uint8_t* w0 = w + static_cast<uint64_t>(g) * gstride;
+    const uint8_t* w1 = w0 + gstride;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      acc0 = kStep(w0, nsb, sb, a[sb], acc0);
+      acc1 = kStep(w1, nsb, sb, a[sb], acc1);
+    }
+    _mm512_storeu_ps(y + g * 16, acc0);
+    _mm512_storeu_ps(y + (g + 1) * 16, acc1);
+  }
+  for (; g < g1; ++g) {
     const uint8_t* wg = w + static_cast<uint64_t>(g) * gstride;
     __m512 acc = _mm512_setzero_ps();
-    for (int64_t sb = 0; sb < nsb; ++sb) {
-      const uint8_t* wq = wg + sb * kQ4KQuant;
-      const uint8_t* meta = wg + nsb * kQ4KQuant + sb * kQ4KMeta;
-      for (uint64_t o = 0; o < kQ4KQuant; o += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
-      const auto* aq = reinterpret_cast<const int32_t*>(a[sb].qs);
-      __m512i isum[8];
-#pragma GCC unroll 8
-      for (int j = 0; j < 8; ++j) isum[j] = _mm512_setzero_si512();
-#pragma GCC unroll 4
-      for (int p = 0; p < 4; ++p)
-#pragma GCC unroll 8
-        for (int v = 0; v < 8; ++v) {
-          __m512i lo, hi;
-          UnpackNibbles(_mm512_load_si512(wq + p * 512 + v * 64), &lo, &hi);
-          isum[2 * p] = DpbusdBcast(isum[2 * p], lo, aq + (2 * p) * 8 + v);
-          isum[2 * p + 1] = DpbusdBcast(isum[2 * p + 1], hi, aq + (2 * p + 1) * 8 + v);
-        }
-      const __m512 d = HalfToFloat(meta);
-      const __m512 dav = _mm512_set1_ps(a[sb].d);
-#pragma GCC unroll 8
-      for (int j = 0; j < 8; ++j)
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(ScaleOf(meta, j, d), dav),
-                              acc);
-      __m512i ms = _mm512_setzero_si512();
-      for (int q = 0; q < 4; ++q)
-        ms = _mm512_add_epi32(
-            ms, _mm512_madd_epi16(MinPairs(meta, q), _mm512_set1_epi32(BsumPair(a[sb], q))));
-      const __m512 ndmin = _mm512_xor_ps(HalfToFloat(meta + 32), sign);
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), _mm512_mul_ps(ndmin, dav), acc);
-    }
+    for (int64_t sb = 0; sb < nsb; ++sb) acc = kStep(wg, nsb, sb, a[sb], acc);
     _mm512_storeu_ps(y + g * 16, acc);
   }
 }
@@ -572,55 +593,44 @@ void MicroQ6K(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t ldy
 }
 
 // Decode: per superblock, sixteen independent chains (one per sub-block), the same float order.
-void GemvQ6K(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, float* y,
-             int64_t g0, int64_t g1) {
-  const auto* a = static_cast<const BlockQ8K*>(x);
-  const int64_t nsb = n_cols / 256;
-  const uint64_t gstride = GroupBytesQ6K(n_cols);
-  for (int64_t g = g0; g < g1; ++g) {
-    const uint8_t* wg = w + static_cast<uint64_t>(g) * gstride;
-    __m512 acc = _mm512_setzero_ps();
-    for (int64_t sb = 0; sb < nsb; ++sb) {
-      const uint8_t* wq = wg + sb * kQ6KQuant;
-      const uint8_t* meta = wg + nsb * kQ6KQuant + sb * kQ6KMeta;
-      for (uint64_t o = 0; o < kQ6KQuant; o += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
-      const auto* aq = reinterpret_cast<const int32_t*>(a[sb].qs);
-      __m512i isum[16];
+inline __m512 GemvQ6KStep(const uint8_t* wg, int64_t nsb, int64_t sb, const BlockQ8K& a,
+                          __m512 acc) {
+  const uint8_t* wq = wg + sb * kQ6KQuant;
+  const uint8_t* meta = wg + nsb * kQ6KQuant + sb * kQ6KMeta;
+  for (uint64_t o = 0; o < kQ6KQuant; o += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
+  const auto* aq = reinterpret_cast<const int32_t*>(a.qs);
+  __m512i isum[16];
 #pragma GCC unroll 16
-      for (int j = 0; j < 16; ++j) isum[j] = _mm512_setzero_si512();
+  for (int j = 0; j < 16; ++j) isum[j] = _mm512_setzero_si512();
 #pragma GCC unroll 4
-      for (int u = 0; u < 4; ++u)
+  for (int u = 0; u < 4; ++u)
 #pragma GCC unroll 4
-        for (int c = 0; c < 4; ++c) {
-          const __m512i hb = _mm512_load_si512(wq + 2048 + 256 * u + 64 * c);
-          const __m512i n0 = _mm512_load_si512(wq + 256 * (2 * u) + 64 * c);
-          const __m512i n1 = _mm512_load_si512(wq + 256 * (2 * u + 1) + 64 * c);
+    for (int c = 0; c < 4; ++c) {
+      const __m512i hb = _mm512_load_si512(wq + 2048 + 256 * u + 64 * c);
+      const __m512i n0 = _mm512_load_si512(wq + 256 * (2 * u) + 64 * c);
+      const __m512i n1 = _mm512_load_si512(wq + 256 * (2 * u + 1) + 64 * c);
 #pragma GCC unroll 4
-          for (int m = 0; m < 4; ++m) {
-            const int j = 4 * u + m;
-            isum[j] = DpbusdBcast(isum[j], Q6Chunk(m < 2 ? n0 : n1, hb, j), aq + 4 * j + c);
-          }
-        }
-      const __m512 d = HalfToFloat(meta);
-      const __m512 dav = _mm512_set1_ps(a[sb].d);
-      __m512i pairs[8];
-#pragma GCC unroll 8
-      for (int q = 0; q < 8; ++q) pairs[q] = Q6Pairs(meta, q);
-#pragma GCC unroll 16
-      for (int j = 0; j < 16; ++j)
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]),
-                              _mm512_mul_ps(_mm512_mul_ps(d, Q6Scale(pairs[j / 2], j)), dav), acc);
-      __m512i ms = _mm512_madd_epi16(pairs[0], _mm512_set1_epi32(BsumPair16(a[sb], 0)));
-#pragma GCC unroll 7
-      for (int q = 1; q < 8; ++q)
-        ms = _mm512_add_epi32(ms,
-                              _mm512_madd_epi16(pairs[q], _mm512_set1_epi32(BsumPair16(a[sb], q))));
-      const __m512 n32d = _mm512_mul_ps(d, _mm512_set1_ps(-32.0f));
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), _mm512_mul_ps(n32d, dav), acc);
+      for (int m = 0; m < 4; ++m) {
+        const int j = 4 * u + m;
+        isum[j] = DpbusdBcast(isum[j], Q6Chunk(m < 2 ? n0 : n1, hb, j), aq + 4 * j + c);
+      }
     }
-    _mm512_storeu_ps(y + g * 16, acc);
-  }
+  const __m512 d = HalfToFloat(meta);
+  const __m512 dav = _mm512_set1_ps(a.d);
+  __m512i pairs[8];
+#pragma GCC unroll 8
+  for (int q = 0; q < 8; ++q) pairs[q] = Q6Pairs(meta, q);
+#pragma GCC unroll 16
+  for (int j = 0; j < 16; ++j)
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]),
+                          _mm512_mul_ps(_mm512_mul_ps(d, Q6Scale(pairs[j / 2], j)), dav), acc);
+  __m512i ms = _mm512_madd_epi16(pairs[0], _mm512_set1_epi32(BsumPair16(a, 0)));
+#pragma GCC unroll 7
+  for (int q = 1; q < 8; ++q)
+    ms = _mm512_add_epi32(ms, _mm512_madd_epi16(pairs[q], _mm512_set1_epi32(BsumPair16(a, q))));
+  const __m512 n32d = _mm512_mul_ps(d, _mm512_set1_ps(-32.0f));
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), _mm512_mul_ps(n32d, dav), acc);
 }
 
 // Decode batches: GemvQ6K's order, per sub-block pair as in GemvQ4KTok.
@@ -693,7 +703,7 @@ PackedGemm PackedKQuantGemm(DType t) {
     p.layout = "q4_K.g16.v1";
     p.bytes = BytesQ4_K;
     p.pack = PackQ4_K;
-    p.gemv = GemvQ4K;
+    p.gemv = GemvKPairs<GemvQ4KStep, GroupBytesQ4K>;
     p.gemv_multi = GemvMultiK<kQ4KTok, GroupBytesQ4K>;
     p.panel_bytes = PanelBytesQ4K;
     p.pack_panel = PackPanelQ4K;
@@ -702,7 +712,7 @@ PackedGemm PackedKQuantGemm(DType t) {
     p.layout = "q6_K.g16.v1";
     p.bytes = BytesQ6_K;
     p.pack = PackQ6_K;
-    p.gemv = GemvQ6K;
+    p.gemv = GemvKPairs<GemvQ6KStep, GroupBytesQ6K>;
     p.gemv_multi = GemvMultiK<kQ6KTok, GroupBytesQ6K>;
     p.panel_bytes = PanelBytesQ6K;
     p.pack_panel = PackPanelQ6K;

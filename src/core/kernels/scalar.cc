@@ -2,6 +2,7 @@
 // SIMD table is tested against this one; it is also the fallback on CPUs without AVX2.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/fp16.h"
 #include "core/kernels/kernels.h"
@@ -115,6 +116,21 @@ uint64_t SpinF32(int64_t iters) {
   return static_cast<uint64_t>(iters) * 8;
 }
 
+uint64_t ReadStreams(const uint8_t* p, uint64_t n, int n_streams) {
+  const uint64_t part = n / static_cast<uint64_t>(n_streams);
+  uint64_t acc[8] = {};
+  for (uint64_t i = 0; i < part; i += 64)
+    for (int s = 0; s < n_streams; ++s)
+      for (int j = 0; j < 8; ++j) {
+        uint64_t v;
+        std::memcpy(&v, p + static_cast<uint64_t>(s) * part + i + 8 * j, 8);
+        acc[j] ^= v;
+      }
+  uint64_t out = 0;
+  for (uint64_t a : acc) out += a;
+  return out;
+}
+
 Kernels MakeScalar() {
   Kernels k;
   k.isa = Isa::kScalar;
@@ -138,6 +154,7 @@ Kernels MakeScalar() {
   k.axpy_f32 = AxpyF32;
   k.spin_int8 = SpinInt8;
   k.spin_f32 = SpinF32;
+  k.read_streams = ReadStreams;
   return k;
 }
 
