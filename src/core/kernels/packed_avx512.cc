@@ -225,7 +225,7 @@ inline void GemvVnniGroups(const uint8_t* w, int64_t n_cols, const BlockQ8A* a, 
     const auto* aq = reinterpret_cast<const int32_t*>(a[b].qs);
     const __m512i corr = _mm512_set1_epi32(C * a[b].sum);
     const __m512 da = _mm512_set1_ps(a[b].d);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int j = 0; j < kG; ++j) {
       const uint8_t* q = wq[j] + static_cast<uint64_t>(b) * QB;
       for (uint64_t o = 0; o < QB; o += 64)
@@ -257,6 +257,7 @@ void GemvVnni(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* 
               int64_t g0, int64_t g1) {
   const auto* a = static_cast<const BlockQ8A*>(x);
   int64_t g = g0;
+  for (; g + 4 <= g1; g += 4) GemvVnniGroups<kQ4, 4>(w, n_cols, a, y, g);
   for (; g + 2 <= g1; g += 2) GemvVnniGroups<kQ4, 2>(w, n_cols, a, y, g);
   for (; g < g1; ++g) GemvVnniGroups<kQ4, 1>(w, n_cols, a, y, g);
 }
