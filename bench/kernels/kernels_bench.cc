@@ -71,8 +71,8 @@ double VnniPeak() {
   return peak;
 }
 
-void BM_PackedGemm(benchmark::State& state, DType t, bool amx, int64_t n_rows, int64_t n_cols) {
-  const kernels::PackedGemm pg = kernels::PackedGemmFor(t, amx);
+void BM_PackedGemm(benchmark::State& state, DType t, kernels::PackedGemm pg, int64_t n_rows,
+                   int64_t n_cols) {
   const int64_t n_tok = 512;
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0, 1);
@@ -93,7 +93,8 @@ void BM_PackedGemm(benchmark::State& state, DType t, bool amx, int64_t n_rows, i
   const int64_t act_row = kernels::ActRowBytes(t, n_cols);
   std::vector<uint8_t> act(static_cast<size_t>(act_row * n_tok));
   for (int64_t i = 0; i < n_tok; ++i) {
-    if (pg.act == kernels::ActFormat::kF32) {
+    if (pg.act == kernels::ActFormat::kF32 || pg.act == kernels::ActFormat::kBF16) {
+      // f32 rows (kBF16: pack_panel rounds them)
       std::memcpy(act.data() + i * act_row, x.data() + i * n_cols, static_cast<size_t>(act_row));
     } else if (q8k) {
       k.quantize_q8k(x.data() + i * n_cols,
@@ -121,8 +122,8 @@ void BM_PackedGemm(benchmark::State& state, DType t, bool amx, int64_t n_rows, i
 // Decode over a packed copy: one thread, n_tok tokens (gemv, or gemv_multi for a decode
 // batch), a [n_rows × 1536] matrix of `bytes` (in cache or DRAM-sized), as bytes of the stored
 // format per second.
-void BM_PackedGemv(benchmark::State& state, DType t, int64_t bytes, int64_t n_tok) {
-  const kernels::PackedGemm pg = kernels::PackedGemmFor(t, false);
+void BM_PackedGemv(benchmark::State& state, DType t, kernels::PackedGemm pg, int64_t bytes,
+                   int64_t n_tok) {
   const int64_t n_cols = 1536;
   const uint64_t row = RowBytes(t, n_cols).value();
   const int64_t n_rows = bytes / static_cast<int64_t>(row) / 16 * 16;
@@ -140,7 +141,9 @@ void BM_PackedGemv(benchmark::State& state, DType t, int64_t bytes, int64_t n_to
   std::vector<uint8_t> act(static_cast<size_t>(act_row * n_tok));
   const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);
   for (int64_t i = 0; i < n_tok; ++i) {
-    if (pg.act == kernels::ActFormat::kF32) {
+    if (pg.act == kernels::ActFormat::kBF16) {  // rows rounded to bf16, one after another
+      pg.pack_panel(src.data(), 1, n_cols, 0, 1, act.data() + i * n_cols * 2);
+    } else if (pg.act == kernels::ActFormat::kF32) {
       std::memcpy(act.data() + i * act_row, src.data(), static_cast<size_t>(act_row));
     } else if (pg.act == kernels::ActFormat::kQ8K) {
       k.quantize_q8k(src.data(), reinterpret_cast<kernels::BlockQ8K*>(act.data() + i * act_row),
@@ -192,25 +195,39 @@ int Register() {
       {1536, 1536}, {256, 1536}, {8960, 1536}, {1536, 8960}};
   for (kernels::Isa isa : kernels::AvailableIsas()) {
     if (isa != kernels::Isa::kAvx512) continue;
+    // Each type's variants: VNNI (or its only one) and AMX; bf16 as vdpbf16ps and widened.
+    struct Variant {
+      DType t;
+      const char* name;
+      kernels::PackedGemm pg;
+    };
+    std::vector<Variant> variants;
     for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16}) {
-      for (int64_t mb : {1, 512})
-        for (int64_t n_tok : {1, 4, 8, 16}) {
-          if (n_tok > 1 && kernels::PackedGemmFor(t, false).gemv_multi == nullptr) continue;
-          benchmark::RegisterBenchmark(("gemv/" + std::string(DTypeName(t)) + "/" +
-                                        std::to_string(mb) + "MB/" + std::to_string(n_tok) + "tok")
-                                           .c_str(),
-                                       BM_PackedGemv, t, mb << 20, n_tok)
-              ->Unit(benchmark::kMillisecond);
-        }
-      for (bool amx : {false, true}) {
-        if (kernels::PackedGemmFor(t, amx).gemm == nullptr) continue;
-        for (const auto& [n, kc] : shapes) {
-          const std::string name = "gemm/" + std::string(DTypeName(t)) +
-                                   (amx ? "/amx/" : "/vnni/") + std::to_string(n) + "x" +
-                                   std::to_string(kc);
-          benchmark::RegisterBenchmark(name.c_str(), BM_PackedGemm, t, amx, n, kc)
-              ->Unit(benchmark::kMillisecond);
-        }
+      variants.push_back({t, "vnni", kernels::PackedGemmFor(t, false)});
+      variants.push_back({t, "amx", kernels::PackedGemmFor(t, true)});
+    }
+    variants.push_back({DType::kBF16, "dpbf16", kernels::PackedBF16Gemm(true)});
+    variants.push_back({DType::kBF16, "widen", kernels::PackedBF16Gemm(false)});
+    for (const Variant& v : variants) {
+      if (v.pg.gemm == nullptr) continue;
+      const std::string type(DTypeName(v.t));
+      // gemv is shared by a type's VNNI and AMX variants; named by type alone for those.
+      const std::string gemv_name = v.t == DType::kBF16 ? type + "/" + v.name : type;
+      if (std::string(v.name) != "amx")
+        for (int64_t mb : {1, 512})
+          for (int64_t n_tok : {1, 4, 8, 16}) {
+            if (n_tok > 1 && v.pg.gemv_multi == nullptr) continue;
+            benchmark::RegisterBenchmark(("gemv/" + gemv_name + "/" + std::to_string(mb) + "MB/" +
+                                          std::to_string(n_tok) + "tok")
+                                             .c_str(),
+                                         BM_PackedGemv, v.t, v.pg, mb << 20, n_tok)
+                ->Unit(benchmark::kMillisecond);
+          }
+      for (const auto& [n, kc] : shapes) {
+        const std::string name =
+            "gemm/" + type + "/" + v.name + "/" + std::to_string(n) + "x" + std::to_string(kc);
+        benchmark::RegisterBenchmark(name.c_str(), BM_PackedGemm, v.t, v.pg, n, kc)
+            ->Unit(benchmark::kMillisecond);
       }
     }
   }

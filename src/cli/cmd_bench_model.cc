@@ -4,7 +4,8 @@
 // an empty context) tokens/s, median and spread over repetitions; decode as a share of the
 // memory-bandwidth limit (weight bytes streamed per token ÷ read bandwidth measured here with
 // the same threads); prefill GFLOP/s against this machine's measured peak for the instruction
-// the weights use (int8 dot products for quantized types, FMA for float types).
+// the weights use (int8 dot products for quantized types, vdpbf16ps for bf16 where the CPU has
+// it, FMA for float types).
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -148,14 +149,20 @@ int Run(const Options& o) {
   const double limit_tps = bandwidth / bytes_per_token;
   const DType main_type = MainWeightType(llm);
   const bool int8 = kernels::ActFormatOf(main_type) != kernels::ActFormat::kF32;
-  const double peak_flops = 2 * (int8 ? peak.int8_macs_per_s : peak.f32_macs_per_s);
-  // How the prefill multiplied: a packed GEMM (int8 on AMX tiles or VNNI, f16 on FMA) or
-  // per-row kernels.
+  // How the prefill multiplied: a packed GEMM (int8 on AMX tiles or VNNI, bf16 pairs on
+  // vdpbf16ps, f16/bf16 on FMA) or per-row kernels.
   const bool packed = llm.weights().layers[0].w_up.packed != nullptr;
+  const bool bf16 =
+      packed && k.packed[static_cast<int>(main_type)].act == kernels::ActFormat::kBF16;
+  const double peak_flops = 2 * (int8   ? peak.int8_macs_per_s
+                                 : bf16 ? peak.bf16_macs_per_s
+                                        : peak.f32_macs_per_s);
+  const char* peak_name = int8 ? "int8 dot products" : bf16 ? "bf16 dot products" : "f32 FMA";
   const auto amx_gemm = kernels::PackedGemmFor(main_type, /*amx=*/true).gemm;
   const bool amx =
       packed && amx_gemm != nullptr && k.packed[static_cast<int>(main_type)].gemm == amx_gemm;
   const std::string gemm = !packed ? "per-row dot kernels"
+                           : bf16  ? "packed bf16 GEMM, vdpbf16ps"
                            : !int8 ? "packed f32-FMA GEMM"
                            : amx   ? "packed int8 GEMM, AMX tiles"
                                    : "packed int8 GEMM, VNNI";
@@ -187,7 +194,7 @@ int Run(const Options& o) {
         {"decode_share_of_bandwidth_limit", stg.median / limit_tps},
         {"prefill_gflops", pp_flops / 1e9},
         {"peak_gflops", peak_flops / 1e9},
-        {"peak_instruction", int8 ? "int8 dot product" : "f32 FMA"},
+        {"peak_instruction", peak_name},
         {"prefill_share_of_peak", pp_flops / peak_flops},
         {"prefill_gemm", gemm}};
     if (amx) {
@@ -204,8 +211,8 @@ int Run(const Options& o) {
       "decode   tg{:<5} {:8.1f} tok/s ± {:.1f}   {:.0f} MB/token, limit {:.1f} tok/s → {:.0f}% of "
       "the bandwidth limit\n",
       o.model, c.arch, llm.description().DTypeMix(), threads, kernels::IsaName(k.isa),
-      bandwidth / 1e9, peak_flops / 1e9, int8 ? "int8 dot products" : "f32 FMA", o.prompt,
-      spp.median, spp.stdev, pp_flops / 1e9, 100 * pp_flops / peak_flops, gemm,
+      bandwidth / 1e9, peak_flops / 1e9, peak_name, o.prompt, spp.median, spp.stdev, pp_flops / 1e9,
+      100 * pp_flops / peak_flops, gemm,
       amx ? fmt::format("; {:.0f}% of the AMX peak of {:.0f} GFLOP/s",
                         100 * pp_flops / amx_peak_flops, amx_peak_flops / 1e9)
           : std::string(),

@@ -66,6 +66,8 @@ PeakRates MeasurePeakRates(const kernels::Kernels& k, ThreadPool& pool, int64_t 
   // A tile op does 16,384 multiply-adds: a sixteenth of the rounds takes about as long.
   if (k.isa == kernels::Isa::kAvx512 && kernels::AmxUsable())
     out.amx_macs_per_s = rate(kernels::SpinAmx, std::max<int64_t>(1, iters / 16));
+  if (k.isa == kernels::Isa::kAvx512 && kernels::Bf16Usable())
+    out.bf16_macs_per_s = rate(kernels::SpinBf16, iters);
   return out;
 }
 

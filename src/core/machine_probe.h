@@ -20,6 +20,7 @@ struct PeakRates {
   double int8_macs_per_s = 0;  // vpdpbusd (AVX-512 VNNI) or vpmaddubsw (AVX2) chains
   double f32_macs_per_s = 0;   // FMA chains
   double amx_macs_per_s = 0;   // AMX tdpbssd on full tiles (0 when AMX is not usable)
+  double bf16_macs_per_s = 0;  // vdpbf16ps chains (0 without AVX-512 BF16)
 };
 // iters: rounds of the 8-chain probe per thread per repetition (20M ≈ 0.1 s at full speed).
 PeakRates MeasurePeakRates(const kernels::Kernels& k, ThreadPool& pool, int64_t iters = 20'000'000);

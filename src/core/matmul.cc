@@ -26,13 +26,27 @@ void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, Thre
                   const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                   MatMulScratch* scratch) {
   const int64_t n_groups = w.n_rows / kernels::kPackedRows;
-  if (pg.act == kernels::ActFormat::kF32) {  // f32 rows as they are: no quantization, no panel
-    const auto* xb = reinterpret_cast<const uint8_t*>(x);
+  // f32 rows as they are, or rounded to bf16 by the kernel: no quantization, no tiles.
+  if (pg.act == kernels::ActFormat::kF32 || pg.act == kernels::ActFormat::kBF16) {
+    const auto* rows = reinterpret_cast<const uint8_t*>(x);
+    if (pg.act == kernels::ActFormat::kBF16) {
+      scratch->act.resize(static_cast<size_t>(pg.panel_bytes(n_tokens, w.n_cols)));
+      uint8_t* bf16 = scratch->act.data();
+      const int64_t n_tiles = (n_tokens + kernels::kPanelTokens - 1) / kernels::kPanelTokens;
+      if (n_tiles == 1) {  // decode: not worth waking the pool
+        pg.pack_panel(x, n_tokens, w.n_cols, 0, 1, bf16);
+      } else {
+        pool.ParallelFor(n_tiles, [&](int64_t t0, int64_t t1, int) {
+          pg.pack_panel(x, n_tokens, w.n_cols, t0, t1, bf16);
+        });
+      }
+      rows = bf16;
+    }
     pool.ParallelFor(n_groups, [&](int64_t g0, int64_t g1, int) {
       if (n_tokens == 1)
-        pg.gemv(w.packed, w.n_rows, w.n_cols, x, y, g0, g1);
+        pg.gemv(w.packed, w.n_rows, w.n_cols, rows, y, g0, g1);
       else
-        pg.gemm(w.packed, w.n_rows, w.n_cols, xb, n_tokens, y, g0, g1);
+        pg.gemm(w.packed, w.n_rows, w.n_cols, rows, n_tokens, y, g0, g1);
     });
     return;
   }

@@ -105,6 +105,7 @@ TEST(Kernels, ScalarDotIsTheDequantizedProduct) {
       for (int64_t i = 0; i < n; ++i) {
         switch (kernels::ActFormatOf(t)) {
           case ActFormat::kF32:
+          case ActFormat::kBF16:  // a packed GEMM's format; vec_dot never takes it
             xd[i] = x[i];
             break;
           case ActFormat::kQ8A: {

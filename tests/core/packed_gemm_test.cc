@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "core/fp16.h"
 #include "core/kernels/kernels.h"
 #include "core/kernels/packed.h"
 #include "core/matmul.h"
@@ -174,7 +175,8 @@ TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
 // exactly bytes [bytes(r0), bytes(r1)) of the whole matrix's packed copy.
 TEST(PackedGemm, LayoutsAreNamedAndRowGroupsPackIndependently) {
   if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
-  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16})
+  for (DType t :
+       {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kBF16})
     for (bool amx : {false, true}) {
       const PackedGemm pg = kernels::PackedGemmFor(t, amx);
       if (pg.pack == nullptr) continue;
@@ -200,13 +202,19 @@ TEST(PackedGemm, MatMulUsesThePackedCopy) {
   if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);
   ThreadPool pool(2);
-  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16}) {
+  for (DType t :
+       {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kBF16}) {
     const PackedGemm& pg = k.packed[static_cast<int>(t)];
+    // bf16-rounded activations (vdpbf16ps) against the plain kernel's f32 ones: each input
+    // moves by at most 2^-9 of itself, so the sum by at most 2^-9 · Σ|w·x| more.
+    const bool bf16_acts = pg.act == kernels::ActFormat::kBF16;
     ASSERT_NE(pg.gemm, nullptr) << DTypeName(t);
     const int64_t n_cols = 512, n_rows = 80, row_bytes = RowBytes(t, n_cols).value();
     std::vector<uint8_t> wq(static_cast<size_t>(row_bytes * n_rows));
     const auto w = Random(n_rows * n_cols, 3, 0.3f);
     ASSERT_TRUE(Quantize(t, w.data(), wq.data(), n_rows * n_cols).ok());
+    std::vector<float> wd(w.size());
+    ASSERT_TRUE(Dequantize(t, wq.data(), wd.data(), n_rows * n_cols).ok());
     Aligned packed(pg.bytes(n_rows, n_cols));
     pg.pack(wq.data(), n_rows, n_cols, packed.p);
     MatrixView plain{t, wq.data(), n_cols, n_rows, static_cast<uint64_t>(row_bytes)};
@@ -223,10 +231,15 @@ TEST(PackedGemm, MatMulUsesThePackedCopy) {
       MatMul(k, pool, fast, x.data() + tok * n_cols, 1, one.data(), &s1);
       ASSERT_EQ(std::memcmp(one.data(), y.data() + tok * n_rows, one.size() * sizeof(float)), 0)
           << DTypeName(t) << " token " << tok;
-      for (int64_t r = 0; r < n_rows; ++r)
+      for (int64_t r = 0; r < n_rows; ++r) {
+        double mag = 0;
+        if (bf16_acts)
+          for (int64_t c = 0; c < n_cols; ++c)
+            mag += std::fabs(static_cast<double>(wd[r * n_cols + c]) * x[tok * n_cols + c]);
         EXPECT_NEAR(y[tok * n_rows + r], y_plain[tok * n_rows + r],
-                    1e-4 * (1 + std::fabs(y_plain[tok * n_rows + r])))
+                    1e-4 * (1 + std::fabs(y_plain[tok * n_rows + r])) + std::ldexp(mag, -9))
             << DTypeName(t) << " token " << tok << " row " << r;
+      }
     }
     // A decode batch of 6 (gemv_multi where the type has one): the same bits as the 37.
     std::vector<float> six(static_cast<size_t>(6 * n_rows));
@@ -280,6 +293,83 @@ TEST(PackedGemm, F16DecodeEqualsPrefillAndTheDoubleProduct) {
       }
     }
   }
+}
+
+// BF16, both variants over one layout: gemv, decode batches and prefill give the same bits,
+// and match the double product of the stored bf16 weights and the activations the variant
+// multiplies (rounded to bf16 for vdpbf16ps, f32 as they are when widening) within f32
+// rounding of Σ |w · x|.
+TEST(PackedGemm, BF16DecodeEqualsPrefillAndTheDoubleProduct) {
+  if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  int variants = 0;
+  for (bool dp : {false, true}) {
+    const PackedGemm pg = kernels::PackedBF16Gemm(dp);
+    if (dp && !kernels::Bf16Usable()) {
+      EXPECT_EQ(pg.gemm, nullptr);
+      continue;
+    }
+    ASSERT_NE(pg.gemm, nullptr);
+    ++variants;
+    EXPECT_EQ(pg.act, dp ? kernels::ActFormat::kBF16 : kernels::ActFormat::kF32);
+    for (const auto& [n_rows, n_cols] :
+         {std::pair<int64_t, int64_t>{16, 40}, {48, 1536}, {80, 334}, {64, 1030}}) {
+      const auto w = Random(n_rows * n_cols, 5, 0.5f);
+      std::vector<uint8_t> wq(static_cast<size_t>(n_rows * n_cols * 2));
+      ASSERT_TRUE(Quantize(DType::kBF16, w.data(), wq.data(), n_rows * n_cols).ok());
+      std::vector<float> wd(w.size());
+      ASSERT_TRUE(Dequantize(DType::kBF16, wq.data(), wd.data(), n_rows * n_cols).ok());
+      Aligned packed(pg.bytes(n_rows, n_cols));
+      EXPECT_EQ(pg.bytes(n_rows, n_cols), wq.size());
+      pg.pack(wq.data(), n_rows, n_cols, packed.p);
+      const int64_t groups = n_rows / 16;
+      for (int64_t n_tok : {1, 2, 7, 16, 17, 40}) {
+        const auto x = Random(n_tok * n_cols, 21 + static_cast<uint32_t>(n_tok), 1.0f);
+        // What the kernels read: bf16 rows from pack_panel, or the f32 rows.
+        std::vector<uint8_t> rows;
+        std::vector<double> xv(x.begin(), x.end());
+        if (dp) {
+          rows.resize(pg.panel_bytes(n_tok, n_cols));
+          const int64_t tiles = (n_tok + 15) / 16;
+          pg.pack_panel(x.data(), n_tok, n_cols, 0, tiles / 2, rows.data());
+          pg.pack_panel(x.data(), n_tok, n_cols, tiles / 2, tiles, rows.data());
+          const auto* b = reinterpret_cast<const uint16_t*>(rows.data());
+          for (size_t i = 0; i < xv.size(); ++i) {
+            EXPECT_EQ(b[i], F32ToBf16(x[i])) << "round to nearest even, element " << i;
+            xv[i] = Bf16ToF32(b[i]);
+          }
+        } else {
+          rows.resize(x.size() * sizeof(float));
+          std::memcpy(rows.data(), x.data(), rows.size());
+        }
+        const int64_t row_bytes = static_cast<int64_t>(rows.size()) / n_tok;
+        std::vector<float> y(static_cast<size_t>(n_tok * n_rows), -7.0f), ym(y.size(), -7.0f);
+        pg.gemm(packed.p, n_rows, n_cols, rows.data(), n_tok, y.data(), 0, groups / 2);
+        pg.gemm(packed.p, n_rows, n_cols, rows.data(), n_tok, y.data(), groups / 2, groups);
+        if (n_tok <= kernels::kGemvMultiTokens) {
+          pg.gemv_multi(packed.p, n_rows, n_cols, rows.data(), n_tok, ym.data(), 0, groups);
+          EXPECT_EQ(std::memcmp(ym.data(), y.data(), y.size() * sizeof(float)), 0) << n_tok;
+        }
+        for (int64_t t = 0; t < n_tok; ++t) {
+          std::vector<float> one(static_cast<size_t>(n_rows));
+          pg.gemv(packed.p, n_rows, n_cols, rows.data() + t * row_bytes, one.data(), 0, groups);
+          ASSERT_EQ(std::memcmp(one.data(), y.data() + t * n_rows, one.size() * sizeof(float)), 0)
+              << "decode differs from prefill: dpbf16=" << dp << " K=" << n_cols << " M=" << n_tok
+              << " token " << t;
+          for (int64_t r = 0; r < n_rows; ++r) {
+            double want = 0, mag = 0;
+            for (int64_t k = 0; k < n_cols; ++k) {
+              const double p = static_cast<double>(wd[r * n_cols + k]) * xv[t * n_cols + k];
+              want += p;
+              mag += std::fabs(p);
+            }
+            EXPECT_NEAR(y[t * n_rows + r], want, 1e-6 * mag + 1e-7)
+                << "dpbf16=" << dp << " row " << r << " token " << t;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GE(variants, 1);
 }
 
 }  // namespace

@@ -22,6 +22,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// bf16 weights on a vdpbf16ps table round every matrix input to bf16 (at most 2^-9 of itself).
+// Against the exact reference that measured 1.4–1.7% of the largest logit on these models
+// (8-bit blocks: 4–6%); against the one emulating the rounding 0.4–0.7%, from rounding flips as
+// with 8-bit blocks. Allowed: 5% and 2%, about three times what was measured and below the
+// 8-bit figures.
+constexpr double kBf16ImplTol = 2e-2, kBf16Tol = 5e-2;
+
 struct Case {
   std::string arch, weights;
   bool tied = false;
@@ -168,23 +175,30 @@ TEST_P(ForwardVsReference, LogitsAgreeAndGreedyContinuationsAreIdentical) {
     RunSeekd(fwd, 64, &tokens, &steps);
     ASSERT_EQ(tokens.size(), 64u);
 
-    testing::ReferenceLlm emulated(path, /*emulate_q8=*/true), exact(path);
+    // bf16 weights on a vdpbf16ps table: matrix inputs rounded to bf16 (2^-9 relative at
+    // most), an 8-bit-like rounding with 256 steps per octave instead of 127 per block.
+    const bool bf16_acts = c.weights == "bf16" &&
+                           kernels::KernelsFor(isa).packed[static_cast<int>(DType::kBF16)].act ==
+                               kernels::ActFormat::kBF16;
+    testing::ReferenceLlm emulated(path, /*emulate_q8=*/true, bf16_acts), exact(path);
     ASSERT_TRUE(emulated.ok() && exact.ok());
     const auto emu_steps = ReferenceSteps(emulated, tokens);
     const auto exact_steps = ReferenceSteps(exact, tokens);
     const double impl_err = WorstRelError(steps, emu_steps);
     const double total_err = WorstRelError(steps, exact_steps);
-    const double impl_tol = float_acts ? 1e-4 : 5e-2;
+    const bool exact_acts = float_acts && !bf16_acts;
+    const double impl_tol = exact_acts ? 1e-4 : bf16_acts ? kBf16ImplTol : 5e-2;
+    const double tol = bf16_acts ? kBf16Tol : c.tol;
     EXPECT_LE(impl_err, impl_tol) << kernels::IsaName(isa);
-    EXPECT_LE(total_err, c.tol) << kernels::IsaName(isa);
+    EXPECT_LE(total_err, tol) << kernels::IsaName(isa);
     const int mismatches = GreedyMismatches(tokens, emu_steps, impl_tol);
-    if (float_acts) {
+    if (exact_acts) {
       EXPECT_EQ(mismatches, 0) << kernels::IsaName(isa);
     }
     std::printf(
         "  %-7s vs emulating reference %.1e, vs exact %.1e (tolerance %.0e); "
         "near-tie greedy differences %d/64\n",
-        std::string(kernels::IsaName(isa)).c_str(), impl_err, total_err, c.tol, mismatches);
+        std::string(kernels::IsaName(isa)).c_str(), impl_err, total_err, tol, mismatches);
   }
   fs::remove(path);
 }
@@ -436,7 +450,12 @@ TEST(Forward, HuggingFaceFoldersRunLikeTheirGguf) {
                                                                       : DType::kBF16);
       const auto a = PromptLogits(**hf), b = PromptLogits(**gg);
       ASSERT_EQ(a.size(), b.size());
-      EXPECT_LE(MaxRelDiff(a, b), 1e-5) << arch << " " << dtype;
+      // bf16 inputs rounded for vdpbf16ps: the folders' float differences (llama's rotate-half
+      // against permuted rows) flip a few roundings, as against the emulating reference.
+      const bool bf16_acts =
+          dtype == "BF16" &&
+          kernels::Active().packed[static_cast<int>(DType::kBF16)].act == kernels::ActFormat::kBF16;
+      EXPECT_LE(MaxRelDiff(a, b), bf16_acts ? kBf16ImplTol : 1e-5) << arch << " " << dtype;
       fs::remove_all(p.dir);
       fs::remove(p.gguf);
     }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fp16.h"
 #include "core/quant.h"
 #include "model/gguf.h"
 
@@ -18,8 +19,10 @@ class ReferenceLlm {
   // emulate_q8: round every matrix input to 8-bit blocks first, as seekd's quantized kernels do
   // (32-element blocks for legacy types, 256 for K-quants; d = max|x|/127, round half to even),
   // so the remaining difference is double vs float arithmetic only.
-  explicit ReferenceLlm(const std::string& path, bool emulate_q8 = false)
-      : emulate_q8_(emulate_q8) {
+  // emulate_bf16: round the inputs of bf16 matrices to bf16 (nearest even), as the vdpbf16ps
+  // kernels do.
+  explicit ReferenceLlm(const std::string& path, bool emulate_q8 = false, bool emulate_bf16 = false)
+      : emulate_q8_(emulate_q8), emulate_bf16_(emulate_bf16) {
     auto f = model::GgufFile::Open(path);
     ok_ = f.ok();
     if (!ok_) return;
@@ -118,6 +121,7 @@ class ReferenceLlm {
   struct Tensor {
     std::vector<double> v;
     int act_block = 0;
+    bool bf16 = false;  // stored as bf16
   };
 
   struct Layer {
@@ -132,7 +136,15 @@ class ReferenceLlm {
                      static_cast<int64_t>(t->n_elements));
     const int64_t bs = Traits(t->dtype).block_size;
     const bool quantized = Traits(t->dtype).quantized;
-    return {std::vector<double>(f.begin(), f.end()), quantized ? (bs == 256 ? 256 : 32) : 0};
+    return {std::vector<double>(f.begin(), f.end()), quantized ? (bs == 256 ? 256 : 32) : 0,
+            t->dtype == DType::kBF16};
+  }
+
+  // x as float, rounded to bf16 (nearest even).
+  static std::vector<double> Bf16(const std::vector<double>& x) {
+    std::vector<double> y(x.size());
+    for (size_t i = 0; i < x.size(); ++i) y[i] = Bf16ToF32(F32ToBf16(static_cast<float>(x[i])));
+    return y;
   }
 
   std::vector<double> Q8(const std::vector<double>& x, int block) const {
@@ -151,7 +163,7 @@ class ReferenceLlm {
 
   // w holds rows of x.size() elements (ggml's ne0); out has n_out rows.
   std::vector<double> MatVec(const Tensor& w, const std::vector<double>& x_in, int n_out) const {
-    const std::vector<double> x = Q8(x_in, w.act_block);
+    const std::vector<double> x = emulate_bf16_ && w.bf16 ? Bf16(x_in) : Q8(x_in, w.act_block);
     std::vector<double> y(n_out, 0.0);
     const size_t n = x.size();
     for (int r = 0; r < n_out; ++r)
@@ -211,6 +223,7 @@ class ReferenceLlm {
   }
 
   bool emulate_q8_ = false;
+  bool emulate_bf16_ = false;
   bool ok_ = false;
   std::string arch_;
   int E_ = 0, L_ = 0, H_ = 0, Hkv_ = 0, F_ = 0, V_ = 0, hd_ = 0;

@@ -152,6 +152,8 @@ int64_t ActRowBytes(DType t, int64_t n) {
       return n / 32 * static_cast<int64_t>(sizeof(BlockQ8A));
     case ActFormat::kQ8K:
       return n / 256 * static_cast<int64_t>(sizeof(BlockQ8K));
+    case ActFormat::kBF16:  // a packed GEMM's format only; vec_dot never takes it
+      return n * 2;
     case ActFormat::kF32:
       break;
   }
@@ -200,6 +202,7 @@ void QuantizeActivations(const Kernels& k, DType t, const float* x, int64_t n, v
     case ActFormat::kQ8K:
       k.quantize_q8k(x, static_cast<BlockQ8K*>(dst), n);
       return;
+    case ActFormat::kBF16:  // a packed GEMM's format only: PackedGemm::pack_panel writes it
     case ActFormat::kF32:
       std::copy(x, x + n, static_cast<float*>(dst));
       return;

@@ -42,7 +42,8 @@ struct BlockQ8K {
 };
 static_assert(sizeof(BlockQ8A) == 40 && sizeof(BlockQ8K) == 292);
 
-enum class ActFormat { kF32, kQ8A, kQ8K };
+// kBF16 is a packed GEMM's own: f32 rows rounded to bf16 (PackedGemm::pack_panel does it).
+enum class ActFormat { kF32, kQ8A, kQ8K, kBF16 };
 
 // dot(weight row of n elements, activation row of n elements in the weight's format).
 using VecDotFn = float (*)(int64_t n, const void* w, const void* x);
@@ -75,6 +76,8 @@ struct PackedGemm {
   void (*gemv_multi)(const uint8_t* w, int64_t n_rows, int64_t n_cols, const void* x, int64_t n_tok,
                      float* y, int64_t g0, int64_t g1) = nullptr;
   // Prefill: the activations first go into a panel of 16-token tiles (tiles [t0, t1) per call).
+  // For act kBF16, pack_panel takes the f32 rows and writes them rounded to bf16, one after
+  // another, and gemv, gemv_multi and gemm all read those rows.
   uint64_t (*panel_bytes)(int64_t n_tokens, int64_t n_cols) = nullptr;
   void (*pack_panel)(const void* x, int64_t n_tokens, int64_t n_cols, int64_t t0, int64_t t1,
                      uint8_t* panel) = nullptr;

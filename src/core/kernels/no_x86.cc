@@ -10,5 +10,9 @@ PackedGemm PackedGemmFor(DType, bool) { return {}; }
 bool AmxUsable() { return false; }
 void AddPackedGemm(Kernels*) {}
 uint64_t SpinAmx(int64_t) { return 0; }
+PackedGemm PackedBF16Gemm(bool) { return {}; }
+bool Bf16Usable() { return false; }
+bool Bf16DotChosen() { return false; }
+uint64_t SpinBf16(int64_t) { return 0; }
 
 }  // namespace seekd::kernels

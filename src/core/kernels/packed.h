@@ -39,6 +39,19 @@ bool AmxUsable();
 // F16 weights widened in registers, f32 FMA (packed_f16_avx512.cc): activations are plain f32
 // rows (act kF32; gemm reads them directly, so panel_bytes / pack_panel are null).
 PackedGemm PackedF16Gemm();
+// BF16 weights (packed_bf16_avx512.cc), one layout for two variants: dpbf16 = true rounds the
+// activations to bf16 (act kBF16) and multiplies with vdpbf16ps (all-null when the CPU lacks
+// AVX-512 BF16); false widens the weights to f32 and keeps f32 activations (act kF32).
+PackedGemm PackedBF16Gemm(bool dpbf16);
+// Whether the CPU has AVX-512 BF16 (vdpbf16ps, vcvtneps2bf16). Asked once.
+bool Bf16Usable();
+// The variant the AVX-512 table takes: widen, unless SEEKD_BF16_DOT=1 and the CPU has AVX-512
+// BF16. Where measured (docs/BENCHMARKS.md) vdpbf16ps ran at half the FMA rate in multiply-adds
+// per second, so widening was faster for prefill and decode alike, and exact.
+bool Bf16DotChosen();
+// Peak probe: `iters` rounds of eight independent vdpbf16ps chains; returns the multiply-adds
+// done (32 per instruction; 0 without AVX-512 BF16).
+uint64_t SpinBf16(int64_t iters);
 // Q4_K and Q6_K on VNNI (packed_kquant_avx512.cc); all-null for other types.
 PackedGemm PackedKQuantGemm(DType t);
 // Fills k.packed for the AVX-512 table (AMX prefill when usable).

@@ -451,6 +451,8 @@ PackedGemm PackedGemmFor(DType t, bool amx) {
     p.gemm = amx ? GemmAmx<false> : GemmVnni<false>;
   } else if (t == DType::kF16) {
     return amx ? PackedGemm{} : PackedF16Gemm();
+  } else if (t == DType::kBF16) {
+    return amx ? PackedGemm{} : PackedBF16Gemm(Bf16DotChosen());
   } else if (t == DType::kQ4_K || t == DType::kQ6_K) {
     // No AMX variant: the VNNI one is the table's (packed_kquant_avx512.cc).
     return amx ? PackedGemm{} : PackedKQuantGemm(t);
@@ -499,7 +501,7 @@ uint64_t SpinAmx(int64_t iters) {
 void AddPackedGemm(Kernels* k) {
   const DType types[] = {DType::kQ8_0, DType::kQ4_0};
   for (DType t : types) k->packed[static_cast<int>(t)] = PackedGemmFor(t, AmxUsable());
-  for (DType t : {DType::kQ4_K, DType::kQ6_K, DType::kF16})
+  for (DType t : {DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kBF16})
     k->packed[static_cast<int>(t)] = PackedGemmFor(t, false);
 }
 
