@@ -87,6 +87,16 @@ struct Variant {
   static constexpr int64_t kXPerPair = kDp ? 1 : 2;
   using MicroFn = void (*)(const uint32_t*, const X*, int64_t, int64_t, int64_t, float*, int64_t,
                            bool);
+  // One column pair p of one token into acc: the whole float order of a variant.
+  static __m512 Step(__m512 acc, __m512i w, const X* x, int64_t p) {
+    if constexpr (kDp) {
+      return Dp(acc, w, x[p]);
+    } else {
+      acc = _mm512_fmadd_ps(Even(w), _mm512_set1_ps(x[2 * p]), acc);
+      return _mm512_fmadd_ps(Odd(w), _mm512_set1_ps(x[2 * p + 1]), acc);
+    }
+  }
+
   // NT tokens × one group over column pairs [p0, p1): acc[t] += w_p · x[t]_p in order of p.
   template <int NT>
   static void Micro(const uint32_t* wg, const X* x, int64_t ldx, int64_t p0, int64_t p1, float* y,
@@ -97,17 +107,8 @@ struct Variant {
       acc[t] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(y + t * ldy);
     for (int64_t p = p0; p < p1; ++p) {
       const __m512i w = LoadPair(wg + p * kRows);
-      if constexpr (kDp) {
 #pragma GCC unroll 16
-        for (int t = 0; t < NT; ++t) acc[t] = Dp(acc[t], w, x[t * ldx + p]);
-      } else {
-        const __m512 we = Even(w), wo = Odd(w);
-#pragma GCC unroll 16
-        for (int t = 0; t < NT; ++t) {
-          acc[t] = _mm512_fmadd_ps(we, _mm512_set1_ps(x[t * ldx + 2 * p]), acc[t]);
-          acc[t] = _mm512_fmadd_ps(wo, _mm512_set1_ps(x[t * ldx + 2 * p + 1]), acc[t]);
-        }
-      }
+      for (int t = 0; t < NT; ++t) acc[t] = Step(acc[t], w, x + t * ldx, p);
     }
 #pragma GCC unroll 16
     for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
@@ -153,13 +154,7 @@ struct Variant {
         for (int j = 0; j < 4; ++j) {
           const uint32_t* q = a + j * gs + p * kRows;
           _mm_prefetch(reinterpret_cast<const char*>(q + 32 * kRows), _MM_HINT_T0);
-          const __m512i wv = LoadPair(q);
-          if constexpr (kDp) {
-            s[j] = Dp(s[j], wv, x[p]);
-          } else {
-            s[j] = _mm512_fmadd_ps(Even(wv), _mm512_set1_ps(x[2 * p]), s[j]);
-            s[j] = _mm512_fmadd_ps(Odd(wv), _mm512_set1_ps(x[2 * p + 1]), s[j]);
-          }
+          s[j] = Step(s[j], LoadPair(q), x, p);
         }
       }
       for (int j = 0; j < 4; ++j) _mm512_storeu_ps(y + (g + j) * kRows, s[j]);
@@ -172,10 +167,6 @@ struct Variant {
     Gemm(w, n_rows, n_cols, static_cast<const uint8_t*>(x), n_tok, y, g0, g1);
   }
 };
-
-uint64_t PanelBytesBF16(int64_t n_tokens, int64_t n_cols) {
-  return static_cast<uint64_t>(n_tokens) * static_cast<uint64_t>(n_cols) * 2;
-}
 
 bool DetectBf16() {
   unsigned a, b, c, d;
@@ -208,7 +199,7 @@ PackedGemm PackedBF16Gemm(bool dpbf16) {
   if (dpbf16) {
     if (!Bf16Usable()) return PackedGemm{};
     p.act = ActFormat::kBF16;
-    p.panel_bytes = PanelBytesBF16;
+    p.panel_bytes = BytesBF16;  // bf16 rows: 2 bytes an element, as the weights
     p.pack_panel = RoundRows;
     p.gemv = Variant<true>::Gemv;
     p.gemv_multi = Variant<true>::GemvMulti;
