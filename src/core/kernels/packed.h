@@ -1,5 +1,5 @@
-// The packed int8 GEMM for Q8_0, Q4_0 and Q4_K weights on AVX-512 VNNI (Q8_0 and Q4_0 also on
-// AMX where the CPU and the kernel allow it): the layouts and the float order every variant
+// The packed int8 GEMM for Q8_0, Q4_0 and Q4_K weights on AVX-512 VNNI (Q8_0, Q4_0 and Q4_K
+// also on AMX where the CPU and the kernel allow it): the layouts and the float order every variant
 // shares (Q4_K's own layout and order are in packed_avx512.cc). Kernels::packed holds
 // the variant the AVX-512 table chose; tests and benchmarks reach each one here.
 //
@@ -52,8 +52,9 @@ bool Bf16DotChosen();
 // Peak probe: `iters` rounds of eight independent vdpbf16ps chains; returns the multiply-adds
 // done (32 per instruction; 0 without AVX-512 BF16).
 uint64_t SpinBf16(int64_t iters);
-// Q4_K and Q6_K on VNNI (packed_kquant_avx512.cc); all-null for other types.
-PackedGemm PackedKQuantGemm(DType t);
+// Q4_K and Q6_K on VNNI, or Q4_K's AMX prefill (amx = true; the same layout, gemv and float
+// order) (packed_kquant_avx512.cc); all-null for other types.
+PackedGemm PackedKQuantGemm(DType t, bool amx);
 // Fills k.packed for the AVX-512 table (AMX prefill when usable).
 void AddPackedGemm(Kernels* k);
 // Peak probe: `iters` rounds of four independent tdpbssd on full 16 × 64 tiles (16,384

@@ -454,8 +454,7 @@ PackedGemm PackedGemmFor(DType t, bool amx) {
   } else if (t == DType::kBF16) {
     return amx ? PackedGemm{} : PackedBF16Gemm(Bf16DotChosen());
   } else if (t == DType::kQ4_K || t == DType::kQ6_K) {
-    // No AMX variant: the VNNI one is the table's (packed_kquant_avx512.cc).
-    return amx ? PackedGemm{} : PackedKQuantGemm(t);
+    return PackedKQuantGemm(t, amx);  // packed_kquant_avx512.cc (AMX: Q4_K only)
   } else if (t == DType::kQ4_0) {
     p.layout = "q4_0.g16.v1";
     p.bytes = BytesQ4_0;
@@ -499,10 +498,12 @@ uint64_t SpinAmx(int64_t iters) {
 }
 
 void AddPackedGemm(Kernels* k) {
-  const DType types[] = {DType::kQ8_0, DType::kQ4_0};
-  for (DType t : types) k->packed[static_cast<int>(t)] = PackedGemmFor(t, AmxUsable());
-  for (DType t : {DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kBF16})
-    k->packed[static_cast<int>(t)] = PackedGemmFor(t, false);
+  for (DType t :
+       {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kBF16}) {
+    PackedGemm p = PackedGemmFor(t, AmxUsable());
+    if (p.gemm == nullptr) p = PackedGemmFor(t, false);  // no AMX variant for this type
+    k->packed[static_cast<int>(t)] = p;
+  }
 }
 
 }  // namespace seekd::kernels

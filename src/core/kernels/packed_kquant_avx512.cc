@@ -1,11 +1,12 @@
-// The packed int8 GEMM for the K-quants Q4_K and Q6_K on AVX-512 VNNI: each type's packed
-// layout, its float order and its kernels (the Q8_0/Q4_0 layouts are in packed.h, their kernels
-// in packed_avx512.cc). Intrinsics and plain C in an anonymous namespace, as in the other wide
-// files.
+// The packed int8 GEMM for the K-quants Q4_K and Q6_K on AVX-512 VNNI (Q4_K's prefill also on
+// AMX): each type's packed layout, its float order and its kernels (the Q8_0/Q4_0 layouts are
+// in packed.h, their kernels in packed_avx512.cc). Intrinsics and plain C in an anonymous
+// namespace, as in the other wide files.
 //
 // Both follow one pattern: decode (gemv) unpacks a superblock's quants in registers and keeps
 // one vpdpbusd chain per sub-block; prefill (gemm) unpacks a K-chunk of 16 row groups once into
-// u8 chunk bytes in L2 and runs 16-row × 16-token microkernels over it.
+// u8 chunk bytes in L2 and runs 16-row × 16-token microkernels over it (Q4_K on AMX: tiles of
+// pre-scaled weights, below).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -28,13 +29,16 @@ using seekd::kernels::BlockQ8K;
 //     its high nibble the same element of sub-block 2p + 1 (the file's own pairing).
 //   meta, superblock s at 320·s: d f16[16], dmin f16[16], scales u8[8][16], mins u8[4][16][2]
 //     (the mins of sub-blocks 2q and 2q + 1 side by side, for vpmaddwd).
-// Per output and superblock the float order is: for j = 0..7,
-//   acc = fma((float) isum_j, fl(fp32(d)·sc_j · da), acc)   (fp32(d)·sc_j is exact)
-// then acc = fma((float) Σ_j m_j·bsum_j, fl(−fp32(dmin) · da), acc).
+// Per output and superblock the float order is
+//   acc = fma((float) Σ_j sc_j·isum_j, fl(fp32(d) · da), acc)
+//   acc = fma((float) Σ_j m_j·bsum_j, fl(−fp32(dmin) · da), acc)
+// where isum_j is sub-block j's exact int32 dot: the scales fold in int32 (|Σ| < 2^25), so any
+// way of forming the integer (a vpmulld per sub-block, AMX tiles of pre-scaled weights) gives
+// the same bits.
 constexpr uint64_t kQ4KQuant = 2048, kQ4KMeta = 320;
-// Unpacked superblock (GEMM scratch): 8 sub-blocks × 512 u8 chunk bytes, then d·sc f32[8][16],
-// −dmin f32[16] and the mins as int16 pairs [4][16][2].
-constexpr uint64_t kQ4KUnpacked = 4096 + 512 + 64 + 128 * 2;
+// Unpacked superblock (VNNI GEMM scratch): 8 sub-blocks × 512 u8 chunk bytes, then sc_j int32
+// [8][16], fp32(d)[16], −fp32(dmin)[16] and the mins as int16 pairs [4][16][2].
+constexpr uint64_t kQ4KUnpacked = 4096 + 512 + 128 + 128 * 2;
 // Panel block (tile, superblock): 16 tokens × 256 quants, their f32 d, and per token the four
 // dwords (bsum_{2q}, bsum_{2q+1}) as int16 pairs.
 constexpr uint64_t kQ4KPanel = 4096 + 64 + 256;
@@ -82,6 +86,21 @@ uint64_t PanelBytesQ4K(int64_t n_tokens, int64_t n_cols) {
          static_cast<uint64_t>(n_cols / 256) * kQ4KPanel;
 }
 
+// vpdpwssd with an int16 pair from memory as an embedded {1to16} broadcast (one uop).
+inline __m512i DpwssdBcast(__m512i acc, __m512i w, const int32_t* a2) {
+  __asm__("vpdpwssd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*a2));
+  return acc;
+}
+
+// Σ_j m_j · bsum_j for the 16 rows: the mins' int16 pairs m[0..3] against one token's four
+// bsum pairs b[0..3] (exact in int32).
+inline __m512i MinTerm(const __m512i m[4], const int32_t* b) {
+  __m512i ms = BcastLoad(&kZero);
+#pragma GCC unroll 4
+  for (int q = 0; q < 4; ++q) ms = DpwssdBcast(ms, m[q], b + q);
+  return ms;
+}
+
 // Sub-block sums of a BlockQ8K as the int16 pairs the min term multiplies.
 inline int32_t BsumPair(const BlockQ8K& a, int q) {
   const auto lo = static_cast<uint16_t>(a.bsums[4 * q] + a.bsums[4 * q + 1]);
@@ -114,10 +133,10 @@ void PackPanelQ4K(const void* src, int64_t n_tokens, int64_t n_cols, int64_t t0,
     }
 }
 
-// d·sc_j for the 16 rows (exact in f32) and −dmin, from a superblock's meta.
-inline __m512 ScaleOf(const uint8_t* meta, int j, __m512 d) {
-  const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(meta + 64 + j * 16));
-  return _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(sc)));
+// sc_j of the 16 rows as int32, from a superblock's meta.
+inline __m512i ScaleOf(const uint8_t* meta, int j) {
+  return _mm512_cvtepu8_epi32(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(meta + 64 + j * 16)));
 }
 inline __m512i MinPairs(const uint8_t* meta, int q) {
   return _mm512_cvtepu8_epi16(
@@ -137,29 +156,34 @@ void UnpackQ4KGroup(const uint8_t* wg, int64_t nsb, int sb0, int n, uint8_t* out
         _mm512_store_si512(out + (2 * p) * 512 + v * 64, lo);
         _mm512_store_si512(out + (2 * p + 1) * 512 + v * 64, hi);
       }
-    const __m512 d = HalfToFloat(meta);
-    auto* dsc = reinterpret_cast<float*>(out + 4096);
-    for (int j = 0; j < 8; ++j) _mm512_store_ps(dsc + 16 * j, ScaleOf(meta, j, d));
-    _mm512_store_ps(dsc + 128, _mm512_xor_ps(HalfToFloat(meta + 32), sign));
-    for (int q = 0; q < 4; ++q) _mm512_store_si512(out + 4672 + q * 64, MinPairs(meta, q));
+    for (int j = 0; j < 8; ++j) _mm512_store_si512(out + 4096 + 64 * j, ScaleOf(meta, j));
+    _mm512_store_ps(reinterpret_cast<float*>(out + 4608), HalfToFloat(meta));
+    _mm512_store_ps(reinterpret_cast<float*>(out + 4672),
+                    _mm512_xor_ps(HalfToFloat(meta + 32), sign));
+    for (int q = 0; q < 4; ++q) _mm512_store_si512(out + 4736 + q * 64, MinPairs(meta, q));
   }
 }
 
-// One group × one 16-token tile over n unpacked superblocks (two 8-token halves).
-void MicroQ4K(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t ldy, int ntok,
+// One group × one 16-token tile over n unpacked superblocks, one 8-token half at a time (its
+// accumulators, integer sums and sub-block chains fit the registers; the second half re-reads
+// the unpacked weights from L1/L2).
+void MicroQ4K(const uint8_t* ub0, const uint8_t* ap0, int n, float* y, int64_t ldy, int ntok,
               bool first) {
-  __m512 acc[16];
-#pragma GCC unroll 16
-  for (int t = 0; t < 16; ++t)
-    acc[t] = (first || t >= ntok) ? _mm512_setzero_ps() : _mm512_loadu_ps(y + t * ldy);
-  for (int s = 0; s < n; ++s, ub += kQ4KUnpacked, ap += kQ4KPanel) {
-    const auto* dsc = reinterpret_cast<const float*>(ub + 4096);
-    const auto* aq = reinterpret_cast<const int32_t*>(ap);
-    const auto* da = reinterpret_cast<const float*>(ap + 4096);
-    const auto* bs = reinterpret_cast<const int32_t*>(ap + 4160);
-#pragma GCC unroll 2
-    for (int h = 0; h < 2; ++h) {
-      if (h * 8 >= ntok) break;  // a short tile (a decode batch): skip the empty half
+  for (int h = 0; h * 8 < ntok; ++h) {  // a short tile (a decode batch) skips the empty half
+    __m512 acc[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i)
+      acc[i] = (first || h * 8 + i >= ntok) ? _mm512_setzero_ps()
+                                            : _mm512_loadu_ps(y + (h * 8 + i) * ldy);
+    const uint8_t* ub = ub0;
+    const uint8_t* ap = ap0;
+    for (int s = 0; s < n; ++s, ub += kQ4KUnpacked, ap += kQ4KPanel) {
+      const auto* aq = reinterpret_cast<const int32_t*>(ap) + h * 8 * 64;
+      const auto* da = reinterpret_cast<const float*>(ap + 4096) + h * 8;
+      const auto* bs = reinterpret_cast<const int32_t*>(ap + 4160) + h * 8 * 4;
+      __m512i isc[8];
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) isc[i] = BcastLoad(&kZero);
       for (int j = 0; j < 8; ++j) {
         __m512i isum[8];
 #pragma GCC unroll 8
@@ -168,36 +192,29 @@ void MicroQ4K(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t ldy
         for (int c = 0; c < 8; ++c) {
           const __m512i w = LoadChunk(ub + j * 512 + 64 * c);
 #pragma GCC unroll 8
-          for (int i = 0; i < 8; ++i)
-            isum[i] = DpbusdBcast(isum[i], w, aq + (h * 8 + i) * 64 + j * 8 + c);
+          for (int i = 0; i < 8; ++i) isum[i] = DpbusdBcast(isum[i], w, aq + i * 64 + j * 8 + c);
         }
-        const __m512 dscj = _mm512_load_ps(dsc + 16 * j);
+        const __m512i scj = _mm512_load_si512(ub + 4096 + 64 * j);
 #pragma GCC unroll 8
-        for (int i = 0; i < 8; ++i) {
-          const __m512 sc = _mm512_mul_ps(dscj, _mm512_set1_ps(da[h * 8 + i]));
-          acc[h * 8 + i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), sc, acc[h * 8 + i]);
-        }
+        for (int i = 0; i < 8; ++i)
+          isc[i] = _mm512_add_epi32(isc[i], _mm512_mullo_epi32(isum[i], scj));
       }
-      // The mins: Σ_j m_j · bsum_j per row, four vpmaddwd over the pairs.
-      const __m512 ndmin = _mm512_load_ps(dsc + 128);
-      const __m512i m0 = _mm512_load_si512(ub + 4672), m1 = _mm512_load_si512(ub + 4736);
-      const __m512i m2 = _mm512_load_si512(ub + 4800), m3 = _mm512_load_si512(ub + 4864);
+      const __m512 d = _mm512_load_ps(reinterpret_cast<const float*>(ub + 4608));
+      const __m512 ndmin = _mm512_load_ps(reinterpret_cast<const float*>(ub + 4672));
+      const __m512i mp[4] = {_mm512_load_si512(ub + 4736), _mm512_load_si512(ub + 4800),
+                             _mm512_load_si512(ub + 4864), _mm512_load_si512(ub + 4928)};
 #pragma GCC unroll 8
       for (int i = 0; i < 8; ++i) {
-        const int32_t* b = bs + (h * 8 + i) * 4;
-        const __m512i ms =
-            _mm512_add_epi32(_mm512_add_epi32(_mm512_madd_epi16(m0, _mm512_set1_epi32(b[0])),
-                                              _mm512_madd_epi16(m1, _mm512_set1_epi32(b[1]))),
-                             _mm512_add_epi32(_mm512_madd_epi16(m2, _mm512_set1_epi32(b[2])),
-                                              _mm512_madd_epi16(m3, _mm512_set1_epi32(b[3]))));
-        const __m512 sc = _mm512_mul_ps(ndmin, _mm512_set1_ps(da[h * 8 + i]));
-        acc[h * 8 + i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), sc, acc[h * 8 + i]);
+        const __m512 dav = _mm512_set1_ps(da[i]);
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isc[i]), _mm512_mul_ps(d, dav), acc[i]);
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(MinTerm(mp, bs + i * 4)),
+                                 _mm512_mul_ps(ndmin, dav), acc[i]);
       }
     }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i)
+      if (h * 8 + i < ntok) _mm512_storeu_ps(y + (h * 8 + i) * ldy, acc[i]);
   }
-#pragma GCC unroll 16
-  for (int t = 0; t < 16; ++t)
-    if (t < ntok) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
 // The K-quant prefill loop nest: K-chunk > 16 row groups (unpacked once per chunk into L2) >
@@ -251,12 +268,12 @@ inline __m512 GemvQ4KStep(const uint8_t* wg, int64_t nsb, int64_t sb, const Bloc
       isum[2 * p] = DpbusdBcast(isum[2 * p], lo, aq + (2 * p) * 8 + v);
       isum[2 * p + 1] = DpbusdBcast(isum[2 * p + 1], hi, aq + (2 * p + 1) * 8 + v);
     }
-  const __m512 d = HalfToFloat(meta);
+  __m512i isc = _mm512_mullo_epi32(isum[0], ScaleOf(meta, 0));
+#pragma GCC unroll 7
+  for (int j = 1; j < 8; ++j)
+    isc = _mm512_add_epi32(isc, _mm512_mullo_epi32(isum[j], ScaleOf(meta, j)));
   const __m512 dav = _mm512_set1_ps(a.d);
-#pragma GCC unroll 8
-  for (int j = 0; j < 8; ++j)
-    acc =
-        _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]), _mm512_mul_ps(ScaleOf(meta, j, d), dav), acc);
+  acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isc), _mm512_mul_ps(HalfToFloat(meta), dav), acc);
   __m512i ms = _mm512_setzero_si512();
   for (int q = 0; q < 4; ++q)
     ms = _mm512_add_epi32(ms,
@@ -311,7 +328,9 @@ void GemvQ4KTok(const uint8_t* wg, int64_t nsb, const BlockQ8K* const* a, float*
     const uint8_t* meta = wg + nsb * kQ4KQuant + sb * kQ4KMeta;
     for (uint64_t o = 0; o < kQ4KQuant; o += 64)
       _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
-    const __m512 d = HalfToFloat(meta);
+    __m512i isc[NT];
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) isc[t] = _mm512_setzero_si512();
     for (int p = 0; p < 4; ++p) {
       __m512i s0[NT], s1[NT];
 #pragma GCC unroll 8
@@ -327,17 +346,18 @@ void GemvQ4KTok(const uint8_t* wg, int64_t nsb, const BlockQ8K* const* a, float*
           s1[t] = DpbusdBcast(s1[t], hi, aq + (2 * p + 1) * 8 + v);
         }
       }
-      const __m512 c0 = ScaleOf(meta, 2 * p, d), c1 = ScaleOf(meta, 2 * p + 1, d);
+      const __m512i c0 = ScaleOf(meta, 2 * p), c1 = ScaleOf(meta, 2 * p + 1);
 #pragma GCC unroll 8
-      for (int t = 0; t < NT; ++t) {
-        const __m512 dav = _mm512_set1_ps(a[t][sb].d);
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0[t]), _mm512_mul_ps(c0, dav), acc[t]);
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1[t]), _mm512_mul_ps(c1, dav), acc[t]);
-      }
+      for (int t = 0; t < NT; ++t)
+        isc[t] = _mm512_add_epi32(
+            isc[t], _mm512_add_epi32(_mm512_mullo_epi32(s0[t], c0), _mm512_mullo_epi32(s1[t], c1)));
     }
+    const __m512 d = HalfToFloat(meta);
     const __m512 ndmin = _mm512_xor_ps(HalfToFloat(meta + 32), sign);
 #pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) {
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isc[t]),
+                               _mm512_mul_ps(d, _mm512_set1_ps(a[t][sb].d)), acc[t]);
       __m512i ms = _mm512_setzero_si512();
       for (int q = 0; q < 4; ++q)
         ms = _mm512_add_epi32(
@@ -370,6 +390,185 @@ void GemvMultiK(const uint8_t* w, int64_t n_rows, int64_t n_cols, const void* x,
 using TokFn = void (*)(const uint8_t*, int64_t, const BlockQ8K* const*, float*, int64_t);
 constexpr TokFn kQ4KTok[8] = {GemvQ4KTok<1>, GemvQ4KTok<2>, GemvQ4KTok<3>, GemvQ4KTok<4>,
                               GemvQ4KTok<5>, GemvQ4KTok<6>, GemvQ4KTok<7>, GemvQ4KTok<8>};
+
+// ---- Q4_K on AMX ---------------------------------------------------------------------------
+// tdpbsud (signed activation bytes × unsigned weight bytes) over whole superblocks: each scale
+// splits as sc = 16·sh + sl (sl 0..15, sh 0..3), and the unpacked weights are stored twice,
+// pre-multiplied, q·sl and q·sh (both fit a byte: ≤ 225). Then a superblock's
+// Σ_j sc_j·isum_j = 16·C_hi + C_lo exactly, from four K = 64 steps into two C tiles per token
+// tile, and the epilogue (the float order above) runs once per superblock, not per sub-block.
+// Twice the tile work of the bare dot; the AMX peak is several times the vpdpbusd one.
+//
+// Unpacked superblock: B_lo [4 k-steps][16 rows of 64 B], B_hi the same, fp32(d)[16],
+// −fp32(dmin)[16], the mins as int16 pairs [4][16][2]. A k-step's B tile (1 KB) is the u8
+// chunk bytes of sub-blocks 2p and 2p + 1 (the VNNI layout: 4 k × 16 columns per 64-byte row).
+constexpr uint64_t kQ4KAmxUnpacked = 8192 + 128 + 256;
+constexpr int kQ4KAmxChunk = 6;  // superblocks per K-chunk: 16 groups × 4 × 8.4 KB in L2
+
+// tmm0/1: C_lo/C_hi of token tile 0, tmm2/3 of token tile 1; tmm4/5: A of tiles 0/1;
+// tmm6/7: B_lo/B_hi.
+struct alignas(64) KTileConfig {
+  uint8_t palette = 1, start_row = 0, reserved[14] = {};
+  uint16_t colsb[16] = {64, 64, 64, 64, 64, 64, 64, 64};
+  uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
+};
+
+// sc_j split per row, each 16-bit lane holding the row's part (a byte-pair multiplier for
+// vpmullw: a lane's two weight bytes are one row's, and neither product carries).
+inline void SplitScale(const uint8_t* meta, int j, __m512i* lo, __m512i* hi) {
+  const __m512i sc = ScaleOf(meta, j);
+  const __m512i l = _mm512_and_si512(sc, _mm512_set1_epi32(15));
+  const __m512i h = _mm512_srli_epi32(sc, 4);
+  *lo = _mm512_or_si512(l, _mm512_slli_epi32(l, 16));
+  *hi = _mm512_or_si512(h, _mm512_slli_epi32(h, 16));
+}
+
+void UnpackQ4KAmx(const uint8_t* wg, int64_t nsb, int sb0, int n, uint8_t* out) {
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  for (int s = 0; s < n; ++s, out += kQ4KAmxUnpacked) {
+    const uint8_t* wq = wg + static_cast<uint64_t>(sb0 + s) * kQ4KQuant;
+    const uint8_t* meta = wg + nsb * kQ4KQuant + static_cast<uint64_t>(sb0 + s) * kQ4KMeta;
+    for (int p = 0; p < 4; ++p) {
+      __m512i l0, h0, l1, h1;
+      SplitScale(meta, 2 * p, &l0, &h0);
+      SplitScale(meta, 2 * p + 1, &l1, &h1);
+#pragma GCC unroll 8
+      for (int v = 0; v < 8; ++v) {
+        __m512i lo, hi;
+        UnpackNibbles(_mm512_load_si512(wq + p * 512 + v * 64), &lo, &hi);
+        uint8_t* o = out + p * 1024 + v * 64;
+        _mm512_store_si512(o, _mm512_mullo_epi16(lo, l0));
+        _mm512_store_si512(o + 512, _mm512_mullo_epi16(hi, l1));
+        _mm512_store_si512(o + 4096, _mm512_mullo_epi16(lo, h0));
+        _mm512_store_si512(o + 4096 + 512, _mm512_mullo_epi16(hi, h1));
+      }
+    }
+    _mm512_store_ps(reinterpret_cast<float*>(out + 8192), HalfToFloat(meta));
+    _mm512_store_ps(reinterpret_cast<float*>(out + 8256),
+                    _mm512_xor_ps(HalfToFloat(meta + 32), sign));
+    for (int q = 0; q < 4; ++q) _mm512_store_si512(out + 8320 + q * 64, MinPairs(meta, q));
+  }
+}
+
+// One token tile's stored C_lo/C_hi of one superblock folded into its accumulators.
+inline void EpilogueQ4K(const int32_t* clo, const int32_t* chi, const uint8_t* ub,
+                        const uint8_t* ap, int ntok, float* acc) {
+  const auto* da = reinterpret_cast<const float*>(ap + 4096);
+  const auto* bs = reinterpret_cast<const int32_t*>(ap + 4160);
+  const __m512 d = _mm512_load_ps(reinterpret_cast<const float*>(ub + 8192));
+  const __m512 ndmin = _mm512_load_ps(reinterpret_cast<const float*>(ub + 8256));
+  const __m512i mp[4] = {_mm512_load_si512(ub + 8320), _mm512_load_si512(ub + 8384),
+                         _mm512_load_si512(ub + 8448), _mm512_load_si512(ub + 8512)};
+  for (int t = 0; t < ntok; ++t) {
+    const __m512i isc = _mm512_add_epi32(_mm512_slli_epi32(_mm512_load_si512(chi + 16 * t), 4),
+                                         _mm512_load_si512(clo + 16 * t));
+    const __m512 dav = _mm512_set1_ps(da[t]);
+    __m512 a = _mm512_load_ps(acc + 16 * t);
+    a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isc), _mm512_mul_ps(d, dav), a);
+    _mm512_store_ps(acc + 16 * t, _mm512_fmadd_ps(_mm512_cvtepi32_ps(MinTerm(mp, bs + t * 4)),
+                                                  _mm512_mul_ps(ndmin, dav), a));
+  }
+}
+
+// One group × NT token tiles (1–2) over n unpacked superblocks.
+template <int NT>
+void MicroQ4KAmx(const uint8_t* ub, const uint8_t* const ap[2], int n, float* y, int64_t ldy,
+                 const int ntok[2], bool first) {
+  // C tiles alternate between two small, hot buffers (tile stores that miss L1 are slow, and
+  // superblock s + 1's stores must not overwrite what s's epilogue reads).
+  alignas(64) int32_t cbufs[2][4][256];
+  alignas(64) float acc[2][16 * 16];
+  for (int i = 0; i < NT; ++i)
+    for (int t = 0; t < 16; ++t)
+      _mm512_store_ps(acc[i] + 16 * t, (!first && t < ntok[i])
+                                           ? _mm512_loadu_ps(y + (i * 16 + t) * ldy)
+                                           : _mm512_setzero_ps());
+  // Software-pipelined: superblock s's tile products are issued before s − 1's epilogue, so
+  // the tile unit works while the vector units scale; C(s) is stored after that epilogue.
+  for (int s = 0; s <= n; ++s) {
+    const uint64_t ao = static_cast<uint64_t>(s) * kQ4KPanel;
+    const uint8_t* us = ub + static_cast<uint64_t>(s) * kQ4KAmxUnpacked;
+    if (s < n) {
+      _tile_zero(0);
+      _tile_zero(1);
+      if constexpr (NT > 1) {
+        _tile_zero(2);
+        _tile_zero(3);
+      }
+#pragma GCC unroll 4
+      for (int kk = 0; kk < 4; ++kk) {
+        _tile_loadd(4, ap[0] + ao + 64 * kk, 256);
+        if constexpr (NT > 1) _tile_loadd(5, ap[1] + ao + 64 * kk, 256);
+        _tile_loadd(6, us + 1024 * kk, 64);
+        _tile_loadd(7, us + 4096 + 1024 * kk, 64);
+        _tile_dpbsud(0, 4, 6);
+        _tile_dpbsud(1, 4, 7);
+        if constexpr (NT > 1) {
+          _tile_dpbsud(2, 5, 6);
+          _tile_dpbsud(3, 5, 7);
+        }
+      }
+    }
+    if (s > 0) {
+      int32_t(*prev)[256] = cbufs[(s - 1) & 1];
+      for (int i = 0; i < NT; ++i)
+        EpilogueQ4K(prev[2 * i], prev[2 * i + 1], us - kQ4KAmxUnpacked, ap[i] + ao - kQ4KPanel,
+                    ntok[i], acc[i]);
+    }
+    if (s < n) {
+      int32_t(*cbuf)[256] = cbufs[s & 1];
+      _tile_stored(0, cbuf[0], 64);
+      _tile_stored(1, cbuf[1], 64);
+      if constexpr (NT > 1) {
+        _tile_stored(2, cbuf[2], 64);
+        _tile_stored(3, cbuf[3], 64);
+      }
+    }
+  }
+  for (int i = 0; i < NT; ++i)
+    for (int t = 0; t < ntok[i]; ++t)
+      _mm512_storeu_ps(y + (i * 16 + t) * ldy, _mm512_load_ps(acc[i] + 16 * t));
+}
+
+// Loop nest: K-chunk > 16 row groups (unpacked once per chunk) > pairs of token tiles > group.
+void GemmQ4KAmx(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel,
+                int64_t n_tokens, float* y, int64_t g0, int64_t g1) {
+  const int nsb = static_cast<int>(n_cols / 256);
+  const int ntt = static_cast<int>((n_tokens + kTileTok - 1) / kTileTok);
+  const uint64_t gstride = GroupBytesQ4K(n_cols);
+  uint8_t* ubuf =
+      tl_scratch.Get(static_cast<uint64_t>(kGroupBlock) * kQ4KAmxChunk * kQ4KAmxUnpacked);
+  const KTileConfig cfg;
+  _tile_loadconfig(&cfg);
+  for (int kb = 0; kb < nsb; kb += kQ4KAmxChunk) {
+    const int n = MinI(kQ4KAmxChunk, nsb - kb);
+    for (auto gb = static_cast<int>(g0); gb < g1; gb += kGroupBlock) {
+      const int ge = MinI(static_cast<int>(g1), gb + kGroupBlock);
+      for (int g = gb; g < ge; ++g)
+        UnpackQ4KAmx(w + static_cast<uint64_t>(g) * gstride, nsb, kb, n,
+                     ubuf + static_cast<uint64_t>(g - gb) * kQ4KAmxChunk * kQ4KAmxUnpacked);
+      for (int tt = 0; tt < ntt; tt += 2) {
+        const int nt = MinI(2, ntt - tt);
+        const uint8_t* ap[2] = {
+            panel + static_cast<uint64_t>(tt * nsb + kb) * kQ4KPanel,
+            panel + static_cast<uint64_t>((tt + nt - 1) * nsb + kb) * kQ4KPanel};
+        const int ntok[2] = {
+            MinI(kTileTok, static_cast<int>(n_tokens - tt * kTileTok)),
+            nt > 1 ? MinI(kTileTok, static_cast<int>(n_tokens - (tt + 1) * kTileTok)) : 0};
+        for (int g = gb; g < ge; ++g) {
+          const uint8_t* ub = ubuf + static_cast<uint64_t>(g - gb) * kQ4KAmxChunk * kQ4KAmxUnpacked;
+          float* yt = y + static_cast<int64_t>(tt) * kTileTok * n_rows + g * 16;
+          if (nt == 2) {
+            MicroQ4KAmx<2>(ub, ap, n, yt, n_rows, ntok, kb == 0);
+          } else {
+            MicroQ4KAmx<1>(ub, ap, n, yt, n_rows, ntok, kb == 0);
+          }
+        }
+      }
+    }
+  }
+  _tile_release();
+}
 
 // ---- Q6_K ----------------------------------------------------------------------------------
 // Packed group: [nsb × 3072 quants][nsb × 288 meta] (nsb = K/256), rounded up to 64 bytes — the
@@ -574,16 +773,14 @@ void MicroQ6K(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t ldy
           acc[h * 8 + i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), sc, acc[h * 8 + i]);
         }
       }
-      // The offset: Σ_j sc_j · bsum_j per row, eight vpmaddwd over the pairs.
+      // The offset: Σ_j sc_j · bsum_j per row, eight vpdpwssd over the pairs.
       const __m512 n32d = _mm512_load_ps(dsc + 256);
 #pragma GCC unroll 8
       for (int i = 0; i < 8; ++i) {
         const int32_t* b = bs + (h * 8 + i) * 8;
-        __m512i ms = _mm512_madd_epi16(_mm512_load_si512(ub + 5184), _mm512_set1_epi32(b[0]));
-#pragma GCC unroll 7
-        for (int q = 1; q < 8; ++q)
-          ms = _mm512_add_epi32(ms, _mm512_madd_epi16(_mm512_load_si512(ub + 5184 + 64 * q),
-                                                      _mm512_set1_epi32(b[q])));
+        __m512i ms = BcastLoad(&kZero);
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; ++q) ms = DpwssdBcast(ms, LoadChunk(ub + 5184 + 64 * q), b + q);
         const __m512 sc = _mm512_mul_ps(n32d, _mm512_set1_ps(da[h * 8 + i]));
         acc[h * 8 + i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), sc, acc[h * 8 + i]);
       }
@@ -698,7 +895,8 @@ constexpr TokFn kQ6KTok[8] = {GemvQ6KTok<1>, GemvQ6KTok<2>, GemvQ6KTok<3>, GemvQ
 
 namespace seekd::kernels {
 
-PackedGemm PackedKQuantGemm(DType t) {
+PackedGemm PackedKQuantGemm(DType t, bool amx) {
+  if (amx && t != DType::kQ4_K) return PackedGemm{};  // Q6_K: no AMX variant
   PackedGemm p;
   p.act = ActFormat::kQ8K;
   if (t == DType::kQ4_K) {
@@ -709,7 +907,9 @@ PackedGemm PackedKQuantGemm(DType t) {
     p.gemv_multi = GemvMultiK<kQ4KTok, GroupBytesQ4K>;
     p.panel_bytes = PanelBytesQ4K;
     p.pack_panel = PackPanelQ4K;
-    p.gemm = GemmK<UnpackQ4KGroup, MicroQ4K, GroupBytesQ4K, kQ4KUnpacked, kQ4KPanel, kQ4KChunk>;
+    p.gemm =
+        amx ? GemmQ4KAmx
+            : GemmK<UnpackQ4KGroup, MicroQ4K, GroupBytesQ4K, kQ4KUnpacked, kQ4KPanel, kQ4KChunk>;
   } else if (t == DType::kQ6_K) {
     p.layout = "q6_K.g16.v1";
     p.bytes = BytesQ6_K;
