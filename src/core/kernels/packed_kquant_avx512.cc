@@ -582,12 +582,12 @@ void GemmQ4KAmx(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t*
 //                  Σ_m hi2(q6_r[64u + 16m + 4c + e]) << 2m (sub-blocks 4u … 4u + 3).
 //   meta, superblock s at 288·s: d f16[16], then the scales as int8 pairs [8][16][2]
 //     (sc_2q and sc_2q+1 of a row side by side, for vpmaddwd against the activation sums).
-// Per output and superblock the float order is: for j = 0..15,
-//   acc = fma((float) Σ q6·a over sub-block j, fl(fp32(d)·sc_j · da), acc)   (d·sc_j exact)
-// then acc = fma((float) Σ_j sc_j·bsum_j, fl(−32·fp32(d) · da), acc)      (the −32 offset).
+// Per output and superblock the float order is one FMA,
+//   acc = fma((float) (Σ_j sc_j·isum_j − 32·Σ_j sc_j·bsum_j), fl(fp32(d) · da), acc)
+// with isum_j = Σ q6·a over sub-block j: scales and the −32 offset fold in int32 (|Σ| < 2^29).
 constexpr uint64_t kQ6KQuant = 3072, kQ6KMeta = 288;
-// Unpacked superblock (GEMM scratch): 16 sub-blocks × 256 u8 (0..63) chunk bytes, d·sc_j
-// f32[16][16], −32·d f32[16], the scale pairs as int16 [8][16][2].
+// Unpacked superblock (GEMM scratch): 16 sub-blocks × 256 u8 (0..63) chunk bytes, sc_j int32
+// [16][16], fp32(d)[16], the scale pairs as int16 [8][16][2].
 constexpr uint64_t kQ6KUnpacked = 4096 + 1024 + 64 + 512;
 // Panel block (tile, superblock): 16 tokens × 256 quants, their f32 d, and per token the eight
 // dwords (bsum_2q, bsum_2q+1) as int16 pairs.
@@ -713,10 +713,9 @@ inline __m512i Q6Pairs(const uint8_t* meta, int q) {
   return _mm512_cvtepi8_epi16(
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(meta + 32 + q * 32)));
 }
-inline __m512 Q6Scale(__m512i pairs, int j) {
-  const __m512i s = j % 2 == 0 ? _mm512_srai_epi32(_mm512_slli_epi32(pairs, 16), 16)
-                               : _mm512_srai_epi32(pairs, 16);
-  return _mm512_cvtepi32_ps(s);
+inline __m512i Q6Scale(__m512i pairs, int j) {
+  return j % 2 == 0 ? _mm512_srai_epi32(_mm512_slli_epi32(pairs, 16), 16)
+                    : _mm512_srai_epi32(pairs, 16);
 }
 
 // One group's superblocks [sb0, sb0 + n) unpacked for the GEMM (once per group and K-chunk).
@@ -730,31 +729,33 @@ void UnpackQ6KGroup(const uint8_t* wg, int64_t nsb, int sb0, int n, uint8_t* out
         _mm512_store_si512(out + j * 256 + c * 64,
                            Q6Chunk(_mm512_load_si512(wq + (j / 2) * 256 + c * 64),
                                    _mm512_load_si512(wq + 2048 + (j / 4) * 256 + c * 64), j));
-    const __m512 d = HalfToFloat(meta);
-    auto* dsc = reinterpret_cast<float*>(out + 4096);
 #pragma GCC unroll 16
     for (int j = 0; j < 16; ++j)
-      _mm512_store_ps(dsc + 16 * j, _mm512_mul_ps(d, Q6Scale(Q6Pairs(meta, j / 2), j)));
-    _mm512_store_ps(dsc + 256, _mm512_mul_ps(d, _mm512_set1_ps(-32.0f)));
+      _mm512_store_si512(out + 4096 + 64 * j, Q6Scale(Q6Pairs(meta, j / 2), j));
+    _mm512_store_ps(reinterpret_cast<float*>(out + 5120), HalfToFloat(meta));
     for (int q = 0; q < 8; ++q) _mm512_store_si512(out + 5184 + q * 64, Q6Pairs(meta, q));
   }
 }
 
-// One group × one 16-token tile over n unpacked superblocks (two 8-token halves).
-void MicroQ6K(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t ldy, int ntok,
+// One group × one 16-token tile over n unpacked superblocks, one 8-token half at a time (as
+// MicroQ4K).
+void MicroQ6K(const uint8_t* ub0, const uint8_t* ap0, int n, float* y, int64_t ldy, int ntok,
               bool first) {
-  __m512 acc[16];
-#pragma GCC unroll 16
-  for (int t = 0; t < 16; ++t)
-    acc[t] = (first || t >= ntok) ? _mm512_setzero_ps() : _mm512_loadu_ps(y + t * ldy);
-  for (int s = 0; s < n; ++s, ub += kQ6KUnpacked, ap += kQ6KPanel) {
-    const auto* dsc = reinterpret_cast<const float*>(ub + 4096);
-    const auto* aq = reinterpret_cast<const int32_t*>(ap);
-    const auto* da = reinterpret_cast<const float*>(ap + 4096);
-    const auto* bs = reinterpret_cast<const int32_t*>(ap + 4160);
-#pragma GCC unroll 2
-    for (int h = 0; h < 2; ++h) {
-      if (h * 8 >= ntok) break;  // a short tile (a decode batch): skip the empty half
+  for (int h = 0; h * 8 < ntok; ++h) {  // a short tile (a decode batch) skips the empty half
+    __m512 acc[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i)
+      acc[i] = (first || h * 8 + i >= ntok) ? _mm512_setzero_ps()
+                                            : _mm512_loadu_ps(y + (h * 8 + i) * ldy);
+    const uint8_t* ub = ub0;
+    const uint8_t* ap = ap0;
+    for (int s = 0; s < n; ++s, ub += kQ6KUnpacked, ap += kQ6KPanel) {
+      const auto* aq = reinterpret_cast<const int32_t*>(ap) + h * 8 * 64;
+      const auto* da = reinterpret_cast<const float*>(ap + 4096) + h * 8;
+      const auto* bs = reinterpret_cast<const int32_t*>(ap + 4160) + h * 8 * 8;
+      __m512i isc[8];
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) isc[i] = BcastLoad(&kZero);
       for (int j = 0; j < 16; ++j) {
         __m512i isum[8];
 #pragma GCC unroll 8
@@ -763,32 +764,30 @@ void MicroQ6K(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t ldy
         for (int c = 0; c < 4; ++c) {
           const __m512i w = LoadChunk(ub + j * 256 + 64 * c);
 #pragma GCC unroll 8
-          for (int i = 0; i < 8; ++i)
-            isum[i] = DpbusdBcast(isum[i], w, aq + (h * 8 + i) * 64 + j * 4 + c);
+          for (int i = 0; i < 8; ++i) isum[i] = DpbusdBcast(isum[i], w, aq + i * 64 + j * 4 + c);
         }
-        const __m512 dscj = _mm512_load_ps(dsc + 16 * j);
+        const __m512i scj = _mm512_load_si512(ub + 4096 + 64 * j);
 #pragma GCC unroll 8
-        for (int i = 0; i < 8; ++i) {
-          const __m512 sc = _mm512_mul_ps(dscj, _mm512_set1_ps(da[h * 8 + i]));
-          acc[h * 8 + i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), sc, acc[h * 8 + i]);
-        }
+        for (int i = 0; i < 8; ++i)
+          isc[i] = _mm512_add_epi32(isc[i], _mm512_mullo_epi32(isum[i], scj));
       }
-      // The offset: Σ_j sc_j · bsum_j per row, eight vpdpwssd over the pairs.
-      const __m512 n32d = _mm512_load_ps(dsc + 256);
+      // The offset: 32 · Σ_j sc_j · bsum_j per row, eight vpdpwssd over the pairs.
+      const __m512 d = _mm512_load_ps(reinterpret_cast<const float*>(ub + 5120));
 #pragma GCC unroll 8
       for (int i = 0; i < 8; ++i) {
-        const int32_t* b = bs + (h * 8 + i) * 8;
         __m512i ms = BcastLoad(&kZero);
 #pragma GCC unroll 8
-        for (int q = 0; q < 8; ++q) ms = DpwssdBcast(ms, LoadChunk(ub + 5184 + 64 * q), b + q);
-        const __m512 sc = _mm512_mul_ps(n32d, _mm512_set1_ps(da[h * 8 + i]));
-        acc[h * 8 + i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), sc, acc[h * 8 + i]);
+        for (int q = 0; q < 8; ++q)
+          ms = DpwssdBcast(ms, LoadChunk(ub + 5184 + 64 * q), bs + i * 8 + q);
+        const __m512i tot = _mm512_sub_epi32(isc[i], _mm512_slli_epi32(ms, 5));
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot), _mm512_mul_ps(d, _mm512_set1_ps(da[i])),
+                                 acc[i]);
       }
     }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i)
+      if (h * 8 + i < ntok) _mm512_storeu_ps(y + (h * 8 + i) * ldy, acc[i]);
   }
-#pragma GCC unroll 16
-  for (int t = 0; t < 16; ++t)
-    if (t < ntok) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
 // Decode: per superblock, sixteen independent chains (one per sub-block), the same float order.
@@ -815,21 +814,20 @@ inline __m512 GemvQ6KStep(const uint8_t* wg, int64_t nsb, int64_t sb, const Bloc
         isum[j] = DpbusdBcast(isum[j], Q6Chunk(m < 2 ? n0 : n1, hb, j), aq + 4 * j + c);
       }
     }
-  const __m512 d = HalfToFloat(meta);
-  const __m512 dav = _mm512_set1_ps(a.d);
   __m512i pairs[8];
 #pragma GCC unroll 8
   for (int q = 0; q < 8; ++q) pairs[q] = Q6Pairs(meta, q);
-#pragma GCC unroll 16
-  for (int j = 0; j < 16; ++j)
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[j]),
-                          _mm512_mul_ps(_mm512_mul_ps(d, Q6Scale(pairs[j / 2], j)), dav), acc);
+  __m512i isc = _mm512_mullo_epi32(isum[0], Q6Scale(pairs[0], 0));
+#pragma GCC unroll 15
+  for (int j = 1; j < 16; ++j)
+    isc = _mm512_add_epi32(isc, _mm512_mullo_epi32(isum[j], Q6Scale(pairs[j / 2], j)));
   __m512i ms = _mm512_madd_epi16(pairs[0], _mm512_set1_epi32(BsumPair16(a, 0)));
 #pragma GCC unroll 7
   for (int q = 1; q < 8; ++q)
-    ms = _mm512_add_epi32(ms, _mm512_madd_epi16(pairs[q], _mm512_set1_epi32(BsumPair16(a, q))));
-  const __m512 n32d = _mm512_mul_ps(d, _mm512_set1_ps(-32.0f));
-  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), _mm512_mul_ps(n32d, dav), acc);
+    ms = _mm512_dpwssd_epi32(ms, pairs[q], _mm512_set1_epi32(BsumPair16(a, q)));
+  const __m512i tot = _mm512_sub_epi32(isc, _mm512_slli_epi32(ms, 5));
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot),
+                         _mm512_mul_ps(HalfToFloat(meta), _mm512_set1_ps(a.d)), acc);
 }
 
 // Decode batches: GemvQ6K's order, per sub-block pair as in GemvQ4KTok.
@@ -843,7 +841,9 @@ void GemvQ6KTok(const uint8_t* wg, int64_t nsb, const BlockQ8K* const* a, float*
     const uint8_t* meta = wg + nsb * kQ6KQuant + sb * kQ6KMeta;
     for (uint64_t o = 0; o < kQ6KQuant; o += 64)
       _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
-    const __m512 d = HalfToFloat(meta);
+    __m512i isc[NT];
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) isc[t] = _mm512_setzero_si512();
     for (int pp = 0; pp < 8; pp += 2)
 #pragma GCC unroll 2
       for (int odd = 0; odd < 2; ++odd) {
@@ -865,23 +865,21 @@ void GemvQ6KTok(const uint8_t* wg, int64_t nsb, const BlockQ8K* const* a, float*
           }
         }
         const __m512i pr = Q6Pairs(meta, p);
-        const __m512 c0 = _mm512_mul_ps(d, Q6Scale(pr, 0)), c1 = _mm512_mul_ps(d, Q6Scale(pr, 1));
+        const __m512i c0 = Q6Scale(pr, 0), c1 = Q6Scale(pr, 1);
 #pragma GCC unroll 8
-        for (int t = 0; t < NT; ++t) {
-          const __m512 dav = _mm512_set1_ps(a[t][sb].d);
-          acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0[t]), _mm512_mul_ps(c0, dav), acc[t]);
-          acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1[t]), _mm512_mul_ps(c1, dav), acc[t]);
-        }
+        for (int t = 0; t < NT; ++t)
+          isc[t] = _mm512_add_epi32(isc[t], _mm512_add_epi32(_mm512_mullo_epi32(s0[t], c0),
+                                                             _mm512_mullo_epi32(s1[t], c1)));
       }
-    const __m512 n32d = _mm512_mul_ps(d, _mm512_set1_ps(-32.0f));
+    const __m512 d = HalfToFloat(meta);
 #pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) {
       __m512i ms = _mm512_madd_epi16(Q6Pairs(meta, 0), _mm512_set1_epi32(BsumPair16(a[t][sb], 0)));
       for (int q = 1; q < 8; ++q)
-        ms = _mm512_add_epi32(
-            ms, _mm512_madd_epi16(Q6Pairs(meta, q), _mm512_set1_epi32(BsumPair16(a[t][sb], q))));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms),
-                               _mm512_mul_ps(n32d, _mm512_set1_ps(a[t][sb].d)), acc[t]);
+        ms = _mm512_dpwssd_epi32(ms, Q6Pairs(meta, q), _mm512_set1_epi32(BsumPair16(a[t][sb], q)));
+      const __m512i tot = _mm512_sub_epi32(isc[t], _mm512_slli_epi32(ms, 5));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot),
+                               _mm512_mul_ps(d, _mm512_set1_ps(a[t][sb].d)), acc[t]);
     }
   }
 #pragma GCC unroll 8
