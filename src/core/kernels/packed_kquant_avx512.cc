@@ -403,7 +403,7 @@ constexpr TokFn kQ4KTok[8] = {GemvQ4KTok<1>, GemvQ4KTok<2>, GemvQ4KTok<3>, GemvQ
 // −fp32(dmin)[16], the mins as int16 pairs [4][16][2]. A k-step's B tile (1 KB) is the u8
 // chunk bytes of sub-blocks 2p and 2p + 1 (the VNNI layout: 4 k × 16 columns per 64-byte row).
 constexpr uint64_t kQ4KAmxUnpacked = 8192 + 128 + 256;
-constexpr int kQ4KAmxChunk = 6;  // superblocks per K-chunk: 16 groups × 4 × 8.4 KB in L2
+constexpr int kQ4KAmxChunk = 6;  // superblocks per K-chunk: 16 groups × 6 × 8.4 KB in L2
 
 // tmm0/1: C_lo/C_hi of token tile 0, tmm2/3 of token tile 1; tmm4/5: A of tiles 0/1;
 // tmm6/7: B_lo/B_hi.
@@ -470,25 +470,32 @@ inline void EpilogueQ4K(const int32_t* clo, const int32_t* chi, const uint8_t* u
   }
 }
 
-// One group × NT token tiles (1–2) over n unpacked superblocks.
+// NT token tiles (1–2) × ng row groups × n unpacked superblocks (group j's at ub + j · ustride),
+// as one software pipeline over the (group, superblock) steps: step k's tile products are
+// issued before step k − 1's epilogue, so the tile unit works while the vector units scale,
+// and k's tiles are stored after that epilogue. One pipeline per token-tile pair, not per group,
+// so it fills and drains once. y points at group 0's columns of the pair's first token.
 template <int NT>
-void MicroQ4KAmx(const uint8_t* ub, const uint8_t* const ap[2], int n, float* y, int64_t ldy,
-                 const int ntok[2], bool first) {
+void MicroQ4KAmx(const uint8_t* ub, uint64_t ustride, int ng, const uint8_t* const ap[2], int n,
+                 float* y, int64_t ldy, const int ntok[2], bool first) {
   // C tiles alternate between two small, hot buffers (tile stores that miss L1 are slow, and
-  // superblock s + 1's stores must not overwrite what s's epilogue reads).
+  // step k + 1's stores must not overwrite what k's epilogue reads); so do the accumulators of
+  // consecutive groups (group g's first step is issued before g − 1's last epilogue).
   alignas(64) int32_t cbufs[2][4][256];
-  alignas(64) float acc[2][16 * 16];
-  for (int i = 0; i < NT; ++i)
-    for (int t = 0; t < 16; ++t)
-      _mm512_store_ps(acc[i] + 16 * t, (!first && t < ntok[i])
-                                           ? _mm512_loadu_ps(y + (i * 16 + t) * ldy)
-                                           : _mm512_setzero_ps());
-  // Software-pipelined: superblock s's tile products are issued before s − 1's epilogue, so
-  // the tile unit works while the vector units scale; C(s) is stored after that epilogue.
-  for (int s = 0; s <= n; ++s) {
-    const uint64_t ao = static_cast<uint64_t>(s) * kQ4KPanel;
-    const uint8_t* us = ub + static_cast<uint64_t>(s) * kQ4KAmxUnpacked;
-    if (s < n) {
+  alignas(64) float acc[2][2][16 * 16];
+  const int steps = ng * n;
+  for (int k = 0; k <= steps; ++k) {
+    if (k < steps) {
+      const int g = k / n, s = k % n;
+      if (s == 0)
+        for (int i = 0; i < NT; ++i)
+          for (int t = 0; t < 16; ++t)
+            _mm512_store_ps(acc[g & 1][i] + 16 * t,
+                            (!first && t < ntok[i])
+                                ? _mm512_loadu_ps(y + (i * 16 + t) * ldy + g * 16)
+                                : _mm512_setzero_ps());
+      const uint64_t ao = static_cast<uint64_t>(s) * kQ4KPanel;
+      const uint8_t* us = ub + g * ustride + static_cast<uint64_t>(s) * kQ4KAmxUnpacked;
       _tile_zero(0);
       _tile_zero(1);
       if constexpr (NT > 1) {
@@ -509,14 +516,21 @@ void MicroQ4KAmx(const uint8_t* ub, const uint8_t* const ap[2], int n, float* y,
         }
       }
     }
-    if (s > 0) {
-      int32_t(*prev)[256] = cbufs[(s - 1) & 1];
+    if (k > 0) {
+      const int g = (k - 1) / n, s = (k - 1) % n;
+      const uint8_t* us = ub + g * ustride + static_cast<uint64_t>(s) * kQ4KAmxUnpacked;
+      int32_t(*prev)[256] = cbufs[(k - 1) & 1];
       for (int i = 0; i < NT; ++i)
-        EpilogueQ4K(prev[2 * i], prev[2 * i + 1], us - kQ4KAmxUnpacked, ap[i] + ao - kQ4KPanel,
-                    ntok[i], acc[i]);
+        EpilogueQ4K(prev[2 * i], prev[2 * i + 1], us, ap[i] + static_cast<uint64_t>(s) * kQ4KPanel,
+                    ntok[i], acc[g & 1][i]);
+      if (s == n - 1)
+        for (int i = 0; i < NT; ++i)
+          for (int t = 0; t < ntok[i]; ++t)
+            _mm512_storeu_ps(y + (i * 16 + t) * ldy + g * 16,
+                             _mm512_load_ps(acc[g & 1][i] + 16 * t));
     }
-    if (s < n) {
-      int32_t(*cbuf)[256] = cbufs[s & 1];
+    if (k < steps) {
+      int32_t(*cbuf)[256] = cbufs[k & 1];
       _tile_stored(0, cbuf[0], 64);
       _tile_stored(1, cbuf[1], 64);
       if constexpr (NT > 1) {
@@ -525,9 +539,6 @@ void MicroQ4KAmx(const uint8_t* ub, const uint8_t* const ap[2], int n, float* y,
       }
     }
   }
-  for (int i = 0; i < NT; ++i)
-    for (int t = 0; t < ntok[i]; ++t)
-      _mm512_storeu_ps(y + (i * 16 + t) * ldy, _mm512_load_ps(acc[i] + 16 * t));
 }
 
 // Loop nest: K-chunk > 16 row groups (unpacked once per chunk) > pairs of token tiles > group.
@@ -536,8 +547,8 @@ void GemmQ4KAmx(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t*
   const int nsb = static_cast<int>(n_cols / 256);
   const int ntt = static_cast<int>((n_tokens + kTileTok - 1) / kTileTok);
   const uint64_t gstride = GroupBytesQ4K(n_cols);
-  uint8_t* ubuf =
-      tl_scratch.Get(static_cast<uint64_t>(kGroupBlock) * kQ4KAmxChunk * kQ4KAmxUnpacked);
+  const uint64_t ustride = static_cast<uint64_t>(kQ4KAmxChunk) * kQ4KAmxUnpacked;
+  uint8_t* ubuf = tl_scratch.Get(kGroupBlock * ustride);
   const KTileConfig cfg;
   _tile_loadconfig(&cfg);
   for (int kb = 0; kb < nsb; kb += kQ4KAmxChunk) {
@@ -546,7 +557,7 @@ void GemmQ4KAmx(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t*
       const int ge = MinI(static_cast<int>(g1), gb + kGroupBlock);
       for (int g = gb; g < ge; ++g)
         UnpackQ4KAmx(w + static_cast<uint64_t>(g) * gstride, nsb, kb, n,
-                     ubuf + static_cast<uint64_t>(g - gb) * kQ4KAmxChunk * kQ4KAmxUnpacked);
+                     ubuf + static_cast<uint64_t>(g - gb) * ustride);
       for (int tt = 0; tt < ntt; tt += 2) {
         const int nt = MinI(2, ntt - tt);
         const uint8_t* ap[2] = {
@@ -555,14 +566,11 @@ void GemmQ4KAmx(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t*
         const int ntok[2] = {
             MinI(kTileTok, static_cast<int>(n_tokens - tt * kTileTok)),
             nt > 1 ? MinI(kTileTok, static_cast<int>(n_tokens - (tt + 1) * kTileTok)) : 0};
-        for (int g = gb; g < ge; ++g) {
-          const uint8_t* ub = ubuf + static_cast<uint64_t>(g - gb) * kQ4KAmxChunk * kQ4KAmxUnpacked;
-          float* yt = y + static_cast<int64_t>(tt) * kTileTok * n_rows + g * 16;
-          if (nt == 2) {
-            MicroQ4KAmx<2>(ub, ap, n, yt, n_rows, ntok, kb == 0);
-          } else {
-            MicroQ4KAmx<1>(ub, ap, n, yt, n_rows, ntok, kb == 0);
-          }
+        float* yt = y + static_cast<int64_t>(tt) * kTileTok * n_rows + gb * 16;
+        if (nt == 2) {
+          MicroQ4KAmx<2>(ubuf, ustride, ge - gb, ap, n, yt, n_rows, ntok, kb == 0);
+        } else {
+          MicroQ4KAmx<1>(ubuf, ustride, ge - gb, ap, n, yt, n_rows, ntok, kb == 0);
         }
       }
     }
