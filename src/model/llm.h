@@ -2,7 +2,9 @@
 // architecture's registry entry, model/arch/registry.h) and views of its weights. GGUF weights
 // in a type with a kernel are used in place from the memory map (no copy); safetensors weights
 // in F32/F16/BF16 likewise; anything converted at load (`quant`, 1-D tensors stored as 16-bit)
-// is owned and counted in converted_bytes().
+// is owned and counted in converted_bytes() — except a `quant` conversion the packed-weight
+// cache serves packed: that matrix is never converted, and its view has packed bytes only
+// (data is null).
 //
 // Thread-safety: immutable after LoadLlm (but for the packed-weight cache's status, which
 // has its own lock); share it between threads and forward passes.

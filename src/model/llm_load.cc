@@ -46,7 +46,11 @@ class LlmBuilder {
                             bool convert = true);
   Result<const float*> Vector(const std::string& name, int64_t n, bool optional = false);
   Status FillConfig(const ArchInfo& arch, bool from_gguf);
-  void Pack();
+  // The weight matrices in the order Build creates them (the embedding excluded).
+  std::vector<MatrixView*> MatrixSlots();
+  // Quantizes a deferred matrix (Matrix() with --quant) into owned memory.
+  Status Convert(const MatrixView& src, MatrixView* dst);
+  Status Pack();
   void Progress() {
     ++done_;
     if (opt_.progress && total_ > 0) opt_.progress(static_cast<double>(done_) / total_);
@@ -57,6 +61,10 @@ class LlmBuilder {
   const std::map<std::string, RawTensor>* tensors_ = nullptr;
   size_t done_ = 0, total_ = 0;
   std::vector<std::string> sources_;
+  // Load-time conversions wait until Pack() knows whether the packed-weight cache has the
+  // result: a hit never needs the converted rows. Matrix() returns the target's view with no
+  // data; these are the sources, in creation order.
+  std::vector<MatrixView> deferred_;
 };
 
 namespace {
@@ -158,21 +166,38 @@ Result<MatrixView> LlmBuilder::Matrix(const std::string& name, int64_t n_cols, i
     target = DType::kF16;  // computable stand-in for a type without a dot kernel
   }
   if (target == t.dtype) return m;
-  // Convert: dequantize row by row, quantize to the target (a dtype's block must divide a row).
+  // Convert (a dtype's block must divide a row): deferred to Pack().
   auto target_row = RowBytes(target, static_cast<uint64_t>(n_cols));
   if (!target_row.ok()) {
     if (has_kernel) return m;  // keep as stored: the row does not fit the target's blocks
     return target_row.status().WithContext(name);
   }
-  std::vector<uint8_t> out(*target_row * static_cast<uint64_t>(n_rows));
-  std::vector<float> row(static_cast<size_t>(n_cols));
-  for (int64_t r = 0; r < n_rows; ++r) {
-    SEEKD_RETURN_IF_ERROR(Dequantize(t.dtype, m.Row(r), row.data(), n_cols));
-    SEEKD_RETURN_IF_ERROR(Quantize(target, row.data(), out.data() + *target_row * r, n_cols));
+  deferred_.push_back(m);
+  return MatrixView{target, nullptr, n_cols, n_rows, *target_row};
+}
+
+Status LlmBuilder::Convert(const MatrixView& src, MatrixView* dst) {
+  std::vector<uint8_t> out(dst->row_bytes * static_cast<uint64_t>(dst->n_rows));
+  std::vector<float> row(static_cast<size_t>(src.n_cols));
+  for (int64_t r = 0; r < src.n_rows; ++r) {
+    SEEKD_RETURN_IF_ERROR(Dequantize(src.dtype, src.Row(r), row.data(), src.n_cols));
+    SEEKD_RETURN_IF_ERROR(
+        Quantize(dst->dtype, row.data(), out.data() + dst->row_bytes * r, src.n_cols));
   }
   llm_->converted_bytes_ += out.size();
   llm_->owned_.push_back(std::move(out));
-  return MatrixView{target, llm_->owned_.back().data(), n_cols, n_rows, *target_row};
+  dst->data = llm_->owned_.back().data();
+  return Status::Ok();
+}
+
+std::vector<MatrixView*> LlmBuilder::MatrixSlots() {
+  LlmWeights& w = llm_->weights_;
+  std::vector<MatrixView*> slots;
+  for (LayerWeights& l : w.layers)
+    for (MatrixView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
+      slots.push_back(m);
+  slots.push_back(&w.output);
+  return slots;
 }
 
 Result<const float*> LlmBuilder::Vector(const std::string& name, int64_t n, bool optional) {
@@ -236,33 +261,47 @@ Status LlmBuilder::Build(const std::map<std::string, RawTensor>& tensors, const 
     SEEKD_ASSIGN_OR_RETURN(const float* ff, Vector("rope_freqs.weight", c.rope.n_rot / 2));
     llm_->config_.rope.freq_factors.assign(ff, ff + c.rope.n_rot / 2);
   }
-  Pack();
+  SEEKD_RETURN_IF_ERROR(Pack());
   if (opt_.progress) opt_.progress(1.0);
   return Status::Ok();
 }
 
-// Repacks the matrices the active table has a packed GEMM for (ARCHITECTURE: "a format
-// repacked for a kernel is built once at load and counted"), in slices of row groups on a few
-// threads. With a cache folder the packed copy is first looked up there: a hit maps it and
-// never reads the original pages. On a miss the copy goes to memory as without a cache, and a
-// background thread stores it for the next load (writing to the page cache can stall on a slow
-// disk; the load must not). The file pages a packed matrix was read from are handed back
-// (MADV_DONTNEED: the mapping stays valid and re-reads the file if another ISA's table ever
-// uses the original layout).
-void LlmBuilder::Pack() {
-  if (!opt_.repack) return;
+// Runs the deferred --quant conversions and repacks the matrices the active table has a
+// packed GEMM for (ARCHITECTURE: "a format repacked for a kernel is built once at load and
+// counted"), in slices of row groups on a few threads. With a cache folder the packed copy is
+// first looked up there: a hit maps it, never reads the original pages, and skips the
+// conversions of the matrices it covers. On a miss the copy goes to memory as without a cache,
+// and a background thread stores it for the next load (writing to the page cache can stall on
+// a slow disk; the load must not). The file pages a packed matrix was read from are handed
+// back (MADV_DONTNEED: the mapping stays valid and re-reads the file if another ISA's table
+// ever uses the original layout).
+Status LlmBuilder::Pack() {
   const kernels::Kernels& k = kernels::Active();
   LlmWeights& w = llm_->weights_;
+  // The deferred conversions, matched to their slots (the only views without data).
+  std::vector<std::pair<MatrixView*, const MatrixView*>> pending;
+  size_t next_deferred = 0;
   std::vector<MatrixView*> todo;
-  auto consider = [&](MatrixView& m) {
-    const kernels::PackedGemm& pg = k.packed[static_cast<int>(m.dtype)];
-    if (pg.pack != nullptr && m.n_rows % kernels::kPackedRows == 0 && m.n_cols % 32 == 0)
-      todo.push_back(&m);
+  for (MatrixView* m : MatrixSlots()) {
+    if (m->data == nullptr) {
+      SEEKD_CHECK(next_deferred < deferred_.size());
+      const MatrixView& src = deferred_[next_deferred++];
+      SEEKD_CHECK(src.n_rows == m->n_rows && src.n_cols == m->n_cols);
+      pending.emplace_back(m, &src);
+    }
+    const kernels::PackedGemm& pg = k.packed[static_cast<int>(m->dtype)];
+    if (opt_.repack && pg.pack != nullptr && m->n_rows % kernels::kPackedRows == 0 &&
+        m->n_cols % 32 == 0)
+      todo.push_back(m);
+  }
+  SEEKD_CHECK(next_deferred == deferred_.size());
+  // Converts the pending matrices (all, or those a cache hit does not cover).
+  auto convert = [&](bool skip_packed) -> Status {
+    for (auto& [dst, src] : pending)
+      if (!(skip_packed && dst->packed != nullptr)) SEEKD_RETURN_IF_ERROR(Convert(*src, dst));
+    return Status::Ok();
   };
-  for (LayerWeights& l : w.layers)
-    for (MatrixView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) consider(*m);
-  consider(w.output);
-  if (todo.empty()) return;
+  if (todo.empty()) return convert(false);
   auto table = [&](const MatrixView& m) -> const kernels::PackedGemm& {
     return k.packed[static_cast<int>(m.dtype)];
   };
@@ -291,7 +330,9 @@ void LlmBuilder::Pack() {
         llm_->keep_alive_.push_back(hit->file);
         status.state = "hit";
         status.file = key->file;
-        return;
+        // A matrix served packed from the cache is never read in its own layout: its
+        // conversion is skipped (its view keeps no data).
+        return convert(true);
       }
       if (hit.status().code() != StatusCode::kNotFound)
         status.reason = "replacing " + key->file + ": " + hit.status().message();
@@ -310,6 +351,7 @@ void LlmBuilder::Pack() {
     }
   }
 
+  SEEKD_RETURN_IF_ERROR(convert(false));
   auto owned = [&](const uint8_t* p) {
     for (const auto& o : llm_->owned_)
       if (p >= o.data() && p < o.data() + o.size()) return true;
@@ -346,7 +388,7 @@ void LlmBuilder::Pack() {
   for (int t = 1; t < n_threads; ++t) threads.emplace_back(worker);
   worker();
   for (auto& t : threads) t.join();
-  if (!writer) return;
+  if (!writer) return Status::Ok();
 
   std::vector<const uint8_t*> data(todo.size());
   for (size_t i = 0; i < todo.size(); ++i) data[i] = todo[i]->packed;
@@ -361,6 +403,7 @@ void LlmBuilder::Pack() {
     llm->pack_cache_.state = st.ok() ? "written" : "unavailable";
     if (!st.ok()) llm->pack_cache_.reason = st.message();
   });
+  return Status::Ok();
 }
 
 Llm::~Llm() { FinishPackCache(); }

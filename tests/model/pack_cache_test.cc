@@ -126,6 +126,54 @@ TEST_F(PackCache, SecondLoadMapsTheStoredCopyAndComputesTheSameBits) {
   EXPECT_EQ(Logits(*second), want);
 }
 
+// --quant on a cache hit: the converted matrices come packed from the file, so the load neither
+// quantizes them again nor holds a converted copy; the bits are those of converting.
+TEST_F(PackCache, AHitSkipsTheLoadTimeQuantization) {
+  if (!packs_) GTEST_SKIP() << "no packed GEMM on this ISA";
+  const std::string path = WriteModel("f16.gguf", 3, "f16");
+  auto load = [&](const std::string& dir) {
+    LoadOptions o;
+    o.pack_cache_dir = dir;
+    o.quant = DType::kQ8_0;
+    auto llm = LoadLlm(path, o);
+    EXPECT_TRUE(llm.ok()) << llm.status().ToString();
+    if (llm.ok()) (*llm)->FinishPackCache();
+    return llm.ok() ? std::move(*llm) : nullptr;
+  };
+  const auto plain = load("");
+  ASSERT_NE(plain, nullptr);
+  const std::vector<float> want = Logits(*plain);
+  const uint64_t matrix_bytes = plain->weights().layers[0].w_up.row_bytes * 512;
+  EXPECT_GT(plain->converted_bytes(), 10 * matrix_bytes);
+  EXPECT_EQ(plain->weights().layers[0].w_up.dtype, DType::kQ8_0);
+
+  const auto first = load(dir_);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->pack_cache().state, "written") << first->pack_cache().reason;
+  EXPECT_EQ(first->converted_bytes(), plain->converted_bytes());
+  EXPECT_EQ(Logits(*first), want);
+
+  const auto second = load(dir_);
+  ASSERT_NE(second, nullptr);
+  EXPECT_EQ(second->pack_cache().state, "hit");
+  const MatrixView& up = second->weights().layers[0].w_up;
+  EXPECT_EQ(up.dtype, DType::kQ8_0);
+  EXPECT_NE(up.packed, nullptr);
+  EXPECT_EQ(up.data, nullptr);  // never converted
+  // Only the small 1-D tensors (f32 copies) remain converted.
+  EXPECT_LT(second->converted_bytes(), matrix_bytes);
+  EXPECT_EQ(Logits(*second), want);
+  // Another target is another key: no hit on the Q8_0 copy.
+  LoadOptions o;
+  o.pack_cache_dir = dir_;
+  o.quant = DType::kQ4_K;
+  auto q4 = LoadLlm(path, o);
+  ASSERT_TRUE(q4.ok()) << q4.status().ToString();
+  (*q4)->FinishPackCache();
+  EXPECT_EQ((*q4)->pack_cache().state, "written");
+  EXPECT_GT((*q4)->converted_bytes(), 10 * matrix_bytes / 2);
+}
+
 TEST_F(PackCache, AReplacedModelIsRepackedNotServedFromTheOldCopy) {
   if (!packs_) GTEST_SKIP() << "no packed GEMM on this ISA";
   const std::string path = WriteModel("m.gguf", 1, "q4_k_m");
