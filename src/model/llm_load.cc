@@ -48,8 +48,6 @@ class LlmBuilder {
   Status FillConfig(const ArchInfo& arch, bool from_gguf);
   // The weight matrices in the order Build creates them (the embedding excluded).
   std::vector<MatrixView*> MatrixSlots();
-  // Quantizes a deferred matrix (Matrix() with --quant) into owned memory.
-  Status Convert(const MatrixView& src, MatrixView* dst);
   Status Pack();
   void Progress() {
     ++done_;
@@ -176,19 +174,21 @@ Result<MatrixView> LlmBuilder::Matrix(const std::string& name, int64_t n_cols, i
   return MatrixView{target, nullptr, n_cols, n_rows, *target_row};
 }
 
-Status LlmBuilder::Convert(const MatrixView& src, MatrixView* dst) {
-  std::vector<uint8_t> out(dst->row_bytes * static_cast<uint64_t>(dst->n_rows));
+namespace {
+
+// A deferred matrix (Matrix() with --quant) dequantized row by row and quantized to dst's type.
+Status ConvertRows(const MatrixView& src, const MatrixView& dst, std::vector<uint8_t>* out) {
+  out->resize(dst.row_bytes * static_cast<uint64_t>(dst.n_rows));
   std::vector<float> row(static_cast<size_t>(src.n_cols));
   for (int64_t r = 0; r < src.n_rows; ++r) {
     SEEKD_RETURN_IF_ERROR(Dequantize(src.dtype, src.Row(r), row.data(), src.n_cols));
     SEEKD_RETURN_IF_ERROR(
-        Quantize(dst->dtype, row.data(), out.data() + dst->row_bytes * r, src.n_cols));
+        Quantize(dst.dtype, row.data(), out->data() + dst.row_bytes * r, src.n_cols));
   }
-  llm_->converted_bytes_ += out.size();
-  llm_->owned_.push_back(std::move(out));
-  dst->data = llm_->owned_.back().data();
   return Status::Ok();
 }
+
+}  // namespace
 
 std::vector<MatrixView*> LlmBuilder::MatrixSlots() {
   LlmWeights& w = llm_->weights_;
@@ -295,10 +295,34 @@ Status LlmBuilder::Pack() {
       todo.push_back(m);
   }
   SEEKD_CHECK(next_deferred == deferred_.size());
-  // Converts the pending matrices (all, or those a cache hit does not cover).
+  // Converts the pending matrices (all, or those a cache hit does not cover), one matrix per
+  // job on every core, largest first.
   auto convert = [&](bool skip_packed) -> Status {
-    for (auto& [dst, src] : pending)
-      if (!(skip_packed && dst->packed != nullptr)) SEEKD_RETURN_IF_ERROR(Convert(*src, dst));
+    std::vector<size_t> jobs;
+    for (size_t i = 0; i < pending.size(); ++i)
+      if (!(skip_packed && pending[i].first->packed != nullptr)) jobs.push_back(i);
+    std::stable_sort(jobs.begin(), jobs.end(), [&](size_t a, size_t b) {
+      return pending[a].first->n_rows * pending[a].first->n_cols >
+             pending[b].first->n_rows * pending[b].first->n_cols;
+    });
+    std::vector<std::vector<uint8_t>> out(jobs.size());
+    std::vector<Status> status(jobs.size(), Status::Ok());
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t j; (j = next.fetch_add(1)) < jobs.size();)
+        status[j] = ConvertRows(*pending[jobs[j]].second, *pending[jobs[j]].first, &out[j]);
+    };
+    const auto cores = static_cast<size_t>(std::max(1u, std::thread::hardware_concurrency()));
+    std::vector<std::thread> threads;
+    for (size_t t = 1; t < std::min(cores, jobs.size()); ++t) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      SEEKD_RETURN_IF_ERROR(status[j]);
+      llm_->converted_bytes_ += out[j].size();
+      llm_->owned_.push_back(std::move(out[j]));
+      pending[jobs[j]].first->data = llm_->owned_.back().data();
+    }
     return Status::Ok();
   };
   if (todo.empty()) return convert(false);
