@@ -158,7 +158,10 @@ int Run(const Options& o) {
                                  : bf16 ? peak.bf16_macs_per_s
                                         : peak.f32_macs_per_s);
   const char* peak_name = int8 ? "int8 dot products" : bf16 ? "bf16 dot products" : "f32 FMA";
-  const auto amx_gemm = kernels::PackedGemmFor(main_type, /*amx=*/true).gemm;
+  // Asked only of the AVX-512 table: PackedGemmFor is AVX-512 code.
+  const auto amx_gemm = k.isa == kernels::Isa::kAvx512
+                            ? kernels::PackedGemmFor(main_type, /*amx=*/true).gemm
+                            : nullptr;
   const bool amx =
       packed && amx_gemm != nullptr && k.packed[static_cast<int>(main_type)].gemm == amx_gemm;
   const std::string gemm = !packed ? "per-row dot kernels"

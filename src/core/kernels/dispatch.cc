@@ -111,13 +111,15 @@ const Kernels& Choose() {
 std::vector<Isa> AvailableIsas() {
   std::vector<Isa> out;
   for (Isa i : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512})
-    if (TableOf(i) != nullptr && CpuHas(i)) out.push_back(i);
+    // CPU first: building a table runs code compiled for its ISA (an AVX-512 table's set-up
+    // is itself AVX-512 code, an illegal instruction on a CPU without it).
+    if (CpuHas(i) && TableOf(i) != nullptr) out.push_back(i);
   return out;
 }
 
 const Kernels& KernelsFor(Isa isa) {
-  const Kernels* k = TableOf(isa);
-  return k != nullptr && CpuHas(isa) ? *k : ScalarKernels();
+  const Kernels* k = CpuHas(isa) ? TableOf(isa) : nullptr;
+  return k != nullptr ? *k : ScalarKernels();
 }
 
 const Kernels& Active() {
