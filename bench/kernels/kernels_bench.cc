@@ -120,10 +120,11 @@ void BM_PackedGemm(benchmark::State& state, DType t, kernels::PackedGemm pg, int
 }
 
 // Decode over a packed copy: one thread, n_tok tokens (gemv, or gemv_multi for a decode
-// batch), a [n_rows × 1536] matrix of `bytes` (in cache or DRAM-sized), as bytes of the stored
-// format per second.
+// batch; with `gemm`, the prefill GEMM, panel packing included, to find where it overtakes
+// gemv_multi), a [n_rows × 1536] matrix of `bytes` (in cache or DRAM-sized), as bytes of the
+// stored format per second.
 void BM_PackedGemv(benchmark::State& state, DType t, kernels::PackedGemm pg, int64_t bytes,
-                   int64_t n_tok) {
+                   int64_t n_tok, bool gemm) {
   const int64_t n_cols = 1536;
   const uint64_t row = RowBytes(t, n_cols).value();
   const int64_t n_rows = bytes / static_cast<int64_t>(row) / 16 * 16;
@@ -154,6 +155,20 @@ void BM_PackedGemv(benchmark::State& state, DType t, kernels::PackedGemm pg, int
     }
   }
   std::vector<float> y(static_cast<size_t>(n_rows * n_tok));
+  if (gemm) {
+    auto panel = std::unique_ptr<uint8_t, void (*)(void*)>(
+        static_cast<uint8_t*>(
+            std::aligned_alloc(64, (pg.panel_bytes(n_tok, n_cols) + 63) / 64 * 64)),
+        std::free);
+    for (auto _ : state) {
+      pg.pack_panel(act.data(), n_tok, n_cols, 0, (n_tok + 15) / 16, panel.get());
+      pg.gemm(packed.get(), n_rows, n_cols, panel.get(), n_tok, y.data(), 0, n_rows / 16);
+    }
+    benchmark::DoNotOptimize(y.data());
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * n_rows *
+                            static_cast<int64_t>(row));
+    return;
+  }
   for (auto _ : state) {
     if (n_tok == 1)
       pg.gemv(packed.get(), n_rows, n_cols, act.data(), y.data(), 0, n_rows / 16);
@@ -215,14 +230,21 @@ int Register() {
       const std::string gemv_name = v.t == DType::kBF16 ? type + "/" + v.name : type;
       if (std::string(v.name) != "amx")
         for (int64_t mb : {1, 512})
-          for (int64_t n_tok : {1, 4, 8, 16}) {
+          for (int64_t n_tok : {1, 4, 8, 12, 16}) {
             if (n_tok > 1 && v.pg.gemv_multi == nullptr) continue;
             benchmark::RegisterBenchmark(("gemv/" + gemv_name + "/" + std::to_string(mb) + "MB/" +
                                           std::to_string(n_tok) + "tok")
                                              .c_str(),
-                                         BM_PackedGemv, v.t, v.pg, mb << 20, n_tok)
+                                         BM_PackedGemv, v.t, v.pg, mb << 20, n_tok, false)
                 ->Unit(benchmark::kMillisecond);
           }
+      // The GEMM on decode-batch sizes from DRAM: where it overtakes gemv_multi.
+      if (v.pg.pack_panel != nullptr && v.t != DType::kBF16)
+        for (int64_t n_tok : {4, 8, 12, 16})
+          benchmark::RegisterBenchmark(
+              ("batch/" + type + "/" + v.name + "/512MB/" + std::to_string(n_tok) + "tok").c_str(),
+              BM_PackedGemv, v.t, v.pg, int64_t{512} << 20, n_tok, true)
+              ->Unit(benchmark::kMillisecond);
       for (const auto& [n, kc] : shapes) {
         const std::string name =
             "gemm/" + type + "/" + v.name + "/" + std::to_string(n) + "x" + std::to_string(kc);

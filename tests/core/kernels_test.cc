@@ -187,22 +187,23 @@ TEST(Kernels, MultiTokenKernelsAreBitIdenticalToOneTokenKernels) {
       const auto multi = k.vec_dot_multi[static_cast<int>(t)];
       if (multi == nullptr) continue;
       ++covered;
-      for (int64_t n : Lengths(t)) {
-        const auto wq = QuantizeRow(t, Random(n, 3, 0.5f));
-        const int n_tok = 7;  // a full group of four and a partial one
-        const int64_t stride = kernels::ActRowBytes(t, n);
-        std::vector<uint8_t> acts(static_cast<size_t>(stride * n_tok));
-        for (int i = 0; i < n_tok; ++i) {
-          const auto x = Random(n, 50 + static_cast<uint32_t>(i), 2.0f);
-          kernels::QuantizeActivations(k, t, x.data(), n, acts.data() + i * stride);
+      for (int64_t n : Lengths(t))
+        // A full group of four and a partial one; past the AVX2 kernels' 64-token chunk.
+        for (const int n_tok : {7, 70}) {
+          const auto wq = QuantizeRow(t, Random(n, 3, 0.5f));
+          const int64_t stride = kernels::ActRowBytes(t, n);
+          std::vector<uint8_t> acts(static_cast<size_t>(stride * n_tok));
+          for (int i = 0; i < n_tok; ++i) {
+            const auto x = Random(n, 50 + static_cast<uint32_t>(i), 2.0f);
+            kernels::QuantizeActivations(k, t, x.data(), n, acts.data() + i * stride);
+          }
+          std::vector<float> out(static_cast<size_t>(n_tok * 3), -1.0f);
+          multi(n, wq.data(), acts.data(), stride, n_tok, out.data(), 3);
+          for (int i = 0; i < n_tok; ++i)
+            EXPECT_EQ(out[static_cast<size_t>(i * 3)],
+                      k.vec_dot[static_cast<int>(t)](n, wq.data(), acts.data() + i * stride))
+                << kernels::IsaName(isa) << " " << DTypeName(t) << " n=" << n << " token " << i;
         }
-        std::vector<float> out(static_cast<size_t>(n_tok * 3), -1.0f);
-        multi(n, wq.data(), acts.data(), stride, n_tok, out.data(), 3);
-        for (int i = 0; i < n_tok; ++i)
-          EXPECT_EQ(out[static_cast<size_t>(i * 3)],
-                    k.vec_dot[static_cast<int>(t)](n, wq.data(), acts.data() + i * stride))
-              << kernels::IsaName(isa) << " " << DTypeName(t) << " n=" << n << " token " << i;
-      }
     }
   }
   RecordProperty("multi_token_kernels", covered);
