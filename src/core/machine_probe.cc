@@ -29,15 +29,16 @@ double MeasureReadBandwidth(const kernels::Kernels& k, ThreadPool& pool, uint64_
   std::vector<uint64_t> sinks(n_threads);
   double best = 0;
   for (int r = 0; r < reps; ++r)
-    for (int streams : {1, 4, 8}) {  // one stream, and several kept in flight at once
-      const double t0 = Now();
-      pool.ParallelFor(pool.size(), [&](int64_t b, int64_t e, int thread) {
-        for (int64_t t = b; t < e; ++t)
-          sinks[static_cast<size_t>(thread)] +=
-              k.read_streams(buf + static_cast<uint64_t>(t) * part, part, streams);
-      });
-      best = std::max(best, static_cast<double>(n) / (Now() - t0));
-    }
+    for (bool prefetch : {false, true})
+      for (int streams : {1, 4, 8}) {  // one stream, and several kept in flight at once
+        const double t0 = Now();
+        pool.ParallelFor(pool.size(), [&](int64_t b, int64_t e, int thread) {
+          for (int64_t t = b; t < e; ++t)
+            sinks[static_cast<size_t>(thread)] +=
+                k.read_streams(buf + static_cast<uint64_t>(t) * part, part, streams, prefetch);
+        });
+        best = std::max(best, static_cast<double>(n) / (Now() - t0));
+      }
   volatile uint64_t keep = sinks[0];
   (void)keep;
   std::free(buf);

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -270,6 +272,31 @@ TEST(Kernels, SiluMulMatchesTheFormulaOnEveryIsa) {
       EXPECT_NEAR(y[i], want, 1e-6 * std::max(1.0, std::fabs(want)))
           << kernels::IsaName(isa) << " at " << i << " gate " << g[i];
     }
+  }
+}
+
+// The bandwidth probe reads every byte in each of its patterns: streams and prefetching change
+// the order, not the checksum, and a flipped bit in the last line of any stream shows.
+TEST(Kernels, ReadStreamsReadsEveryByteInEveryPattern) {
+  const uint64_t n = 64 * 8 * 40;  // 40 lines a stream at 8 streams; prefetch runs past no end
+  std::unique_ptr<uint8_t, void (*)(void*)> mem(static_cast<uint8_t*>(std::aligned_alloc(64, n)),
+                                                std::free);
+  uint8_t* buf = mem.get();
+  std::mt19937 rng(7);
+  for (uint64_t i = 0; i < n; ++i) buf[i] = static_cast<uint8_t>(rng());
+  for (Isa isa : kernels::AvailableIsas()) {
+    const auto& k = kernels::KernelsFor(isa);
+    const uint64_t want = k.read_streams(buf, n, 1, false);
+    for (int streams : {1, 4, 8})
+      for (bool prefetch : {false, true}) {
+        EXPECT_EQ(k.read_streams(buf, n, streams, prefetch), want)
+            << kernels::IsaName(isa) << " streams " << streams << " prefetch " << prefetch;
+        const uint64_t last = n / streams - 1;  // stream 0's last byte
+        buf[last] ^= 0x10;
+        EXPECT_NE(k.read_streams(buf, n, streams, prefetch), want)
+            << kernels::IsaName(isa) << " streams " << streams << " prefetch " << prefetch;
+        buf[last] ^= 0x10;
+      }
   }
 }
 

@@ -139,9 +139,13 @@ struct Kernels {
   // Bandwidth probe: reads bytes [p, p + n) (n a multiple of 64 · n_streams, p 64-aligned) as
   // n_streams equal contiguous parts in lock step, with the ISA's widest loads; returns a
   // checksum so the reads cannot be elided. Several streams keep more cache-line misses in
-  // flight than one, as the packed decode kernels do across row groups.
-  uint64_t (*read_streams)(const uint8_t* p, uint64_t n, int n_streams) = nullptr;
+  // flight than one, as the packed decode kernels do across row groups; `prefetch` adds, per
+  // stream, a software prefetch into L2 4 KiB ahead, as those kernels issue.
+  uint64_t (*read_streams)(const uint8_t* p, uint64_t n, int n_streams, bool prefetch) = nullptr;
 };
+// How far ahead read_streams' prefetching variant asks for lines (the packed decode kernels'
+// distance).
+constexpr uint64_t kProbePrefetch = 4096;
 
 // Whether a weight type has a dot kernel, and the activation format it takes.
 bool HasVecDot(DType t);

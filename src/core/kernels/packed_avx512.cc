@@ -228,8 +228,7 @@ inline void GemvVnniGroups(const uint8_t* w, int64_t n_cols, const BlockQ8A* a, 
 #pragma GCC unroll 4
     for (int j = 0; j < kG; ++j) {
       const uint8_t* q = wq[j] + static_cast<uint64_t>(b) * QB;
-      for (uint64_t o = 0; o < QB; o += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(q + kDecodePrefetch + o), _MM_HINT_T0);
+      for (uint64_t o = 0; o < QB; o += 64) DecodePf(q + o);
       __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
 #pragma GCC unroll 4
       for (int v = 0; v < 4; ++v) {

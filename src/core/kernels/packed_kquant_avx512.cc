@@ -253,8 +253,7 @@ inline __m512 GemvQ4KStep(const uint8_t* wg, int64_t nsb, int64_t sb, const Bloc
   const __m512 sign = _mm512_set1_ps(-0.0f);
   const uint8_t* wq = wg + sb * kQ4KQuant;
   const uint8_t* meta = wg + nsb * kQ4KQuant + sb * kQ4KMeta;
-  for (uint64_t o = 0; o < kQ4KQuant; o += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
+  for (uint64_t o = 0; o < kQ4KQuant; o += 64) DecodePf(wq + o);
   const auto* aq = reinterpret_cast<const int32_t*>(a.qs);
   __m512i isum[8];
 #pragma GCC unroll 8
@@ -326,8 +325,7 @@ void GemvQ4KTok(const uint8_t* wg, int64_t nsb, const BlockQ8K* const* a, float*
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* wq = wg + sb * kQ4KQuant;
     const uint8_t* meta = wg + nsb * kQ4KQuant + sb * kQ4KMeta;
-    for (uint64_t o = 0; o < kQ4KQuant; o += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
+    for (uint64_t o = 0; o < kQ4KQuant; o += 64) DecodePf(wq + o);
     __m512i isc[NT];
 #pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) isc[t] = _mm512_setzero_si512();
@@ -803,8 +801,7 @@ inline __m512 GemvQ6KStep(const uint8_t* wg, int64_t nsb, int64_t sb, const Bloc
                           __m512 acc) {
   const uint8_t* wq = wg + sb * kQ6KQuant;
   const uint8_t* meta = wg + nsb * kQ6KQuant + sb * kQ6KMeta;
-  for (uint64_t o = 0; o < kQ6KQuant; o += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
+  for (uint64_t o = 0; o < kQ6KQuant; o += 64) DecodePf(wq + o);
   const auto* aq = reinterpret_cast<const int32_t*>(a.qs);
   __m512i isum[16];
 #pragma GCC unroll 16
@@ -847,8 +844,7 @@ void GemvQ6KTok(const uint8_t* wg, int64_t nsb, const BlockQ8K* const* a, float*
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* wq = wg + sb * kQ6KQuant;
     const uint8_t* meta = wg + nsb * kQ6KQuant + sb * kQ6KMeta;
-    for (uint64_t o = 0; o < kQ6KQuant; o += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(wq + kDecodePrefetch + o), _MM_HINT_T0);
+    for (uint64_t o = 0; o < kQ6KQuant; o += 64) DecodePf(wq + o);
     __m512i isc[NT];
 #pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) isc[t] = _mm512_setzero_si512();
