@@ -207,20 +207,23 @@ void GemmVnni(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* p
 // leaves the memory system idle while the core computes) and each activation broadcast serves
 // kG groups. Every group's float order is that of one group alone.
 template <bool kQ4, int kG>
-inline void GemvVnniGroups(const uint8_t* w, int64_t n_cols, const BlockQ8A* a, float* y,
-                           int64_t g) {
+inline void GemvVnniGroups(const uint8_t* w, int64_t n_cols, const BlockQ8A* a, float* y, int64_t g,
+                           int64_t g1) {
   constexpr uint64_t QB = kQ4 ? kQ4Quant : kQ8Quant;
   constexpr int C = kQ4 ? 8 : 128;
   const int64_t nb = n_cols / 32;
   const uint64_t gstride = GroupBytes(n_cols, kQ4);
   const uint8_t* wq[kG];
+  const uint8_t* next[kG];  // the group the next batch reads in this slot, for the prefetch
   const uint16_t* wd[kG];
   __m512 acc[kG];
   for (int j = 0; j < kG; ++j) {
     wq[j] = w + static_cast<uint64_t>(g + j) * gstride;
+    next[j] = g + kG + j < g1 ? wq[j] + kG * gstride : nullptr;
     wd[j] = reinterpret_cast<const uint16_t*>(wq[j] + nb * QB);
     acc[j] = _mm512_setzero_ps();
   }
+  const uint64_t qlen = static_cast<uint64_t>(nb) * QB;
   for (int64_t b = 0; b < nb; ++b) {
     const auto* aq = reinterpret_cast<const int32_t*>(a[b].qs);
     const __m512i corr = _mm512_set1_epi32(C * a[b].sum);
@@ -228,7 +231,9 @@ inline void GemvVnniGroups(const uint8_t* w, int64_t n_cols, const BlockQ8A* a, 
 #pragma GCC unroll 4
     for (int j = 0; j < kG; ++j) {
       const uint8_t* q = wq[j] + static_cast<uint64_t>(b) * QB;
-      for (uint64_t o = 0; o < QB; o += 64) DecodePf(q + o);
+      DecodePfStream<QB, kDecodePrefetch>(wq[j], next[j], qlen, b * QB);
+      DecodePfStream<32, kDecodePrefetch * 32 / QB>(
+          wq[j] + qlen, next[j] != nullptr ? next[j] + qlen : nullptr, nb * 32, b * 32);
       __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
 #pragma GCC unroll 4
       for (int v = 0; v < 4; ++v) {
@@ -256,9 +261,9 @@ void GemvVnni(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* 
               int64_t g0, int64_t g1) {
   const auto* a = static_cast<const BlockQ8A*>(x);
   int64_t g = g0;
-  for (; g + 4 <= g1; g += 4) GemvVnniGroups<kQ4, 4>(w, n_cols, a, y, g);
-  for (; g + 2 <= g1; g += 2) GemvVnniGroups<kQ4, 2>(w, n_cols, a, y, g);
-  for (; g < g1; ++g) GemvVnniGroups<kQ4, 1>(w, n_cols, a, y, g);
+  for (; g + 4 <= g1; g += 4) GemvVnniGroups<kQ4, 4>(w, n_cols, a, y, g, g1);
+  for (; g + 2 <= g1; g += 2) GemvVnniGroups<kQ4, 2>(w, n_cols, a, y, g, g1);
+  for (; g < g1; ++g) GemvVnniGroups<kQ4, 1>(w, n_cols, a, y, g, g1);
 }
 
 // ---- AMX -----------------------------------------------------------------------------------

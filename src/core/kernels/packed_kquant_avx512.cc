@@ -22,6 +22,17 @@ using seekd::kernels::BlockQ8K;
 
 #include "core/kernels/packed_common.inc"  // NOLINT(bugprone-suspicious-include)
 
+// A K-quant group's two decode streams (quants kQuant, meta kMeta bytes per superblock),
+// prefetched the same time ahead and on into the next batch's group.
+template <uint64_t kQuant, uint64_t kMeta>
+inline void PfGroupStreams(const uint8_t* wg, const uint8_t* next, int64_t nsb, int64_t sb) {
+  const uint64_t qlen = static_cast<uint64_t>(nsb) * kQuant;
+  const auto s = static_cast<uint64_t>(sb);
+  DecodePfStream<kQuant, kDecodePrefetch>(wg, next, qlen, s * kQuant);
+  DecodePfStream<kMeta, kDecodePrefetch * kMeta / kQuant>(
+      wg + qlen, next != nullptr ? next + qlen : nullptr, nsb * kMeta, s * kMeta);
+}
+
 // ---- Q4_K ----------------------------------------------------------------------------------
 // Packed group: [nsb × 2048 quants][nsb × 320 meta] (nsb = K/256), rounded up to 64 bytes.
 //   quants, superblock s at 2048·s: sub-block pair p (0..3) at 512·p, vector v (0..7) at 64·v;
@@ -248,12 +259,12 @@ void GemmK(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* pane
 
 // Decode, one superblock of one group: eight independent chains (one per sub-block) folded
 // into acc in the group's float order.
-inline __m512 GemvQ4KStep(const uint8_t* wg, int64_t nsb, int64_t sb, const BlockQ8K& a,
-                          __m512 acc) {
+inline __m512 GemvQ4KStep(const uint8_t* wg, const uint8_t* next, int64_t nsb, int64_t sb,
+                          const BlockQ8K& a, __m512 acc) {
   const __m512 sign = _mm512_set1_ps(-0.0f);
   const uint8_t* wq = wg + sb * kQ4KQuant;
   const uint8_t* meta = wg + nsb * kQ4KQuant + sb * kQ4KMeta;
-  for (uint64_t o = 0; o < kQ4KQuant; o += 64) DecodePf(wq + o);
+  PfGroupStreams<kQ4KQuant, kQ4KMeta>(wg, next, nsb, sb);
   const auto* aq = reinterpret_cast<const int32_t*>(a.qs);
   __m512i isum[8];
 #pragma GCC unroll 8
@@ -284,21 +295,28 @@ inline __m512 GemvQ4KStep(const uint8_t* wg, int64_t nsb, int64_t sb, const Bloc
 // Decode: kG row groups at a time, superblock by superblock, so kG weight streams are in
 // flight (one leaves memory idle while the core computes); each group's float order is that of
 // the group alone.
-template <int kG, __m512 (*kStep)(const uint8_t*, int64_t, int64_t, const BlockQ8K&, __m512)>
+using GemvKStepFn = __m512 (*)(const uint8_t*, const uint8_t*, int64_t, int64_t, const BlockQ8K&,
+                               __m512);
+
+// n_after: groups of the thread's range after this batch (their first ones are prefetched).
+template <int kG, GemvKStepFn kStep>
 inline void GemvKGroups(const uint8_t* wg, uint64_t gstride, int64_t nsb, const BlockQ8K* a,
-                        float* y) {
+                        float* y, int64_t n_after) {
   __m512 acc[kG];
+  const uint8_t* next[kG];
 #pragma GCC unroll 4
-  for (int j = 0; j < kG; ++j) acc[j] = _mm512_setzero_ps();
+  for (int j = 0; j < kG; ++j) {
+    acc[j] = _mm512_setzero_ps();
+    next[j] = j < n_after ? wg + (kG + j) * gstride : nullptr;
+  }
   for (int64_t sb = 0; sb < nsb; ++sb)
 #pragma GCC unroll 4
-    for (int j = 0; j < kG; ++j) acc[j] = kStep(wg + j * gstride, nsb, sb, a[sb], acc[j]);
+    for (int j = 0; j < kG; ++j) acc[j] = kStep(wg + j * gstride, next[j], nsb, sb, a[sb], acc[j]);
 #pragma GCC unroll 4
   for (int j = 0; j < kG; ++j) _mm512_storeu_ps(y + 16 * j, acc[j]);
 }
 
-template <__m512 (*kStep)(const uint8_t*, int64_t, int64_t, const BlockQ8K&, __m512),
-          uint64_t (*kGroupBytes)(int64_t)>
+template <GemvKStepFn kStep, uint64_t (*kGroupBytes)(int64_t)>
 void GemvK(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, float* y,
            int64_t g0, int64_t g1) {
   const auto* a = static_cast<const BlockQ8K*>(x);
@@ -309,8 +327,8 @@ void GemvK(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, 
   // Two groups measured best (bench/kernels gemv/q4_K|q6_K/512MB, best of five: 11.9 GB/s
   // against 10.1 for one and 10.5 for four; a K-quant step has more to compute per byte than
   // Q8_0/Q4_0, which take four).
-  for (; g + 2 <= g1; g += 2) GemvKGroups<2, kStep>(at(g), gs, nsb, a, y + g * 16);
-  for (; g < g1; ++g) GemvKGroups<1, kStep>(at(g), gs, nsb, a, y + g * 16);
+  for (; g + 2 <= g1; g += 2) GemvKGroups<2, kStep>(at(g), gs, nsb, a, y + g * 16, g1 - g - 2);
+  for (; g < g1; ++g) GemvKGroups<1, kStep>(at(g), gs, nsb, a, y + g * 16, g1 - g - 1);
 }
 
 // Decode batches (2–16 tokens): gemv's order, per 8-token block with the weights unpacked in
@@ -797,8 +815,10 @@ void MicroQ6K(const uint8_t* ub0, const uint8_t* ap0, int n, float* y, int64_t l
 }
 
 // Decode: per superblock, sixteen independent chains (one per sub-block), the same float order.
-inline __m512 GemvQ6KStep(const uint8_t* wg, int64_t nsb, int64_t sb, const BlockQ8K& a,
-                          __m512 acc) {
+// Its prefetch is the plain quant-stream one: PfGroupStreams measured 0.84–0.90× here, for no
+// reason found yet (docs/BENCHMARKS.md, "Prefetch across row-group batches").
+inline __m512 GemvQ6KStep(const uint8_t* wg, const uint8_t* /*next*/, int64_t nsb, int64_t sb,
+                          const BlockQ8K& a, __m512 acc) {
   const uint8_t* wq = wg + sb * kQ6KQuant;
   const uint8_t* meta = wg + nsb * kQ6KQuant + sb * kQ6KMeta;
   for (uint64_t o = 0; o < kQ6KQuant; o += 64) DecodePf(wq + o);
