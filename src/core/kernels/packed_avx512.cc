@@ -223,7 +223,6 @@ inline void GemvVnniGroups(const uint8_t* w, int64_t n_cols, const BlockQ8A* a, 
     wd[j] = reinterpret_cast<const uint16_t*>(wq[j] + nb * QB);
     acc[j] = _mm512_setzero_ps();
   }
-  const uint64_t qlen = static_cast<uint64_t>(nb) * QB;
   for (int64_t b = 0; b < nb; ++b) {
     const auto* aq = reinterpret_cast<const int32_t*>(a[b].qs);
     const __m512i corr = _mm512_set1_epi32(C * a[b].sum);
@@ -231,9 +230,7 @@ inline void GemvVnniGroups(const uint8_t* w, int64_t n_cols, const BlockQ8A* a, 
 #pragma GCC unroll 4
     for (int j = 0; j < kG; ++j) {
       const uint8_t* q = wq[j] + static_cast<uint64_t>(b) * QB;
-      DecodePfStream<QB, kDecodePrefetch>(wq[j], next[j], qlen, b * QB);
-      DecodePfStream<32, kDecodePrefetch * 32 / QB>(
-          wq[j] + qlen, next[j] != nullptr ? next[j] + qlen : nullptr, nb * 32, b * 32);
+      PfGroupStreams<QB, 32>(wq[j], next[j], nb, b);
       __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
 #pragma GCC unroll 4
       for (int v = 0; v < 4; ++v) {

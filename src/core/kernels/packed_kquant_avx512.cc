@@ -22,17 +22,6 @@ using seekd::kernels::BlockQ8K;
 
 #include "core/kernels/packed_common.inc"  // NOLINT(bugprone-suspicious-include)
 
-// A K-quant group's two decode streams (quants kQuant, meta kMeta bytes per superblock),
-// prefetched the same time ahead and on into the next batch's group.
-template <uint64_t kQuant, uint64_t kMeta>
-inline void PfGroupStreams(const uint8_t* wg, const uint8_t* next, int64_t nsb, int64_t sb) {
-  const uint64_t qlen = static_cast<uint64_t>(nsb) * kQuant;
-  const auto s = static_cast<uint64_t>(sb);
-  DecodePfStream<kQuant, kDecodePrefetch>(wg, next, qlen, s * kQuant);
-  DecodePfStream<kMeta, kDecodePrefetch * kMeta / kQuant>(
-      wg + qlen, next != nullptr ? next + qlen : nullptr, nsb * kMeta, s * kMeta);
-}
-
 // ---- Q4_K ----------------------------------------------------------------------------------
 // Packed group: [nsb × 2048 quants][nsb × 320 meta] (nsb = K/256), rounded up to 64 bytes.
 //   quants, superblock s at 2048·s: sub-block pair p (0..3) at 512·p, vector v (0..7) at 64·v;
