@@ -230,7 +230,7 @@ int Register() {
       const std::string gemv_name = v.t == DType::kBF16 ? type + "/" + v.name : type;
       if (std::string(v.name) != "amx")
         for (int64_t mb : {1, 512})
-          for (int64_t n_tok : {1, 4, 8, 12, 16}) {
+          for (int64_t n_tok : {1, 4, 8, 10, 12, 16}) {
             if (n_tok > 1 && v.pg.gemv_multi == nullptr) continue;
             benchmark::RegisterBenchmark(("gemv/" + gemv_name + "/" + std::to_string(mb) + "MB/" +
                                           std::to_string(n_tok) + "tok")
