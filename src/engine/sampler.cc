@@ -86,11 +86,25 @@ bool Before(const std::pair<float, int32_t>& a, const std::pair<float, int32_t>&
   return a.first > b.first || (a.first == b.first && a.second < b.second);
 }
 
+// The first index of the largest logit, NaNs never chosen over a number (unless logits[0] is
+// NaN: then 0, as a plain "first strictly greater" scan gives). Two passes, the first with
+// eight independent running maxima: a greedy step over a 152k vocabulary was one compare
+// chained on the last, ~5% of a 10-stream decode step (perf, bench-engine -c 10).
 int32_t ArgMax(std::span<const float> logits) {
-  int32_t best = 0;
-  for (size_t i = 1; i < logits.size(); ++i)
-    if (logits[i] > logits[static_cast<size_t>(best)]) best = static_cast<int32_t>(i);
-  return best;
+  const size_t n = logits.size();
+  if (n == 0 || std::isnan(logits[0])) return 0;
+  constexpr size_t kLanes = 8;
+  float m[kLanes];
+  std::fill(m, m + kLanes, logits[0]);
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (size_t k = 0; k < kLanes; ++k) m[k] = logits[i + k] > m[k] ? logits[i + k] : m[k];
+  float mx = m[0];
+  for (size_t k = 1; k < kLanes; ++k) mx = m[k] > mx ? m[k] : mx;
+  for (; i < n; ++i) mx = logits[i] > mx ? logits[i] : mx;
+  for (i = 0; i < n; ++i)  // == also matches either signed zero: the first of them, as before
+    if (logits[i] == mx) return static_cast<int32_t>(i);
+  return 0;
 }
 
 }  // namespace

@@ -26,6 +26,31 @@ TEST(Sampler, GreedyTakesTheLargestLogitAndTheLowestIdOnTies) {
   EXPECT_EQ(s0.Sample(l), 1);
 }
 
+// Greedy against the plain first-strictly-greater scan, on vocabularies of every length mod 8
+// with ties, signed zeros, infinities and NaNs.
+TEST(Sampler, GreedyMatchesAPlainScanOnTiesInfinitiesAndNans) {
+  auto plain = [](const std::vector<float>& l) {
+    size_t best = 0;
+    for (size_t i = 1; i < l.size(); ++i)
+      if (l[i] > l[best]) best = i;
+    return static_cast<int32_t>(best);
+  };
+  std::mt19937 rng(7);
+  const float specials[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 3.0f};
+  SamplingParams p;
+  p.greedy = true;
+  Sampler s(p, {});
+  for (int trial = 0; trial < 2000; ++trial) {
+    const size_t n = 1 + rng() % 40;
+    std::vector<float> l(n);
+    for (float& x : l)
+      x = rng() % 3 == 0 ? specials[rng() % 6]
+                         : static_cast<float>(static_cast<int>(rng() % 7) - 3);
+    std::vector<float> copy = l;
+    ASSERT_EQ(s.Sample(copy), plain(l)) << "trial " << trial;
+  }
+}
+
 TEST(Sampler, SameSeedSameTokensDifferentSeedDifferentStream) {
   SamplingParams p;
   p.seed = 1234;
