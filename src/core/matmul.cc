@@ -20,6 +20,13 @@ inline void Prefetch(const uint8_t* begin, const uint8_t* end, const uint8_t* li
 }  // namespace
 
 namespace {
+// Row groups per dynamic chunk: about kChunksPerThread chunks per thread. More chunks balance
+// better, but each chunk's start is a prefetch the previous range could not run ahead into.
+constexpr int64_t kChunksPerThread = 4;
+int64_t GroupGrain(const ThreadPool& pool, int64_t n_groups) {
+  return std::max<int64_t>(1, n_groups / (kChunksPerThread * pool.size()));
+}
+
 // The packed path: activations as standard BlockQ8A rows, then gemv (one token) or a panel of
 // 16-token tiles and the tiled gemm, row groups split across the pool.
 void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, ThreadPool& pool,
@@ -67,14 +74,14 @@ void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, Thre
 
   if (n_tokens == 1) {
     quantize(0);
-    pool.ParallelFor(n_groups, [&](int64_t g0, int64_t g1, int) {
+    pool.ParallelForDynamic(n_groups, GroupGrain(pool, n_groups), [&](int64_t g0, int64_t g1, int) {
       pg.gemv(w.packed, w.n_rows, w.n_cols, act, y, g0, g1);
     });
     return;
   }
   if (pg.gemv_multi != nullptr && n_tokens <= kernels::kGemvMultiTokens) {
     for (int64_t t = 0; t < n_tokens; ++t) quantize(t);
-    pool.ParallelFor(n_groups, [&](int64_t g0, int64_t g1, int) {
+    pool.ParallelForDynamic(n_groups, GroupGrain(pool, n_groups), [&](int64_t g0, int64_t g1, int) {
       pg.gemv_multi(w.packed, w.n_rows, w.n_cols, act, n_tokens, y, g0, g1);
     });
     return;

@@ -50,6 +50,11 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::RunChunk(int index) {
+  if (grain_ > 0) {
+    for (int64_t b = next_.fetch_add(grain_); b < n_; b = next_.fetch_add(grain_))
+      (*fn_)(b, std::min(n_, b + grain_), index);
+    return;
+  }
   const int64_t chunk = (n_ + n_threads_ - 1) / n_threads_;
   const int64_t begin = std::min<int64_t>(n_, chunk * index),
                 end = std::min<int64_t>(n_, begin + chunk);
@@ -81,6 +86,16 @@ void ThreadPool::WorkerLoop(int index) {
 }
 
 void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {
+  Run(n, 0, fn);
+}
+
+void ThreadPool::ParallelForDynamic(int64_t n, int64_t grain,
+                                    const std::function<void(int64_t, int64_t, int)>& fn) {
+  Run(n, grain < 1 ? 1 : grain, fn);
+}
+
+void ThreadPool::Run(int64_t n, int64_t grain,
+                     const std::function<void(int64_t, int64_t, int)>& fn) {
   if (n <= 0) return;
   if (n_threads_ == 1) {
     fn(0, n, 0);
@@ -88,6 +103,8 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
   }
   SEEKD_CHECK_MSG(pending_.load() == 0, "ParallelFor is not reentrant");
   n_ = n;
+  grain_ = grain;
+  next_.store(0);
   fn_ = &fn;
   pending_.store(n_threads_ - 1);
   generation_.fetch_add(1);

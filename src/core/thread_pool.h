@@ -33,9 +33,18 @@ class ThreadPool {
   // fn(begin, end, thread_index) for each non-empty one; returns when all are done.
   void ParallelFor(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn);
 
+  // Splits [0, n) into chunks of `grain` (the last shorter) that the threads take in order as
+  // they free up, so a thread slowed down (a busy sibling, a descheduled vCPU) holds the others
+  // up by one chunk at most rather than by half the work. fn may run several times per thread,
+  // always on disjoint ranges (with one thread: one call over [0, n)). For work with no
+  // per-thread state between calls.
+  void ParallelForDynamic(int64_t n, int64_t grain,
+                          const std::function<void(int64_t, int64_t, int)>& fn);
+
  private:
   void WorkerLoop(int index);
   void RunChunk(int index);
+  void Run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn);
 
   // Hand-off: the caller publishes n_/fn_, then bumps generation_; workers spin on it for a
   // short while (a forward pass issues hundreds of regions per token, each far shorter than a
@@ -51,6 +60,8 @@ class ThreadPool {
   std::atomic<bool> caller_sleeping_{false};
   std::atomic<bool> stop_{false};
   int64_t n_ = 0;
+  int64_t grain_ = 0;             // 0: one static chunk per thread
+  std::atomic<int64_t> next_{0};  // the next dynamic chunk's begin
   const std::function<void(int64_t, int64_t, int)>* fn_ = nullptr;
 };
 

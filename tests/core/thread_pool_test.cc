@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <numeric>
 
 namespace seekd {
@@ -45,6 +47,53 @@ TEST(ThreadPoolTest, ManyRegionsInARowComputeTheSameSums) {
     });
     ASSERT_EQ(partial[0] + partial[1] + partial[2] + partial[3], want) << "rep " << rep;
   }
+}
+
+// Dynamic chunks: every index once, each call one grain (the last shorter) starting on a
+// multiple of it; a stalled thread's share is taken by the others; static regions still work
+// between dynamic ones.
+TEST(ThreadPoolTest, DynamicChunksVisitEveryIndexOnceInGrainSizedPieces) {
+  for (int threads : {1, 2, 3, 8}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {0, 1, 7, 1000}) {
+      for (int64_t grain : {1, 3, 64, 5000}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        std::atomic<int> calls{0};
+        // One thread: a single call over everything (nothing to balance).
+        const int64_t g = threads == 1 ? std::max<int64_t>(n, 1) : grain;
+        pool.ParallelForDynamic(n, grain, [&](int64_t b, int64_t e, int t) {
+          EXPECT_EQ(b % g, 0);
+          EXPECT_EQ(e, std::min(n, b + g));
+          EXPECT_GE(t, 0);
+          EXPECT_LT(t, threads);
+          ++calls;
+          for (int64_t i = b; i < e; ++i) ++hits[static_cast<size_t>(i)];
+        });
+        for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+        EXPECT_EQ(calls.load(), (n + g - 1) / g);
+        std::atomic<int64_t> sum{0};
+        pool.ParallelFor(n, [&](int64_t b, int64_t e, int) { sum += e - b; });
+        EXPECT_EQ(sum.load(), n);
+      }
+    }
+  }
+}
+
+TEST(ThreadPoolTest, DynamicChunksRouteAroundAStalledThread) {
+  ThreadPool pool(2);
+  std::atomic<int> stalled_thread{-1};
+  std::atomic<int> chunks[2] = {0, 0};
+  pool.ParallelForDynamic(64, 1, [&](int64_t, int64_t, int t) {
+    ++chunks[t];
+    int none = -1;
+    // The first chunk's thread sleeps; the other one takes all that is left meanwhile (a
+    // static split would leave half of it to the sleeper).
+    if (stalled_thread.compare_exchange_strong(none, t))
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  });
+  ASSERT_GE(stalled_thread.load(), 0);
+  EXPECT_EQ(chunks[stalled_thread.load()].load(), 1);
+  EXPECT_EQ(chunks[0].load() + chunks[1].load(), 64);
 }
 
 TEST(ThreadPoolTest, PhysicalCoresArePositive) {
