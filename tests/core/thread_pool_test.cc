@@ -89,7 +89,7 @@ TEST(ThreadPoolTest, DynamicChunksRouteAroundAStalledThread) {
     // The first chunk's thread sleeps; the other one takes all that is left meanwhile (a
     // static split would leave half of it to the sleeper).
     if (stalled_thread.compare_exchange_strong(none, t))
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   });
   ASSERT_GE(stalled_thread.load(), 0);
   EXPECT_EQ(chunks[stalled_thread.load()].load(), 1);
