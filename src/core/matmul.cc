@@ -20,11 +20,14 @@ inline void Prefetch(const uint8_t* begin, const uint8_t* end, const uint8_t* li
 }  // namespace
 
 namespace {
-// Row groups per dynamic chunk: about kChunksPerThread chunks per thread. More chunks balance
-// better, but each chunk's start is a prefetch the previous range could not run ahead into.
-constexpr int64_t kChunksPerThread = 4;
+// Row groups per dynamic chunk: about kChunksPerThread chunks per thread, in whole batches of
+// kGroupBatch (the decode kernels stream 2 or 4 groups at a time; a chunk of 2 would run the
+// 4-group kernels' remainder path). More chunks balance better, but each chunk's start is a
+// prefetch the previous range could not run ahead into.
+constexpr int64_t kChunksPerThread = 4, kGroupBatch = 4;
 int64_t GroupGrain(const ThreadPool& pool, int64_t n_groups) {
-  return std::max<int64_t>(1, n_groups / (kChunksPerThread * pool.size()));
+  const int64_t g = n_groups / (kChunksPerThread * pool.size());
+  return std::max<int64_t>(kGroupBatch, (g + kGroupBatch - 1) / kGroupBatch * kGroupBatch);
 }
 
 // The packed path: activations as standard BlockQ8A rows, then gemv (one token) or a panel of
