@@ -3,9 +3,11 @@
 //
 // In-process serving benchmark, no HTTP: for each concurrency level, that many requests are
 // submitted at once to a fresh engine (cold prefix cache) and run to completion. Reports the
-// aggregate generated tokens/s and its gain over level 1, TTFT and time per output token
-// percentiles, KV blocks used at peak, and the compute rate reached (2 · weight MACs per
-// computed token).
+// aggregate generated tokens/s and its gain over level 1, the aggregate decode rate (Σ over
+// the streams of 1 / their time per output token: the streams decode side by side, so this is
+// tokens per second of decoding alone, with prefill and queueing left out) and its gain, TTFT
+// and time per output token percentiles, KV blocks used at peak, and the compute rate reached
+// (2 · weight MACs per computed token).
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -42,7 +44,8 @@ struct Options {
 struct LevelResult {
   int level = 0;
   double wall_s = 0, tokens_per_s = 0, gflops = 0;
-  double cold_ttft = 0;  // the warm-up request's TTFT (with --shared-prefix)
+  double decode_tokens_per_s = 0;  // Σ 1 / tpot over the streams
+  double cold_ttft = 0;            // the warm-up request's TTFT (with --shared-prefix)
   std::vector<double> ttft, tpot;
   int64_t generated = 0, cached = 0, preemptions = 0;
   int32_t peak_blocks = 0, total_blocks = 0;
@@ -162,9 +165,12 @@ Result<LevelResult> RunLevel(const model::Llm& llm, const Options& o, int level)
   for (int i = 0; i < level; ++i) {
     const auto k = static_cast<size_t>(i);
     res.ttft.push_back(std::chrono::duration<double>(first[k] - submit[k]).count());
-    if (count[k] > 1)
-      res.tpot.push_back(std::chrono::duration<double>(last[k] - first[k]).count() /
-                         (count[k] - 1));
+    if (count[k] > 1) {
+      const double tpot =
+          std::chrono::duration<double>(last[k] - first[k]).count() / (count[k] - 1);
+      res.tpot.push_back(tpot);
+      if (tpot > 0) res.decode_tokens_per_s += 1.0 / tpot;
+    }
     res.cached += cached[k];
   }
   return res;
@@ -196,11 +202,12 @@ int Run(const Options& o) {
     return 1;
   }
   nlohmann::json out = nlohmann::json::array();
-  double base = 0;
+  double base = 0, decode_base = 0;
   if (!o.json)
-    std::cout << fmt::format("{:>5} {:>10} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7} {:>9}\n",
-                             "conc", "tok/s", "gain", "ttft p50", "ttft p99", "tpot p50",
-                             "tpot p99", "GFLOP/s", "kv peak", "cached", "kv unused");
+    std::cout << fmt::format(
+        "{:>5} {:>10} {:>6} {:>9} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7} {:>9}\n", "conc",
+        "tok/s", "gain", "dec tok/s", "gain", "ttft p50", "ttft p99", "tpot p50", "tpot p99",
+        "GFLOP/s", "kv peak", "cached", "kv unused");
   for (int level : levels) {
     auto r = RunLevel(**loaded, o, level);
     if (!r.ok()) {
@@ -208,7 +215,9 @@ int Run(const Options& o) {
       return 1;
     }
     if (base == 0) base = r->tokens_per_s;
+    if (decode_base == 0) decode_base = r->decode_tokens_per_s;
     const double gain = r->tokens_per_s / base;
+    const double decode_gain = decode_base > 0 ? r->decode_tokens_per_s / decode_base : 0;
     if (o.json) {
       out.push_back(
           {{"concurrency", level},
@@ -216,6 +225,8 @@ int Run(const Options& o) {
            {"wall_s", r->wall_s},
            {"tokens_per_s", r->tokens_per_s},
            {"gain_over_first_level", gain},
+           {"decode_tokens_per_s", r->decode_tokens_per_s},
+           {"decode_gain_over_first_level", decode_gain},
            {"ttft_s",
             {{"p50", Pct(r->ttft, 50)}, {"p90", Pct(r->ttft, 90)}, {"p99", Pct(r->ttft, 99)}}},
            {"tpot_s",
@@ -231,11 +242,11 @@ int Run(const Options& o) {
         std::cout << fmt::format("      cold TTFT (one request alone, prefix not cached) {:.3f}s\n",
                                  r->cold_ttft);
       std::cout << fmt::format(
-                       "{:>5} {:>10.1f} {:>5.2f}x {:>8.3f}s {:>8.3f}s {:>8.3f}s {:>8.3f}s "
-                       "{:>9.1f} {:>8} {:>7} {:>8.1f}%\n",
-                       level, r->tokens_per_s, gain, Pct(r->ttft, 50), Pct(r->ttft, 99),
-                       Pct(r->tpot, 50), Pct(r->tpot, 99), r->gflops, r->peak_blocks, r->cached,
-                       100.0 * r->kv_unused)
+                       "{:>5} {:>10.1f} {:>5.2f}x {:>9.1f} {:>5.2f}x {:>8.3f}s {:>8.3f}s "
+                       "{:>8.3f}s {:>8.3f}s {:>9.1f} {:>8} {:>7} {:>8.1f}%\n",
+                       level, r->tokens_per_s, gain, r->decode_tokens_per_s, decode_gain,
+                       Pct(r->ttft, 50), Pct(r->ttft, 99), Pct(r->tpot, 50), Pct(r->tpot, 99),
+                       r->gflops, r->peak_blocks, r->cached, 100.0 * r->kv_unused)
                 << std::flush;
     }
   }

@@ -257,10 +257,15 @@ class CliTest(unittest.TestCase):
         self.assertEqual([l["concurrency"] for l in levels], [1, 3])
         self.assertEqual([l["generated_tokens"] for l in levels], [5, 15])
         self.assertAlmostEqual(levels[0]["gain_over_first_level"], 1.0)
+        self.assertAlmostEqual(levels[0]["decode_gain_over_first_level"], 1.0)
         for l in levels:
             self.assertGreater(l["tokens_per_s"], 0)
+            self.assertGreater(l["decode_tokens_per_s"], 0)
             self.assertLessEqual(l["ttft_s"]["p50"], l["ttft_s"]["p99"])
             self.assertLessEqual(l["kv_blocks_peak"], l["kv_blocks_total"])
+        # One stream's decode rate is 1 / its time per output token.
+        self.assertAlmostEqual(levels[0]["decode_tokens_per_s"] * levels[0]["tpot_s"]["p50"], 1.0,
+                               places=6)
         rc, _, err = run("bench-engine", "--model", self.gguf, "-c", "0")
         self.assertEqual(rc, 1)
         self.assertIn("--concurrency", err)
