@@ -52,9 +52,15 @@ bool Bf16DotChosen();
 // Peak probe: `iters` rounds of eight independent vdpbf16ps chains; returns the multiply-adds
 // done (32 per instruction; 0 without AVX-512 BF16).
 uint64_t SpinBf16(int64_t iters);
-// Q4_K and Q6_K on VNNI, or Q4_K's AMX prefill (amx = true; the same layout, gemv and float
-// order) (packed_kquant_avx512.cc); all-null for other types.
-PackedGemm PackedKQuantGemm(DType t, bool amx);
+// Q4_K on VNNI, or with its AMX prefill (amx = true; the same layout, gemv and float order)
+// (packed_q4k_avx512.cc).
+PackedGemm PackedQ4KGemm(bool amx);
+// Q6_K on VNNI (packed_q6k_avx512.cc; no AMX variant).
+PackedGemm PackedQ6KGemm();
+// The calling thread's scratch for unpacked weight chunks (≤ 16 groups × 64 blocks × 512 B),
+// at least `bytes`, 64-aligned, grown on demand and shared by every packed GEMM; not zeroed
+// (every byte read is written first). Valid until the thread's next call.
+uint8_t* PackedScratch(uint64_t bytes);
 // Fills k.packed for the AVX-512 table (AMX prefill when usable).
 void AddPackedGemm(Kernels* k);
 // Peak probe: `iters` rounds of four independent tdpbssd on full 16 × 64 tiles (16,384

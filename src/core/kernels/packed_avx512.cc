@@ -176,7 +176,7 @@ void GemmVnni(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* p
               int64_t n_tokens, float* y, int64_t g0, int64_t g1) {
   constexpr uint64_t QB = kQ4 ? kQ4Quant : kQ8Quant;
   uint8_t* q4buf =
-      kQ4 ? tl_scratch.Get(static_cast<uint64_t>(kGroupBlock) * kMaxChunk * kQ8Quant) : nullptr;
+      kQ4 ? PackedScratch(static_cast<uint64_t>(kGroupBlock) * kMaxChunk * kQ8Quant) : nullptr;
   const int nb = static_cast<int>(n_cols / 32);
   const int ntt = static_cast<int>((n_tokens + kTileTok - 1) / kTileTok);
   const uint64_t gstride = GroupBytes(n_cols, kQ4);
@@ -372,7 +372,7 @@ template <bool kQ4>
 void GemmAmx(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel,
              int64_t n_tokens, float* y, int64_t g0, int64_t g1) {
   constexpr uint64_t QB = kQ4 ? kQ4Quant : kQ8Quant;
-  uint8_t* bbuf = tl_scratch.Get(static_cast<uint64_t>(kGroupBlock) * kMaxChunk * kQ8Quant);
+  uint8_t* bbuf = PackedScratch(static_cast<uint64_t>(kGroupBlock) * kMaxChunk * kQ8Quant);
   const TileConfig cfg;
   _tile_loadconfig(&cfg);
   const int nb = static_cast<int>(n_cols / 32);
@@ -434,6 +434,21 @@ bool DetectAmx() {
 
 namespace seekd::kernels {
 
+uint8_t* PackedScratch(uint64_t bytes) {
+  struct Buf {
+    uint8_t* p = nullptr;
+    uint64_t n = 0;
+    ~Buf() { std::free(p); }
+  };
+  thread_local Buf buf;
+  if (bytes > buf.n) {
+    std::free(buf.p);
+    buf.n = (bytes + 63) / 64 * 64;
+    buf.p = static_cast<uint8_t*>(std::aligned_alloc(64, buf.n));
+  }
+  return buf.p;
+}
+
 bool AmxUsable() {
   static const bool usable = DetectAmx();
   return usable;
@@ -454,8 +469,10 @@ PackedGemm PackedGemmFor(DType t, bool amx) {
     return amx ? PackedGemm{} : PackedF16Gemm();
   } else if (t == DType::kBF16) {
     return amx ? PackedGemm{} : PackedBF16Gemm(Bf16DotChosen());
-  } else if (t == DType::kQ4_K || t == DType::kQ6_K) {
-    return PackedKQuantGemm(t, amx);  // packed_kquant_avx512.cc (AMX: Q4_K only)
+  } else if (t == DType::kQ4_K) {
+    return PackedQ4KGemm(amx);  // packed_q4k_avx512.cc
+  } else if (t == DType::kQ6_K) {
+    return amx ? PackedGemm{} : PackedQ6KGemm();  // packed_q6k_avx512.cc
   } else if (t == DType::kQ4_0) {
     p.layout = "q4_0.g16.v1";
     p.bytes = BytesQ4_0;

@@ -1,12 +1,11 @@
-// The packed int8 GEMM for the K-quants Q4_K and Q6_K on AVX-512 VNNI (Q4_K's prefill also on
-// AMX): each type's packed layout, its float order and its kernels (the Q8_0/Q4_0 layouts are
-// in packed.h, their kernels in packed_avx512.cc). Intrinsics and plain C in an anonymous
-// namespace, as in the other wide files.
+// The packed int8 GEMM for Q4_K on AVX-512 VNNI, and its prefill on AMX: the packed layout, its
+// float order and its kernels (Q6_K is in packed_q6k_avx512.cc, the loop nests both use in
+// packed_kquant.inc, the Q8_0/Q4_0 layouts in packed.h with their kernels in packed_avx512.cc).
+// Intrinsics and plain C in an anonymous namespace, as in the other wide files.
 //
-// Both follow one pattern: decode (gemv) unpacks a superblock's quants in registers and keeps
-// one vpdpbusd chain per sub-block; prefill (gemm) unpacks a K-chunk of 16 row groups once into
-// u8 chunk bytes in L2 and runs 16-row × 16-token microkernels over it (Q4_K on AMX: tiles of
-// pre-scaled weights, below).
+// Decode (gemv) unpacks a superblock's quants in registers and keeps one vpdpbusd chain per
+// sub-block; prefill (gemm) unpacks a K-chunk of 16 row groups once into u8 chunk bytes in L2
+// and runs 16-row × 16-token microkernels over it (on AMX: tiles of pre-scaled weights, below).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -18,9 +17,8 @@
 
 namespace {
 
-using seekd::kernels::BlockQ8K;
-
 #include "core/kernels/packed_common.inc"  // NOLINT(bugprone-suspicious-include)
+#include "core/kernels/packed_kquant.inc"  // NOLINT(bugprone-suspicious-include)
 
 // ---- Q4_K ----------------------------------------------------------------------------------
 // Packed group: [nsb × 2048 quants][nsb × 320 meta] (nsb = K/256), rounded up to 64 bytes.
@@ -84,12 +82,6 @@ void PackQ4_K(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
 uint64_t PanelBytesQ4K(int64_t n_tokens, int64_t n_cols) {
   return static_cast<uint64_t>((n_tokens + kTileTok - 1) / kTileTok) *
          static_cast<uint64_t>(n_cols / 256) * kQ4KPanel;
-}
-
-// vpdpwssd with an int16 pair from memory as an embedded {1to16} broadcast (one uop).
-inline __m512i DpwssdBcast(__m512i acc, __m512i w, const int32_t* a2) {
-  __asm__("vpdpwssd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*a2));
-  return acc;
 }
 
 // Σ_j m_j · bsum_j for the 16 rows: the mins' int16 pairs m[0..3] against one token's four
@@ -218,36 +210,6 @@ void MicroQ4K(const uint8_t* ub0, const uint8_t* ap0, int n, float* y, int64_t l
       if (h * 8 + i < ntok) _mm512_storeu_ps(y + (h * 8 + i) * ldy, acc[i]);
   }
 }
-
-// The K-quant prefill loop nest: K-chunk > 16 row groups (unpacked once per chunk into L2) >
-// token tile > row group; the f32 partial sums go through y between K-chunks, which keeps the
-// float order. Unpack/Micro and the sizes are the type's (Q4_K, Q6_K).
-template <void (*Unpack)(const uint8_t*, int64_t, int, int, uint8_t*),
-          void (*Micro)(const uint8_t*, const uint8_t*, int, float*, int64_t, int, bool),
-          uint64_t (*GroupBytesOf)(int64_t), uint64_t kUnpacked, uint64_t kPanel, int kChunkSb>
-void GemmK(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel, int64_t n_tokens,
-           float* y, int64_t g0, int64_t g1) {
-  const int nsb = static_cast<int>(n_cols / 256);
-  const int ntt = static_cast<int>((n_tokens + kTileTok - 1) / kTileTok);
-  const uint64_t gstride = GroupBytesOf(n_cols);
-  uint8_t* ubuf = tl_scratch.Get(static_cast<uint64_t>(kGroupBlock) * kChunkSb * kUnpacked);
-  for (int kb = 0; kb < nsb; kb += kChunkSb) {
-    const int n = MinI(kChunkSb, nsb - kb);
-    for (auto gb = static_cast<int>(g0); gb < g1; gb += kGroupBlock) {
-      const int ge = MinI(static_cast<int>(g1), gb + kGroupBlock);
-      for (int g = gb; g < ge; ++g)
-        Unpack(w + static_cast<uint64_t>(g) * gstride, nsb, kb, n,
-               ubuf + static_cast<uint64_t>(g - gb) * kChunkSb * kUnpacked);
-      for (int tt = 0; tt < ntt; ++tt)
-        for (int g = gb; g < ge; ++g)
-          Micro(ubuf + static_cast<uint64_t>(g - gb) * kChunkSb * kUnpacked,
-                panel + static_cast<uint64_t>(tt * nsb + kb) * kPanel, n,
-                y + static_cast<int64_t>(tt) * kTileTok * n_rows + g * 16, n_rows,
-                MinI(kTileTok, static_cast<int>(n_tokens - tt * kTileTok)), kb == 0);
-    }
-  }
-}
-
 // Decode, one superblock of one group: eight independent chains (one per sub-block) folded
 // into acc in the group's float order.
 inline __m512 GemvQ4KStep(const uint8_t* wg, const uint8_t* next, int64_t nsb, int64_t sb,
@@ -288,46 +250,6 @@ inline __m512 GemvQ4KStep(const uint8_t* wg, const uint8_t* next, int64_t nsb, i
   const __m512 ndmin = _mm512_xor_ps(HalfToFloat(meta + 32), sign);
   return _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), _mm512_mul_ps(ndmin, dav), acc);
 }
-
-// Decode: kG row groups at a time, superblock by superblock, so kG weight streams are in
-// flight (one leaves memory idle while the core computes); each group's float order is that of
-// the group alone.
-using GemvKStepFn = __m512 (*)(const uint8_t*, const uint8_t*, int64_t, int64_t, const BlockQ8K&,
-                               __m512);
-
-// n_after: groups of the thread's range after this batch (their first ones are prefetched).
-template <int kG, GemvKStepFn kStep>
-inline void GemvKGroups(const uint8_t* wg, uint64_t gstride, int64_t nsb, const BlockQ8K* a,
-                        float* y, int64_t n_after) {
-  __m512 acc[kG];
-  const uint8_t* next[kG];
-#pragma GCC unroll 4
-  for (int j = 0; j < kG; ++j) {
-    acc[j] = _mm512_setzero_ps();
-    next[j] = j < n_after ? wg + (kG + j) * gstride : nullptr;
-  }
-  for (int64_t sb = 0; sb < nsb; ++sb)
-#pragma GCC unroll 4
-    for (int j = 0; j < kG; ++j) acc[j] = kStep(wg + j * gstride, next[j], nsb, sb, a[sb], acc[j]);
-#pragma GCC unroll 4
-  for (int j = 0; j < kG; ++j) _mm512_storeu_ps(y + 16 * j, acc[j]);
-}
-
-template <GemvKStepFn kStep, uint64_t (*kGroupBytes)(int64_t)>
-void GemvK(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, float* y,
-           int64_t g0, int64_t g1) {
-  const auto* a = static_cast<const BlockQ8K*>(x);
-  const int64_t nsb = n_cols / 256;
-  const uint64_t gs = kGroupBytes(n_cols);
-  auto at = [&](int64_t g) { return w + static_cast<uint64_t>(g) * gs; };
-  int64_t g = g0;
-  // Two groups measured best (bench/kernels gemv/q4_K|q6_K/512MB, best of five: 11.9 GB/s
-  // against 10.1 for one and 10.5 for four; a K-quant step has more to compute per byte than
-  // Q8_0/Q4_0, which take four).
-  for (; g + 2 <= g1; g += 2) GemvKGroups<2, kStep>(at(g), gs, nsb, a, y + g * 16, g1 - g - 2);
-  for (; g < g1; ++g) GemvKGroups<1, kStep>(at(g), gs, nsb, a, y + g * 16, g1 - g - 1);
-}
-
 // Decode batches (2–16 tokens): gemv's order, per 8-token block with the weights unpacked in
 // registers once per sub-block pair; a group's weights come from DRAM once and stay in L2 for
 // the second block.
@@ -389,36 +311,6 @@ void GemvQ4KTok(const uint8_t* wg, const uint8_t* next, bool pf, int64_t nsb,
 #pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
-
-// One token block of a decode batch against one row group (next: the group after it in the
-// thread's range, or null; pf: this block is the group's first, the one that prefetches).
-using TokFn = void (*)(const uint8_t*, const uint8_t*, bool, int64_t, const BlockQ8K* const*,
-                       float*, int64_t);
-
-// n_tok activation rows (BlockQ8K, contiguous) against groups [g0, g1), in blocks of at most 8
-// tokens, as even as they go (10 → 5 + 5: a 2-token block unpacks the group's weights for
-// little work). The first block of a group prefetches its streams and on into the next group's;
-// the later ones find the group in L1/L2.
-template <const TokFn* kTok, uint64_t (*kGroupBytes)(int64_t)>
-void GemvMultiK(const uint8_t* w, int64_t n_rows, int64_t n_cols, const void* x, int64_t n_tok,
-                float* y, int64_t g0, int64_t g1) {
-  const int64_t nsb = n_cols / 256;
-  const uint64_t gs = kGroupBytes(n_cols);
-  const auto* a = static_cast<const BlockQ8K*>(x);
-  const int64_t n_blocks = (n_tok + 7) / 8;
-  for (int64_t g = g0; g < g1; ++g) {
-    const uint8_t* wg = w + static_cast<uint64_t>(g) * gs;
-    const uint8_t* next = g + 1 < g1 ? wg + gs : nullptr;
-    for (int64_t b = 0; b < n_blocks; ++b) {
-      const int64_t t0 = n_tok * b / n_blocks, t1 = n_tok * (b + 1) / n_blocks;
-      const int nt = static_cast<int>(t1 - t0);
-      const BlockQ8K* rows[8];
-      for (int t = 0; t < nt; ++t) rows[t] = a + (t0 + t) * nsb;
-      kTok[nt - 1](wg, next, b == 0, nsb, rows, y + t0 * n_rows + g * 16, n_rows);
-    }
-  }
-}
-
 constexpr TokFn kQ4KTok[8] = {GemvQ4KTok<1>, GemvQ4KTok<2>, GemvQ4KTok<3>, GemvQ4KTok<4>,
                               GemvQ4KTok<5>, GemvQ4KTok<6>, GemvQ4KTok<7>, GemvQ4KTok<8>};
 
@@ -579,7 +471,7 @@ void GemmQ4KAmx(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t*
   const int ntt = static_cast<int>((n_tokens + kTileTok - 1) / kTileTok);
   const uint64_t gstride = GroupBytesQ4K(n_cols);
   const uint64_t ustride = static_cast<uint64_t>(kQ4KAmxChunk) * kQ4KAmxUnpacked;
-  uint8_t* ubuf = tl_scratch.Get(kGroupBlock * ustride);
+  uint8_t* ubuf = PackedScratch(kGroupBlock * ustride);
   const KTileConfig cfg;
   _tile_loadconfig(&cfg);
   for (int kb = 0; kb < nsb; kb += kQ4KAmxChunk) {
@@ -609,363 +501,22 @@ void GemmQ4KAmx(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t*
   _tile_release();
 }
 
-// ---- Q6_K ----------------------------------------------------------------------------------
-// Packed group: [nsb × 3072 quants][nsb × 288 meta] (nsb = K/256), rounded up to 64 bytes — the
-// file's 210 bytes per row and superblock, rearranged. Sub-block j (0..15) is elements
-// 16j … 16j + 15; q6 below is the stored 6-bit value (weight = d · sc_j · (q6 − 32)).
-//   quants, superblock s at 3072·s:
-//     [0, 2048)    low nibbles: pair p (0..7) at 256·p, vector c (0..3) at 64·c; byte 4·r + e
-//                  is lo4(q6_r[32p + 4c + e]) | lo4(q6_r[32p + 16 + 4c + e]) << 4
-//                  (sub-blocks 2p and 2p + 1);
-//     [2048, 3072) high bits: quad u (0..3) at 2048 + 256·u, vector c at 64·c; byte 4·r + e is
-//                  Σ_m hi2(q6_r[64u + 16m + 4c + e]) << 2m (sub-blocks 4u … 4u + 3).
-//   meta, superblock s at 288·s: d f16[16], then the scales as int8 pairs [8][16][2]
-//     (sc_2q and sc_2q+1 of a row side by side, for vpmaddwd against the activation sums).
-// Per output and superblock the float order is one FMA,
-//   acc = fma((float) (Σ_j sc_j·isum_j − 32·Σ_j sc_j·bsum_j), fl(fp32(d) · da), acc)
-// with isum_j = Σ q6·a over sub-block j: scales and the −32 offset fold in int32 (|Σ| < 2^29).
-constexpr uint64_t kQ6KQuant = 3072, kQ6KMeta = 288;
-// Unpacked superblock (GEMM scratch): 16 sub-blocks × 256 u8 (0..63) chunk bytes, sc_j int32
-// [16][16], fp32(d)[16], the scale pairs as int16 [8][16][2].
-constexpr uint64_t kQ6KUnpacked = 4096 + 1024 + 64 + 512;
-// Panel block (tile, superblock): 16 tokens × 256 quants, their f32 d, and per token the eight
-// dwords (bsum_2q, bsum_2q+1) as int16 pairs.
-constexpr uint64_t kQ6KPanel = 4096 + 64 + 512;
-constexpr int kQ6KChunk = 6;  // superblocks per K-chunk (1536 columns)
-
-uint64_t GroupBytesQ6K(int64_t n_cols) {
-  return (static_cast<uint64_t>(n_cols / 256) * (kQ6KQuant + kQ6KMeta) + 63) / 64 * 64;
-}
-uint64_t BytesQ6_K(int64_t n_rows, int64_t n_cols) {
-  return static_cast<uint64_t>(n_rows / kGroupRows) * GroupBytesQ6K(n_cols);
-}
-
-// A Q6_K block's 256 elements as low nibbles and high two bits, in element order (the layout
-// of ggml's dequantize_row_q6_K: halves of 128, quarters of 32 sharing ql and qh bytes).
-inline void Q6Parts(const seekd::BlockQ6_K& b, uint8_t* lo, uint8_t* hi) {
-  for (int h = 0; h < 2; ++h)
-    for (int l = 0; l < 32; ++l) {
-      const uint8_t q0 = b.ql[64 * h + l], q1 = b.ql[64 * h + l + 32], qh = b.qh[32 * h + l];
-      const int k = 128 * h + l;
-      lo[k] = q0 & 0x0F;
-      lo[k + 32] = q1 & 0x0F;
-      lo[k + 64] = q0 >> 4;
-      lo[k + 96] = q1 >> 4;
-      hi[k] = qh & 3;
-      hi[k + 32] = (qh >> 2) & 3;
-      hi[k + 64] = (qh >> 4) & 3;
-      hi[k + 96] = (qh >> 6) & 3;
-    }
-}
-
-void PackQ6_K(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
-  const auto* w = static_cast<const seekd::BlockQ6_K*>(src);
-  const int64_t nsb = n_cols / 256;
-  for (int64_t g = 0; g < n_rows / kGroupRows; ++g) {
-    uint8_t* q = out + static_cast<uint64_t>(g) * GroupBytesQ6K(n_cols);
-    uint8_t* meta = q + nsb * kQ6KQuant;
-    // The pad to 64 bytes (odd K/256) is zero: packed copies are compared and cached on disk.
-    const uint64_t used = static_cast<uint64_t>(nsb) * (kQ6KQuant + kQ6KMeta);
-    std::memset(q + used, 0, GroupBytesQ6K(n_cols) - used);
-    for (int64_t sb = 0; sb < nsb; ++sb) {
-      uint8_t* qs = q + sb * kQ6KQuant;
-      uint8_t* mq = meta + sb * kQ6KMeta;
-      auto* d = reinterpret_cast<uint16_t*>(mq);
-      uint8_t* pairs = mq + 32;
-      for (int r = 0; r < kGroupRows; ++r) {
-        const seekd::BlockQ6_K& blk = w[(kGroupRows * g + r) * nsb + sb];
-        d[r] = blk.d;
-        for (int j = 0; j < 16; ++j)
-          pairs[(j / 2) * 32 + r * 2 + j % 2] = static_cast<uint8_t>(blk.scales[j]);
-        uint8_t lo[256], hi[256];
-        Q6Parts(blk, lo, hi);
-        for (int c = 0; c < 4; ++c)
-          for (int e = 0; e < 4; ++e) {
-            for (int p = 0; p < 8; ++p) {
-              const int k = 32 * p + 4 * c + e;
-              qs[256 * p + 64 * c + 4 * r + e] = static_cast<uint8_t>(lo[k] | (lo[k + 16] << 4));
-            }
-            for (int u = 0; u < 4; ++u) {
-              uint8_t b = 0;
-              for (int m = 0; m < 4; ++m)
-                b |= static_cast<uint8_t>(hi[64 * u + 16 * m + 4 * c + e] << (2 * m));
-              qs[2048 + 256 * u + 64 * c + 4 * r + e] = b;
-            }
-          }
-      }
-    }
-  }
-}
-
-uint64_t PanelBytesQ6K(int64_t n_tokens, int64_t n_cols) {
-  return static_cast<uint64_t>((n_tokens + kTileTok - 1) / kTileTok) *
-         static_cast<uint64_t>(n_cols / 256) * kQ6KPanel;
-}
-
-// The sums of sub-blocks 2q and 2q + 1 of a BlockQ8K as one int16 pair.
-inline int32_t BsumPair16(const BlockQ8K& a, int q) {
-  const auto lo = static_cast<uint16_t>(a.bsums[2 * q]);
-  const auto hi = static_cast<uint16_t>(a.bsums[2 * q + 1]);
-  return static_cast<int32_t>(static_cast<uint32_t>(lo) | (static_cast<uint32_t>(hi) << 16));
-}
-
-void PackPanelQ6K(const void* src, int64_t n_tokens, int64_t n_cols, int64_t t0, int64_t t1,
-                  uint8_t* panel) {
-  const auto* x = static_cast<const BlockQ8K*>(src);
-  const int64_t nsb = n_cols / 256;
-  for (int64_t tt = t0; tt < t1; ++tt)
-    for (int64_t sb = 0; sb < nsb; ++sb) {
-      uint8_t* p = panel + static_cast<uint64_t>(tt * nsb + sb) * kQ6KPanel;
-      auto* da = reinterpret_cast<float*>(p + 4096);
-      auto* bs = reinterpret_cast<int32_t*>(p + 4160);
-      for (int t = 0; t < kTileTok; ++t) {
-        const int64_t tok = tt * kTileTok + t;
-        if (tok < n_tokens) {
-          const BlockQ8K& blk = x[tok * nsb + sb];
-          std::memcpy(p + t * 256, blk.qs, 256);
-          da[t] = blk.d;
-          for (int q = 0; q < 8; ++q) bs[t * 8 + q] = BsumPair16(blk, q);
-        } else {
-          std::memset(p + t * 256, 0, 256);
-          da[t] = 0.0f;
-          for (int q = 0; q < 8; ++q) bs[t * 8 + q] = 0;
-        }
-      }
-    }
-}
-
-// Sub-block j's chunk c as u8 values 0..63 from the low-nibble vector of its pair and the
-// high-bit vector of its quad (j is a constant wherever this is inlined).
-inline __m512i Q6Chunk(__m512i nib, __m512i hb, int j) {
-  const __m512i lo =
-      _mm512_and_si512(j % 2 == 0 ? nib : _mm512_srli_epi16(nib, 4), _mm512_set1_epi8(0x0F));
-  const int m = j % 4;  // hb's bits 2m, 2m + 1 → bits 4, 5 (16-bit shifts: the masks stop spill)
-  const __m512i h = m == 0   ? _mm512_slli_epi16(hb, 4)
-                    : m == 1 ? _mm512_slli_epi16(hb, 2)
-                    : m == 2 ? hb
-                             : _mm512_srli_epi16(hb, 2);
-  return _mm512_or_si512(lo, _mm512_and_si512(h, _mm512_set1_epi8(0x30)));
-}
-
-// Row scales: the 16 rows' int16 pairs (sc_2q, sc_2q+1), and sc_j of each row as f32.
-inline __m512i Q6Pairs(const uint8_t* meta, int q) {
-  return _mm512_cvtepi8_epi16(
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(meta + 32 + q * 32)));
-}
-inline __m512i Q6Scale(__m512i pairs, int j) {
-  return j % 2 == 0 ? _mm512_srai_epi32(_mm512_slli_epi32(pairs, 16), 16)
-                    : _mm512_srai_epi32(pairs, 16);
-}
-
-// One group's superblocks [sb0, sb0 + n) unpacked for the GEMM (once per group and K-chunk).
-void UnpackQ6KGroup(const uint8_t* wg, int64_t nsb, int sb0, int n, uint8_t* out) {
-  for (int s = 0; s < n; ++s, out += kQ6KUnpacked) {
-    const uint8_t* wq = wg + static_cast<uint64_t>(sb0 + s) * kQ6KQuant;
-    const uint8_t* meta = wg + nsb * kQ6KQuant + static_cast<uint64_t>(sb0 + s) * kQ6KMeta;
-#pragma GCC unroll 16
-    for (int j = 0; j < 16; ++j)
-      for (int c = 0; c < 4; ++c)
-        _mm512_store_si512(out + j * 256 + c * 64,
-                           Q6Chunk(_mm512_load_si512(wq + (j / 2) * 256 + c * 64),
-                                   _mm512_load_si512(wq + 2048 + (j / 4) * 256 + c * 64), j));
-#pragma GCC unroll 16
-    for (int j = 0; j < 16; ++j)
-      _mm512_store_si512(out + 4096 + 64 * j, Q6Scale(Q6Pairs(meta, j / 2), j));
-    _mm512_store_ps(reinterpret_cast<float*>(out + 5120), HalfToFloat(meta));
-    for (int q = 0; q < 8; ++q) _mm512_store_si512(out + 5184 + q * 64, Q6Pairs(meta, q));
-  }
-}
-
-// One group × one 16-token tile over n unpacked superblocks, one 8-token half at a time (as
-// MicroQ4K).
-void MicroQ6K(const uint8_t* ub0, const uint8_t* ap0, int n, float* y, int64_t ldy, int ntok,
-              bool first) {
-  for (int h = 0; h * 8 < ntok; ++h) {  // a short tile (a decode batch) skips the empty half
-    __m512 acc[8];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i)
-      acc[i] = (first || h * 8 + i >= ntok) ? _mm512_setzero_ps()
-                                            : _mm512_loadu_ps(y + (h * 8 + i) * ldy);
-    const uint8_t* ub = ub0;
-    const uint8_t* ap = ap0;
-    for (int s = 0; s < n; ++s, ub += kQ6KUnpacked, ap += kQ6KPanel) {
-      const auto* aq = reinterpret_cast<const int32_t*>(ap) + h * 8 * 64;
-      const auto* da = reinterpret_cast<const float*>(ap + 4096) + h * 8;
-      const auto* bs = reinterpret_cast<const int32_t*>(ap + 4160) + h * 8 * 8;
-      __m512i isc[8];
-#pragma GCC unroll 8
-      for (int i = 0; i < 8; ++i) isc[i] = BcastLoad(&kZero);
-      for (int j = 0; j < 16; ++j) {
-        __m512i isum[8];
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; ++i) isum[i] = BcastLoad(&kZero);
-#pragma GCC unroll 4
-        for (int c = 0; c < 4; ++c) {
-          const __m512i w = LoadChunk(ub + j * 256 + 64 * c);
-#pragma GCC unroll 8
-          for (int i = 0; i < 8; ++i) isum[i] = DpbusdBcast(isum[i], w, aq + i * 64 + j * 4 + c);
-        }
-        const __m512i scj = _mm512_load_si512(ub + 4096 + 64 * j);
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; ++i)
-          isc[i] = _mm512_add_epi32(isc[i], _mm512_mullo_epi32(isum[i], scj));
-      }
-      // The offset: 32 · Σ_j sc_j · bsum_j per row, eight vpdpwssd over the pairs.
-      const __m512 d = _mm512_load_ps(reinterpret_cast<const float*>(ub + 5120));
-#pragma GCC unroll 8
-      for (int i = 0; i < 8; ++i) {
-        __m512i ms = BcastLoad(&kZero);
-#pragma GCC unroll 8
-        for (int q = 0; q < 8; ++q)
-          ms = DpwssdBcast(ms, LoadChunk(ub + 5184 + 64 * q), bs + i * 8 + q);
-        const __m512i tot = _mm512_sub_epi32(isc[i], _mm512_slli_epi32(ms, 5));
-        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot), _mm512_mul_ps(d, _mm512_set1_ps(da[i])),
-                                 acc[i]);
-      }
-    }
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i)
-      if (h * 8 + i < ntok) _mm512_storeu_ps(y + (h * 8 + i) * ldy, acc[i]);
-  }
-}
-
-// Decode: per superblock, sixteen independent chains (one per sub-block), the same float order.
-// Its prefetch is the plain quant-stream one: PfGroupStreams measured 0.84–0.90× here, for no
-// reason found yet (docs/BENCHMARKS.md, "Prefetch across row-group batches").
-inline __m512 GemvQ6KStep(const uint8_t* wg, const uint8_t* /*next*/, int64_t nsb, int64_t sb,
-                          const BlockQ8K& a, __m512 acc) {
-  const uint8_t* wq = wg + sb * kQ6KQuant;
-  const uint8_t* meta = wg + nsb * kQ6KQuant + sb * kQ6KMeta;
-  for (uint64_t o = 0; o < kQ6KQuant; o += 64) DecodePf(wq + o);
-  const auto* aq = reinterpret_cast<const int32_t*>(a.qs);
-  __m512i isum[16];
-#pragma GCC unroll 16
-  for (int j = 0; j < 16; ++j) isum[j] = _mm512_setzero_si512();
-#pragma GCC unroll 4
-  for (int u = 0; u < 4; ++u)
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; ++c) {
-      const __m512i hb = _mm512_load_si512(wq + 2048 + 256 * u + 64 * c);
-      const __m512i n0 = _mm512_load_si512(wq + 256 * (2 * u) + 64 * c);
-      const __m512i n1 = _mm512_load_si512(wq + 256 * (2 * u + 1) + 64 * c);
-#pragma GCC unroll 4
-      for (int m = 0; m < 4; ++m) {
-        const int j = 4 * u + m;
-        isum[j] = DpbusdBcast(isum[j], Q6Chunk(m < 2 ? n0 : n1, hb, j), aq + 4 * j + c);
-      }
-    }
-  __m512i pairs[8];
-#pragma GCC unroll 8
-  for (int q = 0; q < 8; ++q) pairs[q] = Q6Pairs(meta, q);
-  __m512i isc = _mm512_mullo_epi32(isum[0], Q6Scale(pairs[0], 0));
-#pragma GCC unroll 15
-  for (int j = 1; j < 16; ++j)
-    isc = _mm512_add_epi32(isc, _mm512_mullo_epi32(isum[j], Q6Scale(pairs[j / 2], j)));
-  const auto* bp = reinterpret_cast<const int32_t*>(a.bsums);  // the int16 pairs, in place
-  __m512i ms = BcastLoad(&kZero);
-#pragma GCC unroll 8
-  for (int q = 0; q < 8; ++q) ms = DpwssdBcast(ms, pairs[q], bp + q);
-  const __m512i tot = _mm512_sub_epi32(isc, _mm512_slli_epi32(ms, 5));
-  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot),
-                         _mm512_mul_ps(HalfToFloat(meta), _mm512_set1_ps(a.d)), acc);
-}
-
-// Decode batches: GemvQ6K's order, per sub-block pair as in GemvQ4KTok.
-template <int NT>
-void GemvQ6KTok(const uint8_t* wg, const uint8_t* next, bool pf, int64_t nsb,
-                const BlockQ8K* const* a, float* y, int64_t ldy) {
-  __m512 acc[NT];
-#pragma GCC unroll 8
-  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
-  for (int64_t sb = 0; sb < nsb; ++sb) {
-    const uint8_t* wq = wg + sb * kQ6KQuant;
-    const uint8_t* meta = wg + nsb * kQ6KQuant + sb * kQ6KMeta;
-    // The quants' own prefetch, as in GemvQ6KStep (the all-streams one measured 0.73–0.88×
-    // here from DRAM, as it did for gemv).
-    (void)next;
-    (void)pf;
-    for (uint64_t o = 0; o < kQ6KQuant; o += 64) DecodePf(wq + o);
-    __m512i isc[NT];
-#pragma GCC unroll 8
-    for (int t = 0; t < NT; ++t) isc[t] = _mm512_setzero_si512();
-    for (int pp = 0; pp < 8; pp += 2)
-#pragma GCC unroll 2
-      for (int odd = 0; odd < 2; ++odd) {
-        const int p = pp + odd;
-        __m512i s0[NT], s1[NT];
-#pragma GCC unroll 8
-        for (int t = 0; t < NT; ++t) s0[t] = s1[t] = _mm512_setzero_si512();
-#pragma GCC unroll 4
-        for (int c = 0; c < 4; ++c) {
-          const __m512i nib = _mm512_load_si512(wq + 256 * p + 64 * c);
-          const __m512i hb = _mm512_load_si512(wq + 2048 + 256 * (p / 2) + 64 * c);
-          // Sub-blocks 2p and 2p + 1: quad slots 2·(p % 2) and 2·(p % 2) + 1.
-          const __m512i v0 = Q6Chunk(nib, hb, 2 * odd), v1 = Q6Chunk(nib, hb, 2 * odd + 1);
-#pragma GCC unroll 8
-          for (int t = 0; t < NT; ++t) {
-            const auto* aq = reinterpret_cast<const int32_t*>(a[t][sb].qs);
-            s0[t] = DpbusdBcast(s0[t], v0, aq + 4 * (2 * p) + c);
-            s1[t] = DpbusdBcast(s1[t], v1, aq + 4 * (2 * p + 1) + c);
-          }
-        }
-        const __m512i pr = Q6Pairs(meta, p);
-        const __m512i c0 = Q6Scale(pr, 0), c1 = Q6Scale(pr, 1);
-#pragma GCC unroll 8
-        for (int t = 0; t < NT; ++t)
-          isc[t] = _mm512_add_epi32(isc[t], _mm512_add_epi32(_mm512_mullo_epi32(s0[t], c0),
-                                                             _mm512_mullo_epi32(s1[t], c1)));
-      }
-    const __m512 d = HalfToFloat(meta);
-#pragma GCC unroll 8
-    for (int t = 0; t < NT; ++t) {
-      // bsums[2q], bsums[2q + 1] side by side are already the int16 pair of sub-blocks 2q, 2q+1.
-      const auto* bp = reinterpret_cast<const int32_t*>(a[t][sb].bsums);
-      __m512i ms = BcastLoad(&kZero);
-#pragma GCC unroll 8
-      for (int q = 0; q < 8; ++q) ms = DpwssdBcast(ms, Q6Pairs(meta, q), bp + q);
-      const __m512i tot = _mm512_sub_epi32(isc[t], _mm512_slli_epi32(ms, 5));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot),
-                               _mm512_mul_ps(d, _mm512_set1_ps(a[t][sb].d)), acc[t]);
-    }
-  }
-#pragma GCC unroll 8
-  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
-}
-
-constexpr TokFn kQ6KTok[8] = {GemvQ6KTok<1>, GemvQ6KTok<2>, GemvQ6KTok<3>, GemvQ6KTok<4>,
-                              GemvQ6KTok<5>, GemvQ6KTok<6>, GemvQ6KTok<7>, GemvQ6KTok<8>};
-
 }  // namespace
 
 namespace seekd::kernels {
 
-PackedGemm PackedKQuantGemm(DType t, bool amx) {
-  if (amx && t != DType::kQ4_K) return PackedGemm{};  // Q6_K: no AMX variant
+PackedGemm PackedQ4KGemm(bool amx) {
   PackedGemm p;
   p.act = ActFormat::kQ8K;
-  if (t == DType::kQ4_K) {
-    p.layout = "q4_K.g16.v1";
-    p.bytes = BytesQ4_K;
-    p.pack = PackQ4_K;
-    p.gemv = GemvK<GemvQ4KStep, GroupBytesQ4K>;
-    p.gemv_multi = GemvMultiK<kQ4KTok, GroupBytesQ4K>;
-    p.panel_bytes = PanelBytesQ4K;
-    p.pack_panel = PackPanelQ4K;
-    p.gemm =
-        amx ? GemmQ4KAmx
-            : GemmK<UnpackQ4KGroup, MicroQ4K, GroupBytesQ4K, kQ4KUnpacked, kQ4KPanel, kQ4KChunk>;
-  } else if (t == DType::kQ6_K) {
-    p.layout = "q6_K.g16.v1";
-    p.bytes = BytesQ6_K;
-    p.pack = PackQ6_K;
-    p.gemv = GemvK<GemvQ6KStep, GroupBytesQ6K>;
-    p.gemv_multi = GemvMultiK<kQ6KTok, GroupBytesQ6K>;
-    p.panel_bytes = PanelBytesQ6K;
-    p.pack_panel = PackPanelQ6K;
-    p.gemm = GemmK<UnpackQ6KGroup, MicroQ6K, GroupBytesQ6K, kQ6KUnpacked, kQ6KPanel, kQ6KChunk>;
-  } else {
-    return PackedGemm{};
-  }
+  p.layout = "q4_K.g16.v1";
+  p.bytes = BytesQ4_K;
+  p.pack = PackQ4_K;
+  p.gemv = GemvK<GemvQ4KStep, GroupBytesQ4K>;
+  p.gemv_multi = GemvMultiK<kQ4KTok, GroupBytesQ4K>;
+  p.panel_bytes = PanelBytesQ4K;
+  p.pack_panel = PackPanelQ4K;
+  p.gemm = amx ? GemmQ4KAmx
+               : GemmK<UnpackQ4KGroup, MicroQ4K, GroupBytesQ4K, kQ4KUnpacked, kQ4KPanel, kQ4KChunk>;
   return p;
 }
 

@@ -1,0 +1,359 @@
+// The packed int8 GEMM for Q6_K on AVX-512 VNNI: the packed layout, its float order and its
+// kernels (Q4_K is in packed_q4k_avx512.cc, the loop nests both use in packed_kquant.inc).
+// Intrinsics and plain C in an anonymous namespace, as in the other wide files.
+//
+// Decode (gemv) assembles a superblock's 6-bit quants in registers and keeps one vpdpbusd chain
+// per sub-block; prefill (gemm) unpacks a K-chunk of 16 row groups once into u8 chunk bytes in
+// L2 and runs 16-row × 16-token microkernels over it.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/kernels/packed.h"
+#include "core/quant.h"
+
+namespace {
+
+#include "core/kernels/packed_common.inc"  // NOLINT(bugprone-suspicious-include)
+#include "core/kernels/packed_kquant.inc"  // NOLINT(bugprone-suspicious-include)
+
+// ---- Q6_K ----------------------------------------------------------------------------------
+// Packed group: [nsb × 3072 quants][nsb × 288 meta] (nsb = K/256), rounded up to 64 bytes — the
+// file's 210 bytes per row and superblock, rearranged. Sub-block j (0..15) is elements
+// 16j … 16j + 15; q6 below is the stored 6-bit value (weight = d · sc_j · (q6 − 32)).
+//   quants, superblock s at 3072·s:
+//     [0, 2048)    low nibbles: pair p (0..7) at 256·p, vector c (0..3) at 64·c; byte 4·r + e
+//                  is lo4(q6_r[32p + 4c + e]) | lo4(q6_r[32p + 16 + 4c + e]) << 4
+//                  (sub-blocks 2p and 2p + 1);
+//     [2048, 3072) high bits: quad u (0..3) at 2048 + 256·u, vector c at 64·c; byte 4·r + e is
+//                  Σ_m hi2(q6_r[64u + 16m + 4c + e]) << 2m (sub-blocks 4u … 4u + 3).
+//   meta, superblock s at 288·s: d f16[16], then the scales as int8 pairs [8][16][2]
+//     (sc_2q and sc_2q+1 of a row side by side, for vpmaddwd against the activation sums).
+// Per output and superblock the float order is one FMA,
+//   acc = fma((float) (Σ_j sc_j·isum_j − 32·Σ_j sc_j·bsum_j), fl(fp32(d) · da), acc)
+// with isum_j = Σ q6·a over sub-block j: scales and the −32 offset fold in int32 (|Σ| < 2^29).
+constexpr uint64_t kQ6KQuant = 3072, kQ6KMeta = 288;
+// Unpacked superblock (GEMM scratch): 16 sub-blocks × 256 u8 (0..63) chunk bytes, sc_j int32
+// [16][16], fp32(d)[16], the scale pairs as int16 [8][16][2].
+constexpr uint64_t kQ6KUnpacked = 4096 + 1024 + 64 + 512;
+// Panel block (tile, superblock): 16 tokens × 256 quants, their f32 d, and per token the eight
+// dwords (bsum_2q, bsum_2q+1) as int16 pairs.
+constexpr uint64_t kQ6KPanel = 4096 + 64 + 512;
+constexpr int kQ6KChunk = 6;  // superblocks per K-chunk (1536 columns)
+
+uint64_t GroupBytesQ6K(int64_t n_cols) {
+  return (static_cast<uint64_t>(n_cols / 256) * (kQ6KQuant + kQ6KMeta) + 63) / 64 * 64;
+}
+uint64_t BytesQ6_K(int64_t n_rows, int64_t n_cols) {
+  return static_cast<uint64_t>(n_rows / kGroupRows) * GroupBytesQ6K(n_cols);
+}
+
+// A Q6_K block's 256 elements as low nibbles and high two bits, in element order (the layout
+// of ggml's dequantize_row_q6_K: halves of 128, quarters of 32 sharing ql and qh bytes).
+inline void Q6Parts(const seekd::BlockQ6_K& b, uint8_t* lo, uint8_t* hi) {
+  for (int h = 0; h < 2; ++h)
+    for (int l = 0; l < 32; ++l) {
+      const uint8_t q0 = b.ql[64 * h + l], q1 = b.ql[64 * h + l + 32], qh = b.qh[32 * h + l];
+      const int k = 128 * h + l;
+      lo[k] = q0 & 0x0F;
+      lo[k + 32] = q1 & 0x0F;
+      lo[k + 64] = q0 >> 4;
+      lo[k + 96] = q1 >> 4;
+      hi[k] = qh & 3;
+      hi[k + 32] = (qh >> 2) & 3;
+      hi[k + 64] = (qh >> 4) & 3;
+      hi[k + 96] = (qh >> 6) & 3;
+    }
+}
+
+void PackQ6_K(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
+  const auto* w = static_cast<const seekd::BlockQ6_K*>(src);
+  const int64_t nsb = n_cols / 256;
+  for (int64_t g = 0; g < n_rows / kGroupRows; ++g) {
+    uint8_t* q = out + static_cast<uint64_t>(g) * GroupBytesQ6K(n_cols);
+    uint8_t* meta = q + nsb * kQ6KQuant;
+    // The pad to 64 bytes (odd K/256) is zero: packed copies are compared and cached on disk.
+    const uint64_t used = static_cast<uint64_t>(nsb) * (kQ6KQuant + kQ6KMeta);
+    std::memset(q + used, 0, GroupBytesQ6K(n_cols) - used);
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      uint8_t* qs = q + sb * kQ6KQuant;
+      uint8_t* mq = meta + sb * kQ6KMeta;
+      auto* d = reinterpret_cast<uint16_t*>(mq);
+      uint8_t* pairs = mq + 32;
+      for (int r = 0; r < kGroupRows; ++r) {
+        const seekd::BlockQ6_K& blk = w[(kGroupRows * g + r) * nsb + sb];
+        d[r] = blk.d;
+        for (int j = 0; j < 16; ++j)
+          pairs[(j / 2) * 32 + r * 2 + j % 2] = static_cast<uint8_t>(blk.scales[j]);
+        uint8_t lo[256], hi[256];
+        Q6Parts(blk, lo, hi);
+        for (int c = 0; c < 4; ++c)
+          for (int e = 0; e < 4; ++e) {
+            for (int p = 0; p < 8; ++p) {
+              const int k = 32 * p + 4 * c + e;
+              qs[256 * p + 64 * c + 4 * r + e] = static_cast<uint8_t>(lo[k] | (lo[k + 16] << 4));
+            }
+            for (int u = 0; u < 4; ++u) {
+              uint8_t b = 0;
+              for (int m = 0; m < 4; ++m)
+                b |= static_cast<uint8_t>(hi[64 * u + 16 * m + 4 * c + e] << (2 * m));
+              qs[2048 + 256 * u + 64 * c + 4 * r + e] = b;
+            }
+          }
+      }
+    }
+  }
+}
+
+uint64_t PanelBytesQ6K(int64_t n_tokens, int64_t n_cols) {
+  return static_cast<uint64_t>((n_tokens + kTileTok - 1) / kTileTok) *
+         static_cast<uint64_t>(n_cols / 256) * kQ6KPanel;
+}
+
+void PackPanelQ6K(const void* src, int64_t n_tokens, int64_t n_cols, int64_t t0, int64_t t1,
+                  uint8_t* panel) {
+  const auto* x = static_cast<const BlockQ8K*>(src);
+  const int64_t nsb = n_cols / 256;
+  for (int64_t tt = t0; tt < t1; ++tt)
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      uint8_t* p = panel + static_cast<uint64_t>(tt * nsb + sb) * kQ6KPanel;
+      auto* da = reinterpret_cast<float*>(p + 4096);
+      auto* bs = reinterpret_cast<int32_t*>(p + 4160);
+      for (int t = 0; t < kTileTok; ++t) {
+        const int64_t tok = tt * kTileTok + t;
+        if (tok < n_tokens) {
+          const BlockQ8K& blk = x[tok * nsb + sb];
+          std::memcpy(p + t * 256, blk.qs, 256);
+          da[t] = blk.d;
+          std::memcpy(bs + t * 8, blk.bsums, 32);  // bsums[2q], bsums[2q + 1]: pair q, in place
+        } else {
+          std::memset(p + t * 256, 0, 256);
+          da[t] = 0.0f;
+          for (int q = 0; q < 8; ++q) bs[t * 8 + q] = 0;
+        }
+      }
+    }
+}
+
+// Sub-block j's chunk c as u8 values 0..63 from the low-nibble vector of its pair and the
+// high-bit vector of its quad (j is a constant wherever this is inlined).
+inline __m512i Q6Chunk(__m512i nib, __m512i hb, int j) {
+  const __m512i lo =
+      _mm512_and_si512(j % 2 == 0 ? nib : _mm512_srli_epi16(nib, 4), _mm512_set1_epi8(0x0F));
+  const int m = j % 4;  // hb's bits 2m, 2m + 1 → bits 4, 5 (16-bit shifts: the masks stop spill)
+  const __m512i h = m == 0   ? _mm512_slli_epi16(hb, 4)
+                    : m == 1 ? _mm512_slli_epi16(hb, 2)
+                    : m == 2 ? hb
+                             : _mm512_srli_epi16(hb, 2);
+  return _mm512_or_si512(lo, _mm512_and_si512(h, _mm512_set1_epi8(0x30)));
+}
+
+// Row scales: the 16 rows' int16 pairs (sc_2q, sc_2q+1), and sc_j of each row as f32.
+inline __m512i Q6Pairs(const uint8_t* meta, int q) {
+  return _mm512_cvtepi8_epi16(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(meta + 32 + q * 32)));
+}
+inline __m512i Q6Scale(__m512i pairs, int j) {
+  return j % 2 == 0 ? _mm512_srai_epi32(_mm512_slli_epi32(pairs, 16), 16)
+                    : _mm512_srai_epi32(pairs, 16);
+}
+
+// One group's superblocks [sb0, sb0 + n) unpacked for the GEMM (once per group and K-chunk).
+void UnpackQ6KGroup(const uint8_t* wg, int64_t nsb, int sb0, int n, uint8_t* out) {
+  for (int s = 0; s < n; ++s, out += kQ6KUnpacked) {
+    const uint8_t* wq = wg + static_cast<uint64_t>(sb0 + s) * kQ6KQuant;
+    const uint8_t* meta = wg + nsb * kQ6KQuant + static_cast<uint64_t>(sb0 + s) * kQ6KMeta;
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j)
+      for (int c = 0; c < 4; ++c)
+        _mm512_store_si512(out + j * 256 + c * 64,
+                           Q6Chunk(_mm512_load_si512(wq + (j / 2) * 256 + c * 64),
+                                   _mm512_load_si512(wq + 2048 + (j / 4) * 256 + c * 64), j));
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j)
+      _mm512_store_si512(out + 4096 + 64 * j, Q6Scale(Q6Pairs(meta, j / 2), j));
+    _mm512_store_ps(reinterpret_cast<float*>(out + 5120), HalfToFloat(meta));
+    for (int q = 0; q < 8; ++q) _mm512_store_si512(out + 5184 + q * 64, Q6Pairs(meta, q));
+  }
+}
+
+// One group × one 16-token tile over n unpacked superblocks, one 8-token half at a time (as
+// Q4_K's MicroQ4K).
+void MicroQ6K(const uint8_t* ub0, const uint8_t* ap0, int n, float* y, int64_t ldy, int ntok,
+              bool first) {
+  for (int h = 0; h * 8 < ntok; ++h) {  // a short tile (a decode batch) skips the empty half
+    __m512 acc[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i)
+      acc[i] = (first || h * 8 + i >= ntok) ? _mm512_setzero_ps()
+                                            : _mm512_loadu_ps(y + (h * 8 + i) * ldy);
+    const uint8_t* ub = ub0;
+    const uint8_t* ap = ap0;
+    for (int s = 0; s < n; ++s, ub += kQ6KUnpacked, ap += kQ6KPanel) {
+      const auto* aq = reinterpret_cast<const int32_t*>(ap) + h * 8 * 64;
+      const auto* da = reinterpret_cast<const float*>(ap + 4096) + h * 8;
+      const auto* bs = reinterpret_cast<const int32_t*>(ap + 4160) + h * 8 * 8;
+      __m512i isc[8];
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) isc[i] = BcastLoad(&kZero);
+      for (int j = 0; j < 16; ++j) {
+        __m512i isum[8];
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) isum[i] = BcastLoad(&kZero);
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; ++c) {
+          const __m512i w = LoadChunk(ub + j * 256 + 64 * c);
+#pragma GCC unroll 8
+          for (int i = 0; i < 8; ++i) isum[i] = DpbusdBcast(isum[i], w, aq + i * 64 + j * 4 + c);
+        }
+        const __m512i scj = _mm512_load_si512(ub + 4096 + 64 * j);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i)
+          isc[i] = _mm512_add_epi32(isc[i], _mm512_mullo_epi32(isum[i], scj));
+      }
+      // The offset: 32 · Σ_j sc_j · bsum_j per row, eight vpdpwssd over the pairs.
+      const __m512 d = _mm512_load_ps(reinterpret_cast<const float*>(ub + 5120));
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        __m512i ms = BcastLoad(&kZero);
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; ++q)
+          ms = DpwssdBcast(ms, LoadChunk(ub + 5184 + 64 * q), bs + i * 8 + q);
+        const __m512i tot = _mm512_sub_epi32(isc[i], _mm512_slli_epi32(ms, 5));
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot), _mm512_mul_ps(d, _mm512_set1_ps(da[i])),
+                                 acc[i]);
+      }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i)
+      if (h * 8 + i < ntok) _mm512_storeu_ps(y + (h * 8 + i) * ldy, acc[i]);
+  }
+}
+
+// Decode: per superblock, sixteen independent chains (one per sub-block), the same float order.
+// Its prefetch is the plain quant-stream one: PfGroupStreams measured 0.84–0.90× here, for no
+// reason found yet (docs/BENCHMARKS.md, "Prefetch across row-group batches").
+inline __m512 GemvQ6KStep(const uint8_t* wg, const uint8_t* /*next*/, int64_t nsb, int64_t sb,
+                          const BlockQ8K& a, __m512 acc) {
+  const uint8_t* wq = wg + sb * kQ6KQuant;
+  const uint8_t* meta = wg + nsb * kQ6KQuant + sb * kQ6KMeta;
+  for (uint64_t o = 0; o < kQ6KQuant; o += 64) DecodePf(wq + o);
+  const auto* aq = reinterpret_cast<const int32_t*>(a.qs);
+  __m512i isum[16];
+#pragma GCC unroll 16
+  for (int j = 0; j < 16; ++j) isum[j] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+  for (int u = 0; u < 4; ++u)
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      const __m512i hb = _mm512_load_si512(wq + 2048 + 256 * u + 64 * c);
+      const __m512i n0 = _mm512_load_si512(wq + 256 * (2 * u) + 64 * c);
+      const __m512i n1 = _mm512_load_si512(wq + 256 * (2 * u + 1) + 64 * c);
+#pragma GCC unroll 4
+      for (int m = 0; m < 4; ++m) {
+        const int j = 4 * u + m;
+        isum[j] = DpbusdBcast(isum[j], Q6Chunk(m < 2 ? n0 : n1, hb, j), aq + 4 * j + c);
+      }
+    }
+  __m512i pairs[8];
+#pragma GCC unroll 8
+  for (int q = 0; q < 8; ++q) pairs[q] = Q6Pairs(meta, q);
+  __m512i isc = _mm512_mullo_epi32(isum[0], Q6Scale(pairs[0], 0));
+#pragma GCC unroll 15
+  for (int j = 1; j < 16; ++j)
+    isc = _mm512_add_epi32(isc, _mm512_mullo_epi32(isum[j], Q6Scale(pairs[j / 2], j)));
+  const auto* bp = reinterpret_cast<const int32_t*>(a.bsums);  // the int16 pairs, in place
+  __m512i ms = BcastLoad(&kZero);
+#pragma GCC unroll 8
+  for (int q = 0; q < 8; ++q) ms = DpwssdBcast(ms, pairs[q], bp + q);
+  const __m512i tot = _mm512_sub_epi32(isc, _mm512_slli_epi32(ms, 5));
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot),
+                         _mm512_mul_ps(HalfToFloat(meta), _mm512_set1_ps(a.d)), acc);
+}
+
+// Decode batches: GemvQ6KStep's order, per sub-block pair (as Q4_K's GemvQ4KTok).
+template <int NT>
+void GemvQ6KTok(const uint8_t* wg, const uint8_t* next, bool pf, int64_t nsb,
+                const BlockQ8K* const* a, float* y, int64_t ldy) {
+  __m512 acc[NT];
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    const uint8_t* wq = wg + sb * kQ6KQuant;
+    const uint8_t* meta = wg + nsb * kQ6KQuant + sb * kQ6KMeta;
+    // The quants' own prefetch, as in GemvQ6KStep (the all-streams one measured 0.73–0.88×
+    // here from DRAM, as it did for gemv).
+    (void)next;
+    (void)pf;
+    for (uint64_t o = 0; o < kQ6KQuant; o += 64) DecodePf(wq + o);
+    __m512i isc[NT];
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) isc[t] = _mm512_setzero_si512();
+    for (int pp = 0; pp < 8; pp += 2)
+#pragma GCC unroll 2
+      for (int odd = 0; odd < 2; ++odd) {
+        const int p = pp + odd;
+        __m512i s0[NT], s1[NT];
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t) s0[t] = s1[t] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; ++c) {
+          const __m512i nib = _mm512_load_si512(wq + 256 * p + 64 * c);
+          const __m512i hb = _mm512_load_si512(wq + 2048 + 256 * (p / 2) + 64 * c);
+          // Sub-blocks 2p and 2p + 1: quad slots 2·(p % 2) and 2·(p % 2) + 1.
+          const __m512i v0 = Q6Chunk(nib, hb, 2 * odd), v1 = Q6Chunk(nib, hb, 2 * odd + 1);
+#pragma GCC unroll 8
+          for (int t = 0; t < NT; ++t) {
+            const auto* aq = reinterpret_cast<const int32_t*>(a[t][sb].qs);
+            s0[t] = DpbusdBcast(s0[t], v0, aq + 4 * (2 * p) + c);
+            s1[t] = DpbusdBcast(s1[t], v1, aq + 4 * (2 * p + 1) + c);
+          }
+        }
+        const __m512i pr = Q6Pairs(meta, p);
+        const __m512i c0 = Q6Scale(pr, 0), c1 = Q6Scale(pr, 1);
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t)
+          isc[t] = _mm512_add_epi32(isc[t], _mm512_add_epi32(_mm512_mullo_epi32(s0[t], c0),
+                                                             _mm512_mullo_epi32(s1[t], c1)));
+      }
+    const __m512 d = HalfToFloat(meta);
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) {
+      // bsums[2q], bsums[2q + 1] side by side are already the int16 pair of sub-blocks 2q, 2q+1.
+      const auto* bp = reinterpret_cast<const int32_t*>(a[t][sb].bsums);
+      __m512i ms = BcastLoad(&kZero);
+#pragma GCC unroll 8
+      for (int q = 0; q < 8; ++q) ms = DpwssdBcast(ms, Q6Pairs(meta, q), bp + q);
+      const __m512i tot = _mm512_sub_epi32(isc[t], _mm512_slli_epi32(ms, 5));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot),
+                               _mm512_mul_ps(d, _mm512_set1_ps(a[t][sb].d)), acc[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+}
+
+constexpr TokFn kQ6KTok[8] = {GemvQ6KTok<1>, GemvQ6KTok<2>, GemvQ6KTok<3>, GemvQ6KTok<4>,
+                              GemvQ6KTok<5>, GemvQ6KTok<6>, GemvQ6KTok<7>, GemvQ6KTok<8>};
+
+}  // namespace
+
+namespace seekd::kernels {
+
+PackedGemm PackedQ6KGemm() {
+  PackedGemm p;
+  p.act = ActFormat::kQ8K;
+  p.layout = "q6_K.g16.v1";
+  p.bytes = BytesQ6_K;
+  p.pack = PackQ6_K;
+  p.gemv = GemvK<GemvQ6KStep, GroupBytesQ6K>;
+  p.gemv_multi = GemvMultiK<kQ6KTok, GroupBytesQ6K>;
+  p.panel_bytes = PanelBytesQ6K;
+  p.pack_panel = PackPanelQ6K;
+  p.gemm = GemmK<UnpackQ6KGroup, MicroQ6K, GroupBytesQ6K, kQ6KUnpacked, kQ6KPanel, kQ6KChunk>;
+  return p;
+}
+
+}  // namespace seekd::kernels
