@@ -516,7 +516,8 @@ PackedGemm PackedQ4KGemm(bool amx) {
   p.panel_bytes = PanelBytesQ4K;
   p.pack_panel = PackPanelQ4K;
   p.gemm = amx ? GemmQ4KAmx
-               : GemmK<UnpackQ4KGroup, MicroQ4K, GroupBytesQ4K, kQ4KUnpacked, kQ4KPanel, kQ4KChunk>;
+               : GemmK<UnpackQ4KGroup, MicroQ4K, GroupBytesQ4K, kQ4KUnpacked, kQ4KPanel, kQ4KChunk,
+                       kQ4KQuant, kQ4KMeta>;
   return p;
 }
 

@@ -352,7 +352,8 @@ PackedGemm PackedQ6KGemm() {
   p.gemv_multi = GemvMultiK<kQ6KTok, GroupBytesQ6K>;
   p.panel_bytes = PanelBytesQ6K;
   p.pack_panel = PackPanelQ6K;
-  p.gemm = GemmK<UnpackQ6KGroup, MicroQ6K, GroupBytesQ6K, kQ6KUnpacked, kQ6KPanel, kQ6KChunk>;
+  p.gemm = GemmK<UnpackQ6KGroup, MicroQ6K, GroupBytesQ6K, kQ6KUnpacked, kQ6KPanel, kQ6KChunk,
+                 kQ6KQuant, kQ6KMeta>;
   return p;
 }
 
