@@ -233,8 +233,9 @@ void MicroQ6K(const uint8_t* ub0, const uint8_t* ap0, int n, float* y, int64_t l
 }
 
 // Decode: per superblock, sixteen independent chains (one per sub-block), the same float order.
-// Its prefetch is the plain quant-stream one: PfGroupStreams measured 0.84–0.90× here, for no
-// reason found yet (docs/BENCHMARKS.md, "Prefetch across row-group batches").
+// Its prefetch is the plain quant-stream one: PfGroupStreams measured 0.84–0.90× here, and its
+// scale-stream prefetch alone 0.75× on Zen 5, where Q4_K's meta prefetch helps (docs/
+// BENCHMARKS.md, "Prefetch across row-group batches" and "Decode prefetch distance and density").
 inline __m512 GemvQ6KStep(const uint8_t* wg, const uint8_t* /*next*/, int64_t nsb, int64_t sb,
                           const BlockQ8K& a, __m512 acc) {
   const uint8_t* wq = wg + sb * kQ6KQuant;
