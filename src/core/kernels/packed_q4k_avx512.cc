@@ -176,23 +176,7 @@ void MicroQ4K(const uint8_t* ub0, const uint8_t* ap0, int n, float* y, int64_t l
       const auto* da = reinterpret_cast<const float*>(ap + 4096) + h * 8;
       const auto* bs = reinterpret_cast<const int32_t*>(ap + 4160) + h * 8 * 4;
       __m512i isc[8];
-#pragma GCC unroll 8
-      for (int i = 0; i < 8; ++i) isc[i] = BcastLoad(&kZero);
-      for (int j = 0; j < 8; ++j) {
-        __m512i isum[8];
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; ++i) isum[i] = BcastLoad(&kZero);  // a load, not an ALU uop
-#pragma GCC unroll 8
-        for (int c = 0; c < 8; ++c) {
-          const __m512i w = LoadChunk(ub + j * 512 + 64 * c);
-#pragma GCC unroll 8
-          for (int i = 0; i < 8; ++i) isum[i] = DpbusdBcast(isum[i], w, aq + i * 64 + j * 8 + c);
-        }
-        const __m512i scj = _mm512_load_si512(ub + 4096 + 64 * j);
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; ++i)
-          isc[i] = _mm512_add_epi32(isc[i], _mm512_mullo_epi32(isum[i], scj));
-      }
+      ScaledSums8<8>(ub, aq, isc);
       const __m512 d = _mm512_load_ps(reinterpret_cast<const float*>(ub + 4608));
       const __m512 ndmin = _mm512_load_ps(reinterpret_cast<const float*>(ub + 4672));
       const __m512i mp[4] = {_mm512_load_si512(ub + 4736), _mm512_load_si512(ub + 4800),
