@@ -54,10 +54,11 @@ void BM_Dot(benchmark::State& state, DType t, kernels::Isa isa, int64_t bytes) {
                           static_cast<int64_t>(row));
 }
 
-// One thread's vpdpbusd peak (multiply-adds per second), measured once.
-double VnniPeak() {
+// One thread's int8 dot peak (multiply-adds per second) of the best table: vpdpbusd, or
+// AVX2's vpmaddubsw chains; measured once.
+double Int8Peak() {
   static const double peak = [] {
-    const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);
+    const auto& k = kernels::KernelsFor(kernels::AvailableIsas().back());
     double best = 0;
     for (int r = 0; r < 5; ++r) {
       const auto t0 = std::chrono::steady_clock::now();
@@ -88,7 +89,7 @@ void BM_PackedGemm(benchmark::State& state, DType t, kernels::PackedGemm pg, int
   };
   auto packed = aligned(pg.bytes(n_rows, n_cols));
   pg.pack(wq.data(), n_rows, n_cols, packed.get());
-  const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);
+  const auto& k = kernels::Active();  // the standard activation rows, any table
   const bool q8k = pg.act == kernels::ActFormat::kQ8K;
   const int64_t act_row = kernels::ActRowBytes(t, n_cols);
   std::vector<uint8_t> act(static_cast<size_t>(act_row * n_tok));
@@ -116,7 +117,7 @@ void BM_PackedGemm(benchmark::State& state, DType t, kernels::PackedGemm pg, int
   const double macs = static_cast<double>(n_rows * n_cols * n_tok);
   state.counters["GMAC/s"] =
       benchmark::Counter(macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["vnni_peak_GMAC/s"] = VnniPeak() * 1e-9;
+  state.counters["int8_peak_GMAC/s"] = Int8Peak() * 1e-9;
 }
 
 // Decode over a packed copy: one thread, n_tok tokens (gemv, or gemv_multi for a decode
@@ -140,7 +141,7 @@ void BM_PackedGemv(benchmark::State& state, DType t, kernels::PackedGemm pg, int
   pg.pack(wq.data(), n_rows, n_cols, packed.get());
   const int64_t act_row = kernels::ActRowBytes(t, n_cols);
   std::vector<uint8_t> act(static_cast<size_t>(act_row * n_tok));
-  const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);
+  const auto& k = kernels::Active();  // the standard activation rows, any table
   for (int64_t i = 0; i < n_tok; ++i) {
     if (pg.act == kernels::ActFormat::kBF16) {  // rows rounded to bf16, one after another
       pg.pack_panel(src.data(), 1, n_cols, 0, 1, act.data() + i * n_cols * 2);
@@ -209,25 +210,32 @@ int Register() {
   const std::pair<int64_t, int64_t> shapes[] = {
       {1536, 1536}, {256, 1536}, {8960, 1536}, {1536, 8960}};
   for (kernels::Isa isa : kernels::AvailableIsas()) {
-    if (isa != kernels::Isa::kAvx512) continue;
-    // Each type's variants: VNNI (or its only one) and AMX; bf16 as vdpbf16ps and widened.
+    if (isa == kernels::Isa::kScalar) continue;
+    // Each type's variants: VNNI (or its only one) and AMX; bf16 as vdpbf16ps and widened;
+    // the AVX2 table's K-quants.
     struct Variant {
       DType t;
       const char* name;
       kernels::PackedGemm pg;
     };
     std::vector<Variant> variants;
-    for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16}) {
-      variants.push_back({t, "vnni", kernels::PackedGemmFor(t, false)});
-      variants.push_back({t, "amx", kernels::PackedGemmFor(t, true)});
+    if (isa == kernels::Isa::kAvx2) {
+      for (DType t : {DType::kQ4_K, DType::kQ6_K})
+        variants.push_back({t, "avx2", kernels::PackedKQuantGemmAvx2(t)});
+    } else {
+      for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16}) {
+        variants.push_back({t, "vnni", kernels::PackedGemmFor(t, false)});
+        variants.push_back({t, "amx", kernels::PackedGemmFor(t, true)});
+      }
+      variants.push_back({DType::kBF16, "dpbf16", kernels::PackedBF16Gemm(true)});
+      variants.push_back({DType::kBF16, "widen", kernels::PackedBF16Gemm(false)});
     }
-    variants.push_back({DType::kBF16, "dpbf16", kernels::PackedBF16Gemm(true)});
-    variants.push_back({DType::kBF16, "widen", kernels::PackedBF16Gemm(false)});
     for (const Variant& v : variants) {
       if (v.pg.gemm == nullptr) continue;
       const std::string type(DTypeName(v.t));
       // gemv is shared by a type's VNNI and AMX variants; named by type alone for those.
-      const std::string gemv_name = v.t == DType::kBF16 ? type + "/" + v.name : type;
+      const std::string gemv_name =
+          v.t == DType::kBF16 || isa == kernels::Isa::kAvx2 ? type + "/" + v.name : type;
       if (std::string(v.name) != "amx")
         for (int64_t mb : {1, 512})
           for (int64_t n_tok : {1, 4, 8, 10, 12, 16}) {

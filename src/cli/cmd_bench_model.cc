@@ -149,7 +149,7 @@ int Run(const Options& o) {
   const double limit_tps = bandwidth / bytes_per_token;
   const DType main_type = MainWeightType(llm);
   const bool int8 = kernels::ActFormatOf(main_type) != kernels::ActFormat::kF32;
-  // How the prefill multiplied: a packed GEMM (int8 on AMX tiles or VNNI, bf16 pairs on
+  // How the prefill multiplied: a packed GEMM (int8 on AMX tiles, VNNI or AVX2, bf16 pairs on
   // vdpbf16ps, f16/bf16 on FMA) or per-row kernels.
   const bool packed = llm.weights().layers[0].w_up.packed != nullptr;
   const bool bf16 =
@@ -164,11 +164,12 @@ int Run(const Options& o) {
                             : nullptr;
   const bool amx =
       packed && amx_gemm != nullptr && k.packed[static_cast<int>(main_type)].gemm == amx_gemm;
-  const std::string gemm = !packed ? "per-row dot kernels"
-                           : bf16  ? "packed bf16 GEMM, vdpbf16ps"
-                           : !int8 ? "packed f32-FMA GEMM"
-                           : amx   ? "packed int8 GEMM, AMX tiles"
-                                   : "packed int8 GEMM, VNNI";
+  const std::string gemm = !packed                        ? "per-row dot kernels"
+                           : bf16                         ? "packed bf16 GEMM, vdpbf16ps"
+                           : !int8                        ? "packed f32-FMA GEMM"
+                           : amx                          ? "packed int8 GEMM, AMX tiles"
+                           : k.isa == kernels::Isa::kAvx2 ? "packed int8 GEMM, vpmaddubsw"
+                                                          : "packed int8 GEMM, VNNI";
   const double amx_peak_flops = 2 * peak.amx_macs_per_s;
   // Prefill computes the output matrix for the last token only.
   const double pp_flops =

@@ -80,18 +80,70 @@ Acts Quantized(const PackedGemm& pg, const std::vector<float>& x, int64_t n_tok,
   return a;
 }
 
+bool HaveAvx2() {
+  for (auto isa : kernels::AvailableIsas())
+    if (isa == kernels::Isa::kAvx2) return true;
+  return false;
+}
+
+// The AVX2 variant of a K-quant's packed GEMM, checked against the VNNI one where both run: the
+// same packed bytes and, for every entry point, the same bits.
+void ExpectAvx2SameBits(const PackedGemm& vnni, DType t, const std::vector<uint8_t>& wq,
+                        const uint8_t* packed, int64_t n_rows, int64_t n_cols, const Acts& act,
+                        int64_t n_tok, const std::vector<float>& y, int* checked) {
+  const PackedGemm avx2 = kernels::PackedKQuantGemmAvx2(t);
+  if (avx2.gemm == nullptr || !HaveAvx2()) return;
+  ASSERT_STREQ(avx2.layout, vnni.layout);
+  const uint64_t bytes = avx2.bytes(n_rows, n_cols);
+  ASSERT_EQ(bytes, vnni.bytes(n_rows, n_cols));
+  Aligned mine(bytes);
+  avx2.pack(wq.data(), n_rows, n_cols, mine.p);
+  ASSERT_EQ(std::memcmp(mine.p, packed, bytes), 0) << DTypeName(t);
+  const int64_t groups = n_rows / 16;
+  Aligned panel(avx2.panel_bytes(n_tok, n_cols));
+  avx2.pack_panel(act.bytes.data(), n_tok, n_cols, 0, (n_tok + 15) / 16, panel.p);
+  std::vector<float> yp(y.size(), -7.0f);
+  avx2.gemm(mine.p, n_rows, n_cols, panel.p, n_tok, yp.data(), 0, groups / 2);
+  avx2.gemm(mine.p, n_rows, n_cols, panel.p, n_tok, yp.data(), groups / 2, groups);
+  EXPECT_EQ(std::memcmp(yp.data(), y.data(), y.size() * sizeof(float)), 0)
+      << "AVX2 prefill differs from VNNI: " << DTypeName(t) << " K=" << n_cols << " M=" << n_tok;
+  if (n_tok <= kernels::kGemvMultiTokens) {
+    std::vector<float> ym(y.size(), -7.0f);
+    avx2.gemv_multi(mine.p, n_rows, n_cols, act.bytes.data(), n_tok, ym.data(), 0, groups);
+    EXPECT_EQ(std::memcmp(ym.data(), y.data(), y.size() * sizeof(float)), 0)
+        << "AVX2 decode batch differs from VNNI: " << DTypeName(t) << " K=" << n_cols
+        << " M=" << n_tok;
+  }
+  for (int64_t tok = 0; tok < n_tok; ++tok) {
+    std::vector<float> one(static_cast<size_t>(n_rows));
+    avx2.gemv(mine.p, n_rows, n_cols, act.bytes.data() + tok * act.row_bytes, one.data(), 0,
+              groups / 2);
+    avx2.gemv(mine.p, n_rows, n_cols, act.bytes.data() + tok * act.row_bytes, one.data(),
+              groups / 2, groups);
+    EXPECT_EQ(std::memcmp(one.data(), y.data() + tok * n_rows, one.size() * sizeof(float)), 0)
+        << "AVX2 decode differs from VNNI: " << DTypeName(t) << " K=" << n_cols << " M=" << n_tok
+        << " token " << tok;
+  }
+  ++*checked;
+}
+
+// On an AVX2 machine without AVX-512 the AVX2 variant is the one under test (Q4_K and Q6_K).
+PackedGemm PrimaryFor(DType t) {
+  return HaveAvx512() ? kernels::PackedGemmFor(t, false) : kernels::PackedKQuantGemmAvx2(t);
+}
+
 TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
-  if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  if (!HaveAvx2()) GTEST_SKIP() << "no AVX2 on this CPU";
   const auto& ref = kernels::ScalarKernels();
-  int checked = 0, multi_checked = 0;
+  int checked = 0, multi_checked = 0, avx2_checked = 0;
   for (const Case c :
        {Case{DType::kQ8_0, 16, 32}, Case{DType::kQ8_0, 48, 1568}, Case{DType::kQ8_0, 256, 3072},
         Case{DType::kQ4_0, 16, 96}, Case{DType::kQ4_0, 48, 1568}, Case{DType::kQ4_0, 256, 3072},
         Case{DType::kQ4_K, 16, 256}, Case{DType::kQ4_K, 48, 1792}, Case{DType::kQ4_K, 64, 3072},
         Case{DType::kQ6_K, 16, 256}, Case{DType::kQ6_K, 48, 1792}, Case{DType::kQ6_K, 64, 3072}}) {
-    const PackedGemm vnni = kernels::PackedGemmFor(c.t, false);
+    const PackedGemm vnni = PrimaryFor(c.t);  // named for the usual case
     const PackedGemm amx = kernels::PackedGemmFor(c.t, true);
-    ASSERT_NE(vnni.gemm, nullptr);
+    if (vnni.gemm == nullptr) continue;  // Q8_0 and Q4_0 without AVX-512
     const int64_t row_bytes = RowBytes(c.t, c.n_cols).value();
     std::vector<uint8_t> wq(static_cast<size_t>(row_bytes * c.n_rows));
     const auto w = Random(c.n_rows * c.n_cols, 7, 0.4f);
@@ -128,6 +180,9 @@ TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
         EXPECT_EQ(std::memcmp(ya.data(), y.data(), y.size() * sizeof(float)), 0)
             << "AMX differs from VNNI: " << DTypeName(c.t) << " K=" << c.n_cols << " M=" << n_tok;
       }
+      if (HaveAvx512())
+        ExpectAvx2SameBits(vnni, c.t, wq, packed.p, c.n_rows, c.n_cols, act, n_tok, y,
+                           &avx2_checked);
       if (vnni.gemv_multi != nullptr && n_tok <= kernels::kGemvMultiTokens) {
         std::vector<float> ym(y.size(), -7.0f);
         vnni.gemv_multi(packed.p, c.n_rows, c.n_cols, act.bytes.data(), n_tok, ym.data(), 0,
@@ -165,6 +220,9 @@ TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
   RecordProperty("amx", kernels::AmxUsable() ? "yes" : "no");
   EXPECT_GT(checked, 0);
   EXPECT_GE(multi_checked, 2 * 4 * 3);  // Q4_K and Q6_K: 1, 2, 5 and 16 tokens, three shapes
+  if (HaveAvx512()) {
+    EXPECT_EQ(avx2_checked, 2 * 3 * 7);  // Q4_K, Q6_K × shapes × token counts
+  }
 }
 
 // MatMul over a matrix with a packed copy: the packed path for every token count, bit-identical
@@ -174,11 +232,13 @@ TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
 // (model/pack_cache.h): every packed type names its layout, and packing rows [r0, r1) writes
 // exactly bytes [bytes(r0), bytes(r1)) of the whole matrix's packed copy.
 TEST(PackedGemm, LayoutsAreNamedAndRowGroupsPackIndependently) {
-  if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  if (!HaveAvx2()) GTEST_SKIP() << "no AVX2 on this CPU";
   for (DType t :
        {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kBF16})
-    for (bool amx : {false, true}) {
-      const PackedGemm pg = kernels::PackedGemmFor(t, amx);
+    for (int variant : {0, 1, 2}) {  // VNNI, AMX, AVX2
+      if (variant < 2 && !HaveAvx512()) continue;
+      const PackedGemm pg =
+          variant < 2 ? kernels::PackedGemmFor(t, variant == 1) : kernels::PackedKQuantGemmAvx2(t);
       if (pg.pack == nullptr) continue;
       ASSERT_NE(pg.layout, nullptr) << DTypeName(t);
       // An odd block count, so the groups' pads to 64 bytes are covered too.
@@ -199,53 +259,60 @@ TEST(PackedGemm, LayoutsAreNamedAndRowGroupsPackIndependently) {
 }
 
 TEST(PackedGemm, MatMulUsesThePackedCopy) {
-  if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
-  const auto& k = kernels::KernelsFor(kernels::Isa::kAvx512);
+  if (!HaveAvx2()) GTEST_SKIP() << "no AVX2 on this CPU";
   ThreadPool pool(2);
-  for (DType t :
-       {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kBF16}) {
-    const PackedGemm& pg = k.packed[static_cast<int>(t)];
-    // bf16-rounded activations (vdpbf16ps) against the plain kernel's f32 ones: each input
-    // moves by at most 2^-9 of itself, so the sum by at most 2^-9 · Σ|w·x| more.
-    const bool bf16_acts = pg.act == kernels::ActFormat::kBF16;
-    ASSERT_NE(pg.gemm, nullptr) << DTypeName(t);
-    const int64_t n_cols = 512, n_rows = 80, row_bytes = RowBytes(t, n_cols).value();
-    std::vector<uint8_t> wq(static_cast<size_t>(row_bytes * n_rows));
-    const auto w = Random(n_rows * n_cols, 3, 0.3f);
-    ASSERT_TRUE(Quantize(t, w.data(), wq.data(), n_rows * n_cols).ok());
-    std::vector<float> wd(w.size());
-    ASSERT_TRUE(Dequantize(t, wq.data(), wd.data(), n_rows * n_cols).ok());
-    Aligned packed(pg.bytes(n_rows, n_cols));
-    pg.pack(wq.data(), n_rows, n_cols, packed.p);
-    MatrixView plain{t, wq.data(), n_cols, n_rows, static_cast<uint64_t>(row_bytes)};
-    MatrixView fast = plain;
-    fast.packed = packed.p;
-    const int64_t n_tok = 37;
-    const auto x = Random(n_tok * n_cols, 9, 1.5f);
-    std::vector<float> y(static_cast<size_t>(n_tok * n_rows)), y_plain(y.size());
-    MatMulScratch s1, s2;
-    MatMul(k, pool, fast, x.data(), n_tok, y.data(), &s1);
-    MatMul(k, pool, plain, x.data(), n_tok, y_plain.data(), &s2);
-    for (int64_t tok = 0; tok < n_tok; ++tok) {
-      std::vector<float> one(static_cast<size_t>(n_rows));
-      MatMul(k, pool, fast, x.data() + tok * n_cols, 1, one.data(), &s1);
-      ASSERT_EQ(std::memcmp(one.data(), y.data() + tok * n_rows, one.size() * sizeof(float)), 0)
-          << DTypeName(t) << " token " << tok;
-      for (int64_t r = 0; r < n_rows; ++r) {
-        double mag = 0;
-        if (bf16_acts)
-          for (int64_t c = 0; c < n_cols; ++c)
-            mag += std::fabs(static_cast<double>(wd[r * n_cols + c]) * x[tok * n_cols + c]);
-        EXPECT_NEAR(y[tok * n_rows + r], y_plain[tok * n_rows + r],
-                    1e-4 * (1 + std::fabs(y_plain[tok * n_rows + r])) + std::ldexp(mag, -9))
-            << DTypeName(t) << " token " << tok << " row " << r;
+  for (kernels::Isa isa : kernels::AvailableIsas())
+    for (DType t :
+         {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kBF16}) {
+      if (isa == kernels::Isa::kScalar) continue;
+      const auto& k = kernels::KernelsFor(isa);
+      const PackedGemm& pg = k.packed[static_cast<int>(t)];
+      // Every packed type on AVX-512; Q4_K and Q6_K on AVX2.
+      if (isa == kernels::Isa::kAvx2 && t != DType::kQ4_K && t != DType::kQ6_K) {
+        EXPECT_EQ(pg.gemm, nullptr) << DTypeName(t);
+        continue;
       }
+      // bf16-rounded activations (vdpbf16ps) against the plain kernel's f32 ones: each input
+      // moves by at most 2^-9 of itself, so the sum by at most 2^-9 · Σ|w·x| more.
+      const bool bf16_acts = pg.act == kernels::ActFormat::kBF16;
+      ASSERT_NE(pg.gemm, nullptr) << DTypeName(t);
+      const int64_t n_cols = 512, n_rows = 80, row_bytes = RowBytes(t, n_cols).value();
+      std::vector<uint8_t> wq(static_cast<size_t>(row_bytes * n_rows));
+      const auto w = Random(n_rows * n_cols, 3, 0.3f);
+      ASSERT_TRUE(Quantize(t, w.data(), wq.data(), n_rows * n_cols).ok());
+      std::vector<float> wd(w.size());
+      ASSERT_TRUE(Dequantize(t, wq.data(), wd.data(), n_rows * n_cols).ok());
+      Aligned packed(pg.bytes(n_rows, n_cols));
+      pg.pack(wq.data(), n_rows, n_cols, packed.p);
+      MatrixView plain{t, wq.data(), n_cols, n_rows, static_cast<uint64_t>(row_bytes)};
+      MatrixView fast = plain;
+      fast.packed = packed.p;
+      const int64_t n_tok = 37;
+      const auto x = Random(n_tok * n_cols, 9, 1.5f);
+      std::vector<float> y(static_cast<size_t>(n_tok * n_rows)), y_plain(y.size());
+      MatMulScratch s1, s2;
+      MatMul(k, pool, fast, x.data(), n_tok, y.data(), &s1);
+      MatMul(k, pool, plain, x.data(), n_tok, y_plain.data(), &s2);
+      for (int64_t tok = 0; tok < n_tok; ++tok) {
+        std::vector<float> one(static_cast<size_t>(n_rows));
+        MatMul(k, pool, fast, x.data() + tok * n_cols, 1, one.data(), &s1);
+        ASSERT_EQ(std::memcmp(one.data(), y.data() + tok * n_rows, one.size() * sizeof(float)), 0)
+            << DTypeName(t) << " token " << tok;
+        for (int64_t r = 0; r < n_rows; ++r) {
+          double mag = 0;
+          if (bf16_acts)
+            for (int64_t c = 0; c < n_cols; ++c)
+              mag += std::fabs(static_cast<double>(wd[r * n_cols + c]) * x[tok * n_cols + c]);
+          EXPECT_NEAR(y[tok * n_rows + r], y_plain[tok * n_rows + r],
+                      1e-4 * (1 + std::fabs(y_plain[tok * n_rows + r])) + std::ldexp(mag, -9))
+              << DTypeName(t) << " token " << tok << " row " << r;
+        }
+      }
+      // A decode batch of 6 (gemv_multi where the type has one): the same bits as the 37.
+      std::vector<float> six(static_cast<size_t>(6 * n_rows));
+      MatMul(k, pool, fast, x.data(), 6, six.data(), &s1);
+      EXPECT_EQ(std::memcmp(six.data(), y.data(), six.size() * sizeof(float)), 0) << DTypeName(t);
     }
-    // A decode batch of 6 (gemv_multi where the type has one): the same bits as the 37.
-    std::vector<float> six(static_cast<size_t>(6 * n_rows));
-    MatMul(k, pool, fast, x.data(), 6, six.data(), &s1);
-    EXPECT_EQ(std::memcmp(six.data(), y.data(), six.size() * sizeof(float)), 0) << DTypeName(t);
-  }
 }
 
 // F16: f32 activations as they are; gemv, decode batches and prefill give the same bits, and

@@ -34,7 +34,6 @@ class PackCache : public ::testing::Test {
     fs::remove_all(root_);
     fs::create_directories(root_);
     dir_ = (root_ / "cache").string();
-    packs_ = kernels::Active().packed[static_cast<int>(DType::kQ4_K)].pack != nullptr;
   }
   void TearDown() override { fs::remove_all(root_); }
 
@@ -91,7 +90,10 @@ class PackCache : public ::testing::Test {
 
   fs::path root_;
   std::string dir_;
-  bool packs_ = false;
+  // Whether the active table packs type t (AVX-512: every quantized type; AVX2: the K-quants).
+  static bool Packs(DType t) {
+    return kernels::Active().packed[static_cast<int>(t)].pack != nullptr;
+  }
 };
 
 TEST_F(PackCache, SecondLoadMapsTheStoredCopyAndComputesTheSameBits) {
@@ -103,7 +105,7 @@ TEST_F(PackCache, SecondLoadMapsTheStoredCopyAndComputesTheSameBits) {
 
   const auto first = Load(path, dir_);
   ASSERT_NE(first, nullptr);
-  if (!packs_) {  // this ISA has no packed GEMM: nothing to cache
+  if (!Packs(DType::kQ4_K)) {  // this ISA has no packed GEMM: nothing to cache
     EXPECT_EQ(first->pack_cache().state, "off");
     EXPECT_TRUE(CacheFiles().empty());
     return;
@@ -129,7 +131,7 @@ TEST_F(PackCache, SecondLoadMapsTheStoredCopyAndComputesTheSameBits) {
 // --quant on a cache hit: the converted matrices come packed from the file, so the load neither
 // quantizes them again nor holds a converted copy; the bits are those of converting.
 TEST_F(PackCache, AHitSkipsTheLoadTimeQuantization) {
-  if (!packs_) GTEST_SKIP() << "no packed GEMM on this ISA";
+  if (!Packs(DType::kQ8_0)) GTEST_SKIP() << "no packed GEMM on this ISA";
   const std::string path = WriteModel("f16.gguf", 3, "f16");
   auto load = [&](const std::string& dir) {
     LoadOptions o;
@@ -175,7 +177,7 @@ TEST_F(PackCache, AHitSkipsTheLoadTimeQuantization) {
 }
 
 TEST_F(PackCache, AReplacedModelIsRepackedNotServedFromTheOldCopy) {
-  if (!packs_) GTEST_SKIP() << "no packed GEMM on this ISA";
+  if (!Packs(DType::kQ4_K)) GTEST_SKIP() << "no packed GEMM on this ISA";
   const std::string path = WriteModel("m.gguf", 1, "q4_k_m");
   ASSERT_EQ(Load(path, dir_)->pack_cache().state, "written");
   // Same path, same size, other weights (a re-download, a re-quantization).
@@ -192,7 +194,7 @@ TEST_F(PackCache, AReplacedModelIsRepackedNotServedFromTheOldCopy) {
 }
 
 TEST_F(PackCache, TruncatedOrGarbledFilesAreReplaced) {
-  if (!packs_) GTEST_SKIP() << "no packed GEMM on this ISA";
+  if (!Packs(DType::kQ8_0)) GTEST_SKIP() << "no packed GEMM on this ISA";
   const std::string path = WriteModel("m.gguf", 1, "q8_0");
   const std::vector<float> want = Logits(*Load(path, ""));
   const std::string file = Load(path, dir_)->pack_cache().file;
@@ -226,7 +228,7 @@ TEST_F(PackCache, TruncatedOrGarbledFilesAreReplaced) {
 }
 
 TEST_F(PackCache, AnUnusableFolderLeavesTheModelPackedInMemory) {
-  if (!packs_) GTEST_SKIP() << "no packed GEMM on this ISA";
+  if (!Packs(DType::kQ4_0)) GTEST_SKIP() << "no packed GEMM on this ISA";
   const std::string path = WriteModel("m.gguf", 1, "q4_0");
   const std::vector<float> want = Logits(*Load(path, ""));
   const std::string not_a_dir = (root_ / "plain-file").string();
@@ -239,7 +241,7 @@ TEST_F(PackCache, AnUnusableFolderLeavesTheModelPackedInMemory) {
 }
 
 TEST_F(PackCache, EvictionDropsEntriesOfGoneModelsAndTheOldestBeyondTheCap) {
-  if (!packs_) GTEST_SKIP() << "no packed GEMM on this ISA";
+  if (!Packs(DType::kQ8_0)) GTEST_SKIP() << "no packed GEMM on this ISA";
   const std::string a = WriteModel("a.gguf", 1, "q8_0"), b = WriteModel("b.gguf", 2, "q8_0"),
                     c = WriteModel("c.gguf", 3, "q8_0");
   const std::string fa = Load(a, dir_)->pack_cache().file;

@@ -63,6 +63,10 @@ PackedGemm PackedQ6KGemm();
 uint8_t* PackedScratch(uint64_t bytes);
 // Fills k.packed for the AVX-512 table (AMX prefill when usable).
 void AddPackedGemm(Kernels* k);
+// Q4_K and Q6_K on AVX2 (packed_kquant_avx2.cc): the AVX-512 layouts, float orders and bits,
+// vpmaddubsw dots; the prefill panel is the activation rows as they are. All-null for other
+// types.
+PackedGemm PackedKQuantGemmAvx2(DType t);
 // Peak probe: `iters` rounds of four independent tdpbssd on full 16 × 64 tiles (16,384
 // multiply-adds each); returns the multiply-adds done (0 without AMX).
 uint64_t SpinAmx(int64_t iters);

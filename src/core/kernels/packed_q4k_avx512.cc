@@ -17,23 +17,11 @@
 
 namespace {
 
-#include "core/kernels/packed_common.inc"  // NOLINT(bugprone-suspicious-include)
-#include "core/kernels/packed_kquant.inc"  // NOLINT(bugprone-suspicious-include)
+#include "core/kernels/packed_common.inc"         // NOLINT(bugprone-suspicious-include)
+#include "core/kernels/packed_kquant.inc"         // NOLINT(bugprone-suspicious-include)
+#include "core/kernels/packed_kquant_layout.inc"  // NOLINT(bugprone-suspicious-include)
 
 // ---- Q4_K ----------------------------------------------------------------------------------
-// Packed group: [nsb × 2048 quants][nsb × 320 meta] (nsb = K/256), rounded up to 64 bytes.
-//   quants, superblock s at 2048·s: sub-block pair p (0..3) at 512·p, vector v (0..7) at 64·v;
-//     byte 4·r + j is qs_r[32p + 4v + j]: its low nibble is element 4v + j of sub-block 2p,
-//     its high nibble the same element of sub-block 2p + 1 (the file's own pairing).
-//   meta, superblock s at 320·s: d f16[16], dmin f16[16], scales u8[8][16], mins u8[4][16][2]
-//     (the mins of sub-blocks 2q and 2q + 1 side by side, for vpmaddwd).
-// Per output and superblock the float order is
-//   acc = fma((float) Σ_j sc_j·isum_j, fl(fp32(d) · da), acc)
-//   acc = fma((float) Σ_j m_j·bsum_j, fl(−fp32(dmin) · da), acc)
-// where isum_j is sub-block j's exact int32 dot: the scales fold in int32 (|Σ| < 2^25), so any
-// way of forming the integer (a vpmulld per sub-block, AMX tiles of pre-scaled weights) gives
-// the same bits.
-constexpr uint64_t kQ4KQuant = 2048, kQ4KMeta = 320;
 // Unpacked superblock (VNNI GEMM scratch): 8 sub-blocks × 512 u8 chunk bytes, then sc_j int32
 // [8][16], fp32(d)[16], −fp32(dmin)[16] and the mins as int16 pairs [4][16][2].
 constexpr uint64_t kQ4KUnpacked = 4096 + 512 + 128 + 128 * 2;
@@ -41,43 +29,6 @@ constexpr uint64_t kQ4KUnpacked = 4096 + 512 + 128 + 128 * 2;
 // dwords (bsum_{2q}, bsum_{2q+1}) as int16 pairs.
 constexpr uint64_t kQ4KPanel = 4096 + 64 + 256;
 constexpr int kQ4KChunk = 6;  // superblocks per K-chunk (1536 columns)
-
-uint64_t GroupBytesQ4K(int64_t n_cols) {
-  return (static_cast<uint64_t>(n_cols / 256) * (kQ4KQuant + kQ4KMeta) + 63) / 64 * 64;
-}
-uint64_t BytesQ4_K(int64_t n_rows, int64_t n_cols) {
-  return static_cast<uint64_t>(n_rows / kGroupRows) * GroupBytesQ4K(n_cols);
-}
-
-void PackQ4_K(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
-  const auto* w = static_cast<const seekd::BlockQ4_K*>(src);
-  const int64_t nsb = n_cols / 256;
-  for (int64_t g = 0; g < n_rows / kGroupRows; ++g) {
-    uint8_t* q = out + static_cast<uint64_t>(g) * GroupBytesQ4K(n_cols);
-    uint8_t* meta = q + nsb * kQ4KQuant;
-    for (int64_t sb = 0; sb < nsb; ++sb) {
-      uint8_t* mq = meta + sb * kQ4KMeta;
-      auto* d = reinterpret_cast<uint16_t*>(mq);
-      auto* dmin = d + 16;
-      uint8_t* sc = mq + 64;
-      uint8_t* mn = mq + 192;
-      for (int r = 0; r < kGroupRows; ++r) {
-        const seekd::BlockQ4_K& blk = w[(kGroupRows * g + r) * nsb + sb];
-        d[r] = blk.d;
-        dmin[r] = blk.dmin;
-        for (int j = 0; j < 8; ++j) {
-          uint8_t s6, m6;
-          seekd::ScaleMinK4(j, blk.scales, &s6, &m6);  // baseline code: a plain call
-          sc[j * 16 + r] = s6;
-          mn[(j / 2) * 32 + r * 2 + j % 2] = m6;
-        }
-        for (int p = 0; p < 4; ++p)
-          for (int v = 0; v < 8; ++v)
-            std::memcpy(q + sb * kQ4KQuant + p * 512 + v * 64 + r * 4, blk.qs + 32 * p + 4 * v, 4);
-      }
-    }
-  }
-}
 
 uint64_t PanelBytesQ4K(int64_t n_tokens, int64_t n_cols) {
   return static_cast<uint64_t>((n_tokens + kTileTok - 1) / kTileTok) *
@@ -492,7 +443,7 @@ namespace seekd::kernels {
 PackedGemm PackedQ4KGemm(bool amx) {
   PackedGemm p;
   p.act = ActFormat::kQ8K;
-  p.layout = "q4_K.g16.v1";
+  p.layout = kQ4KLayout;
   p.bytes = BytesQ4_K;
   p.pack = PackQ4_K;
   p.gemv = GemvK<GemvQ4KStep, GroupBytesQ4K>;

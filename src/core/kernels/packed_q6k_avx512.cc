@@ -16,25 +16,11 @@
 
 namespace {
 
-#include "core/kernels/packed_common.inc"  // NOLINT(bugprone-suspicious-include)
-#include "core/kernels/packed_kquant.inc"  // NOLINT(bugprone-suspicious-include)
+#include "core/kernels/packed_common.inc"         // NOLINT(bugprone-suspicious-include)
+#include "core/kernels/packed_kquant.inc"         // NOLINT(bugprone-suspicious-include)
+#include "core/kernels/packed_kquant_layout.inc"  // NOLINT(bugprone-suspicious-include)
 
 // ---- Q6_K ----------------------------------------------------------------------------------
-// Packed group: [nsb × 3072 quants][nsb × 288 meta] (nsb = K/256), rounded up to 64 bytes — the
-// file's 210 bytes per row and superblock, rearranged. Sub-block j (0..15) is elements
-// 16j … 16j + 15; q6 below is the stored 6-bit value (weight = d · sc_j · (q6 − 32)).
-//   quants, superblock s at 3072·s:
-//     [0, 2048)    low nibbles: pair p (0..7) at 256·p, vector c (0..3) at 64·c; byte 4·r + e
-//                  is lo4(q6_r[32p + 4c + e]) | lo4(q6_r[32p + 16 + 4c + e]) << 4
-//                  (sub-blocks 2p and 2p + 1);
-//     [2048, 3072) high bits: quad u (0..3) at 2048 + 256·u, vector c at 64·c; byte 4·r + e is
-//                  Σ_m hi2(q6_r[64u + 16m + 4c + e]) << 2m (sub-blocks 4u … 4u + 3).
-//   meta, superblock s at 288·s: d f16[16], then the scales as int8 pairs [8][16][2]
-//     (sc_2q and sc_2q+1 of a row side by side, for vpmaddwd against the activation sums).
-// Per output and superblock the float order is one FMA,
-//   acc = fma((float) (Σ_j sc_j·isum_j − 32·Σ_j sc_j·bsum_j), fl(fp32(d) · da), acc)
-// with isum_j = Σ q6·a over sub-block j: scales and the −32 offset fold in int32 (|Σ| < 2^29).
-constexpr uint64_t kQ6KQuant = 3072, kQ6KMeta = 288;
 // Unpacked superblock (GEMM scratch): 16 sub-blocks × 256 u8 (0..63) chunk bytes, sc_j int32
 // [16][16], fp32(d)[16], the scale pairs as int16 [8][16][2].
 constexpr uint64_t kQ6KUnpacked = 4096 + 1024 + 64 + 512;
@@ -42,70 +28,6 @@ constexpr uint64_t kQ6KUnpacked = 4096 + 1024 + 64 + 512;
 // dwords (bsum_2q, bsum_2q+1) as int16 pairs.
 constexpr uint64_t kQ6KPanel = 4096 + 64 + 512;
 constexpr int kQ6KChunk = 6;  // superblocks per K-chunk (1536 columns)
-
-uint64_t GroupBytesQ6K(int64_t n_cols) {
-  return (static_cast<uint64_t>(n_cols / 256) * (kQ6KQuant + kQ6KMeta) + 63) / 64 * 64;
-}
-uint64_t BytesQ6_K(int64_t n_rows, int64_t n_cols) {
-  return static_cast<uint64_t>(n_rows / kGroupRows) * GroupBytesQ6K(n_cols);
-}
-
-// A Q6_K block's 256 elements as low nibbles and high two bits, in element order (the layout
-// of ggml's dequantize_row_q6_K: halves of 128, quarters of 32 sharing ql and qh bytes).
-inline void Q6Parts(const seekd::BlockQ6_K& b, uint8_t* lo, uint8_t* hi) {
-  for (int h = 0; h < 2; ++h)
-    for (int l = 0; l < 32; ++l) {
-      const uint8_t q0 = b.ql[64 * h + l], q1 = b.ql[64 * h + l + 32], qh = b.qh[32 * h + l];
-      const int k = 128 * h + l;
-      lo[k] = q0 & 0x0F;
-      lo[k + 32] = q1 & 0x0F;
-      lo[k + 64] = q0 >> 4;
-      lo[k + 96] = q1 >> 4;
-      hi[k] = qh & 3;
-      hi[k + 32] = (qh >> 2) & 3;
-      hi[k + 64] = (qh >> 4) & 3;
-      hi[k + 96] = (qh >> 6) & 3;
-    }
-}
-
-void PackQ6_K(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
-  const auto* w = static_cast<const seekd::BlockQ6_K*>(src);
-  const int64_t nsb = n_cols / 256;
-  for (int64_t g = 0; g < n_rows / kGroupRows; ++g) {
-    uint8_t* q = out + static_cast<uint64_t>(g) * GroupBytesQ6K(n_cols);
-    uint8_t* meta = q + nsb * kQ6KQuant;
-    // The pad to 64 bytes (odd K/256) is zero: packed copies are compared and cached on disk.
-    const uint64_t used = static_cast<uint64_t>(nsb) * (kQ6KQuant + kQ6KMeta);
-    std::memset(q + used, 0, GroupBytesQ6K(n_cols) - used);
-    for (int64_t sb = 0; sb < nsb; ++sb) {
-      uint8_t* qs = q + sb * kQ6KQuant;
-      uint8_t* mq = meta + sb * kQ6KMeta;
-      auto* d = reinterpret_cast<uint16_t*>(mq);
-      uint8_t* pairs = mq + 32;
-      for (int r = 0; r < kGroupRows; ++r) {
-        const seekd::BlockQ6_K& blk = w[(kGroupRows * g + r) * nsb + sb];
-        d[r] = blk.d;
-        for (int j = 0; j < 16; ++j)
-          pairs[(j / 2) * 32 + r * 2 + j % 2] = static_cast<uint8_t>(blk.scales[j]);
-        uint8_t lo[256], hi[256];
-        Q6Parts(blk, lo, hi);
-        for (int c = 0; c < 4; ++c)
-          for (int e = 0; e < 4; ++e) {
-            for (int p = 0; p < 8; ++p) {
-              const int k = 32 * p + 4 * c + e;
-              qs[256 * p + 64 * c + 4 * r + e] = static_cast<uint8_t>(lo[k] | (lo[k + 16] << 4));
-            }
-            for (int u = 0; u < 4; ++u) {
-              uint8_t b = 0;
-              for (int m = 0; m < 4; ++m)
-                b |= static_cast<uint8_t>(hi[64 * u + 16 * m + 4 * c + e] << (2 * m));
-              qs[2048 + 256 * u + 64 * c + 4 * r + e] = b;
-            }
-          }
-      }
-    }
-  }
-}
 
 uint64_t PanelBytesQ6K(int64_t n_tokens, int64_t n_cols) {
   return static_cast<uint64_t>((n_tokens + kTileTok - 1) / kTileTok) *
@@ -330,7 +252,7 @@ namespace seekd::kernels {
 PackedGemm PackedQ6KGemm() {
   PackedGemm p;
   p.act = ActFormat::kQ8K;
-  p.layout = "q6_K.g16.v1";
+  p.layout = kQ6KLayout;
   p.bytes = BytesQ6_K;
   p.pack = PackQ6_K;
   p.gemv = GemvK<GemvQ6KStep, GroupBytesQ6K>;
