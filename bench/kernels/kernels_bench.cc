@@ -212,7 +212,7 @@ int Register() {
   for (kernels::Isa isa : kernels::AvailableIsas()) {
     if (isa == kernels::Isa::kScalar) continue;
     // Each type's variants: VNNI (or its only one) and AMX; bf16 as vdpbf16ps and widened;
-    // the AVX2 table's K-quants.
+    // the AVX2 table's int8 types.
     struct Variant {
       DType t;
       const char* name;
@@ -220,8 +220,8 @@ int Register() {
     };
     std::vector<Variant> variants;
     if (isa == kernels::Isa::kAvx2) {
-      for (DType t : {DType::kQ4_K, DType::kQ6_K})
-        variants.push_back({t, "avx2", kernels::PackedKQuantGemmAvx2(t)});
+      for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K})
+        variants.push_back({t, "avx2", kernels::PackedGemmAvx2(t)});
     } else {
       for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16}) {
         variants.push_back({t, "vnni", kernels::PackedGemmFor(t, false)});

@@ -86,12 +86,12 @@ bool HaveAvx2() {
   return false;
 }
 
-// The AVX2 variant of a K-quant's packed GEMM, checked against the VNNI one where both run: the
+// The AVX2 variant of a type's packed GEMM, checked against the VNNI one where both run: the
 // same packed bytes and, for every entry point, the same bits.
 void ExpectAvx2SameBits(const PackedGemm& vnni, DType t, const std::vector<uint8_t>& wq,
                         const uint8_t* packed, int64_t n_rows, int64_t n_cols, const Acts& act,
                         int64_t n_tok, const std::vector<float>& y, int* checked) {
-  const PackedGemm avx2 = kernels::PackedKQuantGemmAvx2(t);
+  const PackedGemm avx2 = kernels::PackedGemmAvx2(t);
   if (avx2.gemm == nullptr || !HaveAvx2()) return;
   ASSERT_STREQ(avx2.layout, vnni.layout);
   const uint64_t bytes = avx2.bytes(n_rows, n_cols);
@@ -127,9 +127,9 @@ void ExpectAvx2SameBits(const PackedGemm& vnni, DType t, const std::vector<uint8
   ++*checked;
 }
 
-// On an AVX2 machine without AVX-512 the AVX2 variant is the one under test (Q4_K and Q6_K).
+// On an AVX2 machine without AVX-512 the AVX2 variant is the one under test.
 PackedGemm PrimaryFor(DType t) {
-  return HaveAvx512() ? kernels::PackedGemmFor(t, false) : kernels::PackedKQuantGemmAvx2(t);
+  return HaveAvx512() ? kernels::PackedGemmFor(t, false) : kernels::PackedGemmAvx2(t);
 }
 
 TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
@@ -143,7 +143,7 @@ TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
         Case{DType::kQ6_K, 16, 256}, Case{DType::kQ6_K, 48, 1792}, Case{DType::kQ6_K, 64, 3072}}) {
     const PackedGemm vnni = PrimaryFor(c.t);  // named for the usual case
     const PackedGemm amx = kernels::PackedGemmFor(c.t, true);
-    if (vnni.gemm == nullptr) continue;  // Q8_0 and Q4_0 without AVX-512
+    ASSERT_NE(vnni.gemm, nullptr) << DTypeName(c.t);
     const int64_t row_bytes = RowBytes(c.t, c.n_cols).value();
     std::vector<uint8_t> wq(static_cast<size_t>(row_bytes * c.n_rows));
     const auto w = Random(c.n_rows * c.n_cols, 7, 0.4f);
@@ -221,7 +221,7 @@ TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
   EXPECT_GT(checked, 0);
   EXPECT_GE(multi_checked, 2 * 4 * 3);  // Q4_K and Q6_K: 1, 2, 5 and 16 tokens, three shapes
   if (HaveAvx512()) {
-    EXPECT_EQ(avx2_checked, 2 * 3 * 7);  // Q4_K, Q6_K × shapes × token counts
+    EXPECT_EQ(avx2_checked, 4 * 3 * 7);  // four types × three shapes × seven token counts
   }
 }
 
@@ -238,7 +238,7 @@ TEST(PackedGemm, LayoutsAreNamedAndRowGroupsPackIndependently) {
     for (int variant : {0, 1, 2}) {  // VNNI, AMX, AVX2
       if (variant < 2 && !HaveAvx512()) continue;
       const PackedGemm pg =
-          variant < 2 ? kernels::PackedGemmFor(t, variant == 1) : kernels::PackedKQuantGemmAvx2(t);
+          variant < 2 ? kernels::PackedGemmFor(t, variant == 1) : kernels::PackedGemmAvx2(t);
       if (pg.pack == nullptr) continue;
       ASSERT_NE(pg.layout, nullptr) << DTypeName(t);
       // An odd block count, so the groups' pads to 64 bytes are covered too.
@@ -267,8 +267,8 @@ TEST(PackedGemm, MatMulUsesThePackedCopy) {
       if (isa == kernels::Isa::kScalar) continue;
       const auto& k = kernels::KernelsFor(isa);
       const PackedGemm& pg = k.packed[static_cast<int>(t)];
-      // Every packed type on AVX-512; Q4_K and Q6_K on AVX2.
-      if (isa == kernels::Isa::kAvx2 && t != DType::kQ4_K && t != DType::kQ6_K) {
+      // Every packed type on AVX-512; the int8 ones on AVX2.
+      if (isa == kernels::Isa::kAvx2 && (t == DType::kF16 || t == DType::kBF16)) {
         EXPECT_EQ(pg.gemm, nullptr) << DTypeName(t);
         continue;
       }

@@ -90,7 +90,7 @@ class PackCache : public ::testing::Test {
 
   fs::path root_;
   std::string dir_;
-  // Whether the active table packs type t (AVX-512: every quantized type; AVX2: the K-quants).
+  // Whether the active table packs type t (AVX-512 and AVX2: the int8 types; scalar: none).
   static bool Packs(DType t) {
     return kernels::Active().packed[static_cast<int>(t)].pack != nullptr;
   }

@@ -1,7 +1,8 @@
-// The packed int8 GEMM for Q8_0, Q4_0 and Q4_K weights on AVX-512 VNNI (Q8_0, Q4_0 and Q4_K
-// also on AMX where the CPU and the kernel allow it): the layouts and the float order every variant
-// shares (Q4_K's own layout and order are in packed_avx512.cc). Kernels::packed holds
-// the variant the AVX-512 table chose; tests and benchmarks reach each one here.
+// The packed int8 GEMM for Q8_0, Q4_0, Q4_K and Q6_K weights on AVX-512 VNNI (Q8_0, Q4_0 and
+// Q4_K also on AMX where the CPU and the kernel allow it) and on AVX2: the layouts and the float
+// order the Q8_0/Q4_0 variants share (the K-quants' own are in packed_layouts.inc, with every
+// type's packing). Kernels::packed holds the variant each table chose; tests and benchmarks reach
+// each one here.
 //
 // Packed weights. Rows in groups of 16; with nb = K/32 and QB = 512 (Q8_0) or 256 (Q4_0), group
 // g starts at g · G, G = nb · (QB + 32) rounded up to 64 bytes, and holds
@@ -63,10 +64,10 @@ PackedGemm PackedQ6KGemm();
 uint8_t* PackedScratch(uint64_t bytes);
 // Fills k.packed for the AVX-512 table (AMX prefill when usable).
 void AddPackedGemm(Kernels* k);
-// Q4_K and Q6_K on AVX2 (packed_kquant_avx2.cc): the AVX-512 layouts, float orders and bits,
-// vpmaddubsw dots; the prefill panel is the activation rows as they are. All-null for other
-// types.
-PackedGemm PackedKQuantGemmAvx2(DType t);
+// Q8_0, Q4_0, Q4_K and Q6_K on AVX2 (packed_int8_avx2.cc): the AVX-512 layouts, float orders
+// and bits, vpmaddubsw dots; the prefill panel is the activation rows as they are. All-null for
+// other types.
+PackedGemm PackedGemmAvx2(DType t);
 // Peak probe: `iters` rounds of four independent tdpbssd on full 16 × 64 tiles (16,384
 // multiply-adds each); returns the multiply-adds done (0 without AMX).
 uint64_t SpinAmx(int64_t iters);

@@ -26,68 +26,9 @@
 
 namespace {
 
-using seekd::BlockQ4_0;
-using seekd::BlockQ8_0;
 using seekd::kernels::BlockQ8A;
 
 #include "core/kernels/packed_common.inc"  // NOLINT(bugprone-suspicious-include)
-
-// A group's bytes, rounded up to whole cache lines so every group starts 64-aligned (the
-// kernels use aligned loads); no padding when the block count is even, as in every model shape.
-uint64_t GroupBytes(int64_t n_cols, bool q4) {
-  const uint64_t raw =
-      static_cast<uint64_t>(n_cols / 32) * ((q4 ? kQ4Quant : kQ8Quant) + kScaleBytes);
-  return (raw + 63) / 64 * 64;
-}
-
-// ---- Packing -------------------------------------------------------------------------------
-
-void PackQ8_0(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
-  const auto* w = static_cast<const BlockQ8_0*>(src);
-  const int64_t nb = n_cols / 32;
-  for (int64_t g = 0; g < n_rows / kGroupRows; ++g) {
-    uint8_t* q = out + static_cast<uint64_t>(g) * GroupBytes(n_cols, false);
-    const uint64_t used = static_cast<uint64_t>(nb) * (kQ8Quant + kScaleBytes);
-    std::memset(q + used, 0, GroupBytes(n_cols, false) - used);  // a zero pad (odd block counts)
-    auto* d = reinterpret_cast<uint16_t*>(q + nb * kQ8Quant);
-    for (int64_t b = 0; b < nb; ++b)
-      for (int r = 0; r < kGroupRows; ++r) {
-        const BlockQ8_0& blk = w[(kGroupRows * g + r) * nb + b];
-        d[b * 16 + r] = blk.d;
-        for (int c = 0; c < 8; ++c) {  // four bytes at a time: + 128 is ^ 0x80 on each byte
-          uint32_t v;
-          std::memcpy(&v, blk.qs + 4 * c, 4);
-          v ^= 0x80808080u;
-          std::memcpy(q + b * kQ8Quant + c * 64 + r * 4, &v, 4);
-        }
-      }
-  }
-}
-
-void PackQ4_0(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
-  const auto* w = static_cast<const BlockQ4_0*>(src);
-  const int64_t nb = n_cols / 32;
-  for (int64_t g = 0; g < n_rows / kGroupRows; ++g) {
-    uint8_t* q = out + static_cast<uint64_t>(g) * GroupBytes(n_cols, true);
-    const uint64_t used = static_cast<uint64_t>(nb) * (kQ4Quant + kScaleBytes);
-    std::memset(q + used, 0, GroupBytes(n_cols, true) - used);  // a zero pad (odd block counts)
-    auto* d = reinterpret_cast<uint16_t*>(q + nb * kQ4Quant);
-    for (int64_t b = 0; b < nb; ++b)
-      for (int r = 0; r < kGroupRows; ++r) {
-        const BlockQ4_0& blk = w[(kGroupRows * g + r) * nb + b];
-        d[b * 16 + r] = blk.d;
-        for (int v = 0; v < 4; ++v)
-          std::memcpy(q + b * kQ4Quant + v * 64 + r * 4, blk.qs + 4 * v, 4);
-      }
-  }
-}
-
-uint64_t BytesQ8_0(int64_t n_rows, int64_t n_cols) {
-  return static_cast<uint64_t>(n_rows / kGroupRows) * GroupBytes(n_cols, false);
-}
-uint64_t BytesQ4_0(int64_t n_rows, int64_t n_cols) {
-  return static_cast<uint64_t>(n_rows / kGroupRows) * GroupBytes(n_cols, true);
-}
 
 uint64_t PanelBytes(int64_t n_tokens, int64_t n_cols) {
   return static_cast<uint64_t>((n_tokens + kTileTok - 1) / kTileTok) *
@@ -459,7 +400,7 @@ PackedGemm PackedGemmFor(DType t, bool amx) {
   if (amx && !AmxUsable()) return p;
   p.panel_bytes = PanelBytes;
   if (t == DType::kQ8_0) {
-    p.layout = "q8_0.g16.v1";  // AMX and VNNI kernels share it
+    p.layout = kQ80Layout;  // AMX and VNNI kernels share it
     p.bytes = BytesQ8_0;
     p.pack = PackQ8_0;
     p.gemv = GemvVnni<false>;
@@ -474,7 +415,7 @@ PackedGemm PackedGemmFor(DType t, bool amx) {
   } else if (t == DType::kQ6_K) {
     return amx ? PackedGemm{} : PackedQ6KGemm();  // packed_q6k_avx512.cc
   } else if (t == DType::kQ4_0) {
-    p.layout = "q4_0.g16.v1";
+    p.layout = kQ40Layout;
     p.bytes = BytesQ4_0;
     p.pack = PackQ4_0;
     p.gemv = GemvVnni<true>;

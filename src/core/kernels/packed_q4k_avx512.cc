@@ -17,9 +17,8 @@
 
 namespace {
 
-#include "core/kernels/packed_common.inc"         // NOLINT(bugprone-suspicious-include)
-#include "core/kernels/packed_kquant.inc"         // NOLINT(bugprone-suspicious-include)
-#include "core/kernels/packed_kquant_layout.inc"  // NOLINT(bugprone-suspicious-include)
+#include "core/kernels/packed_common.inc"  // NOLINT(bugprone-suspicious-include)
+#include "core/kernels/packed_kquant.inc"  // NOLINT(bugprone-suspicious-include)
 
 // ---- Q4_K ----------------------------------------------------------------------------------
 // Unpacked superblock (VNNI GEMM scratch): 8 sub-blocks × 512 u8 chunk bytes, then sc_j int32

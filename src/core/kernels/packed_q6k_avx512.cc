@@ -16,9 +16,8 @@
 
 namespace {
 
-#include "core/kernels/packed_common.inc"         // NOLINT(bugprone-suspicious-include)
-#include "core/kernels/packed_kquant.inc"         // NOLINT(bugprone-suspicious-include)
-#include "core/kernels/packed_kquant_layout.inc"  // NOLINT(bugprone-suspicious-include)
+#include "core/kernels/packed_common.inc"  // NOLINT(bugprone-suspicious-include)
+#include "core/kernels/packed_kquant.inc"  // NOLINT(bugprone-suspicious-include)
 
 // ---- Q6_K ----------------------------------------------------------------------------------
 // Unpacked superblock (GEMM scratch): 16 sub-blocks × 256 u8 (0..63) chunk bytes, sc_j int32

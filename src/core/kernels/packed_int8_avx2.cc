@@ -1,20 +1,21 @@
-// The packed K-quant GEMM on AVX2 (Q4_K and Q6_K): the AVX-512 tables' packed layouts
-// (packed_kquant_layout.inc) and float orders, so a packed copy serves both tables and both give
-// the same bits; only the integer dot differs. Intrinsics and plain C in an anonymous namespace,
-// as in the other wide files.
+// The packed int8 GEMM on AVX2 (Q8_0, Q4_0, Q4_K and Q6_K): the AVX-512 tables' packed layouts
+// (packed_layouts.inc, packed.h) and float orders, so a packed copy serves both tables and both
+// give the same bits; only the integer dot differs. Intrinsics and plain C in an anonymous
+// namespace, as in the other wide files.
 //
 // AVX2 has no vpdpbusd. A 32-byte half of a packed 64-byte vector is 8 rows × 4 bytes; against
 // a token's 4 activation bytes broadcast to every lane, vpmaddubsw gives per row two int16 sums
 // of two products. These add up in int16 while they cannot wrap — Q4_K's whole 32-element
 // sub-block (|Σ| ≤ 32·15·128 = 61440 in two halves of 30720), Q6_K's 8-element halves of a
-// sub-block (≤ 8·63·128 = 64512 in two of 32256) — and one vpmaddwd against the row's scale in
-// both int16 lanes multiplies and widens them to int32 at once: two vector uops per 32
-// multiply-adds where a vpdpbusd chain takes one, and no vpmulld.
+// sub-block (≤ 8·63·128 = 64512 in two of 32256), Q4_0's block — and one vpmaddwd against the
+// row's scale (or 1) in both int16 lanes multiplies and widens them to int32 at once: about two
+// vector uops per 32 multiply-adds where a vpdpbusd chain takes one, and no vpmulld. Q8_0 takes
+// the sign trick and widens every chunk (four uops per 32).
 //
 // Kernels run over one group's 8-row halves: decode (gemv) both halves and one token at a time,
 // decode batches and prefill (gemv_multi, gemm) one half and up to 4 tokens (all that fits the 16
 // registers: per token an int16 sum, an int32 sum and the f32 accumulator). The prefill panel is
-// the activation rows as quantize_q8k writes them, copied.
+// the activation rows as quantize_q8a / quantize_q8k write them, copied.
 #include <immintrin.h>
 
 #include <cstddef>
@@ -26,11 +27,12 @@
 
 namespace {
 
+using seekd::kernels::BlockQ8A;
 using seekd::kernels::BlockQ8K;
 
 constexpr int kGroupRows = 16;
-#include "core/kernels/packed_kquant_layout.inc"  // NOLINT(bugprone-suspicious-include)
-#include "core/kernels/packed_prefetch.inc"       // NOLINT(bugprone-suspicious-include)
+#include "core/kernels/packed_layouts.inc"   // NOLINT(bugprone-suspicious-include)
+#include "core/kernels/packed_prefetch.inc"  // NOLINT(bugprone-suspicious-include)
 
 constexpr int kMaxTok = 4;     // tokens per multi-token kernel call
 constexpr int kTokBlock = 64;  // prefill tokens whose K-chunk of activations stays in L2
@@ -94,9 +96,13 @@ inline __m256i DupMask(int h) {
   return _mm256_load_si256(reinterpret_cast<const __m256i*>(m));
 }
 
-// Decode's prefetch over a group's bytes as one stream: at superblock sb, the lines a
-// superblock's share (kStep bytes) further on, kDecodePrefetch ahead, and past the group's end on
-// into the next group when there is one (the thread's groups are contiguous).
+// Decode's prefetch over a group's bytes (quants, then scales/meta) as one stream: at block sb,
+// a block's share of lines (kStep bytes) kDecodePrefetch further on, past the group's end on
+// into the next group when there is one (a thread's groups are contiguous). So the thread's
+// range is one linear stream, as the per-row kernels read a matrix. Against prefetching the
+// quant and meta streams separately (the AVX-512 kernels' way), one thread's Q6_K decode read
+// 1.24× the bytes per second from DRAM, Q8_0 and Q4_0 end to end the same or better, Q4_K_M
+// within the noise (docs/BENCHMARKS.md, "AVX2 packed GEMM").
 template <uint64_t kStep>
 inline void PfLinear(const uint8_t* wg, int64_t nsb, int64_t sb, bool more) {
   const uint64_t len = static_cast<uint64_t>(nsb) * kStep;
@@ -117,10 +123,10 @@ inline __m256i Q4KScale(const uint8_t* meta, int j, __m256i dup) {  // meta: the
 
 // 8-row halves h0 … h0 + NH − 1 of one group × NT tokens over superblocks [sb0, sb1), in
 // gemv's float order: acc starts from y (or 0 when `first`) and goes back to y. a[t] is token
-// t's row of BlockQ8K; y + t·ldy + 8h is its output for half h. pf: prefetch the group's
-// streams (and on into `next`), as the first pass over a group does.
+// t's row of BlockQ8K; y + t·ldy + 8h is its output for half h. pf: prefetch the group (and on
+// into `next`, the range's next group or null), as the first pass over a group does.
 template <int NH, int NT>
-void Q4KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const BlockQ8K* const* a,
+void Q4KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint8_t* const* a,
             float* y, int64_t ldy, bool first, bool pf, const uint8_t* next) {
   const __m256i m0f = _mm256_set1_epi8(0x0F);
   const __m256 sign = _mm256_set1_ps(-0.0f);
@@ -139,9 +145,9 @@ void Q4KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const Bloc
   const uint8_t* meta = wg + nsb * kQ4KQuant + sb0 * kQ4KMeta + 16 * h0;  // and its meta
   const uint8_t* ab[NT];                                                  // token t's superblock
 #pragma GCC unroll 4
-  for (int t = 0; t < NT; ++t) ab[t] = reinterpret_cast<const uint8_t*>(a[t] + sb0);
+  for (int t = 0; t < NT; ++t) ab[t] = a[t] + sb0 * sizeof(BlockQ8K);
   for (int64_t sb = sb0; sb < sb1; ++sb, wq += kQ4KQuant, meta += kQ4KMeta) {
-    if (pf) PfGroupStreams<kQ4KQuant, kQ4KMeta>(wg, next, nsb, sb);
+    if (pf) PfLinear<kQ4KQuant + kQ4KMeta>(wg, nsb, sb, next != nullptr);
     __m256i isc[NH][NT];
 #pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) {
@@ -234,10 +240,9 @@ inline __m256i Q6Scale(__m256i pairs, int j) {
   return _mm256_shuffle_epi8(pairs, j % 2 == 0 ? even : odd);
 }
 
-// As Q4KRun, for Q6_K (its float order: packed_kquant_layout.inc). The quant stream alone is
-// prefetched, as on AVX-512 (its scale stream's prefetch measured slower there).
+// As Q4KRun, for Q6_K (its float order: packed_layouts.inc).
 template <int NH, int NT>
-void Q6KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const BlockQ8K* const* a,
+void Q6KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint8_t* const* a,
             float* y, int64_t ldy, bool first, bool pf, const uint8_t* next) {
   __m256 acc[NH][NT];
 #pragma GCC unroll 2
@@ -249,7 +254,7 @@ void Q6KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const Bloc
   const uint8_t* meta = wg + nsb * kQ6KQuant + sb0 * kQ6KMeta + 16 * h0;  // half h0's meta
   const uint8_t* ab[NT];
 #pragma GCC unroll 4
-  for (int t = 0; t < NT; ++t) ab[t] = reinterpret_cast<const uint8_t*>(a[t] + sb0);
+  for (int t = 0; t < NT; ++t) ab[t] = a[t] + sb0 * sizeof(BlockQ8K);
   for (int64_t sb = sb0; sb < sb1; ++sb, wq += kQ6KQuant, meta += kQ6KMeta) {
     if (pf) PfLinear<kQ6KQuant + kQ6KMeta>(wg, nsb, sb, next != nullptr);
     const uint8_t* wh = wq + 32 * h0;
@@ -312,44 +317,145 @@ void Q6KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const Bloc
     for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * ldy + 8 * (h0 + h), acc[h][t]);
 }
 
-// ---- Loop nests (both types) ---------------------------------------------------------------
+// ---- Q8_0 and Q4_0 -------------------------------------------------------------------------
+// Q8_0's packed bytes are w + 128 (vpdpbusd's unsigned operand), which vpmaddubsw cannot take
+// against signed bytes without wrapping: the kernel flips them back to w and multiplies
+// |w| by a·sign(w) (|a| ≤ 127: pairs ≤ 2·128·127, inside int16), widening every chunk's pairs.
+// Q4_0's nibbles 0..15 sum a whole block in int16 (≤ 8·2·15·127) and take the −8 offset from
+// the activation block's Σq.
 
-using RunFn = void (*)(const uint8_t*, int64_t, int, int, int, const BlockQ8K* const*, float*,
+// acc + vpmaddwd(vpmaddubsw(aw, a4 broadcast · sign(ws)), 1): one Q8_0 chunk for 8 rows.
+inline __m256i SignDotAdd(__m256i acc, __m256i aw, __m256i ws, const uint8_t* a4, __m256i ones) {
+  __m256i t;
+  __asm__(
+      "vpbroadcastd %4, %1\n\tvpsignb %3, %1, %1\n\tvpmaddubsw %1, %2, %1\n\t"
+      "vpmaddwd %5, %1, %1\n\tvpaddd %1, %0, %0"
+      : "+x"(acc), "=&x"(t)
+      : "x"(aw), "x"(ws), "m"(*reinterpret_cast<const int32_t*>(a4)), "x"(ones));
+  return acc;
+}
+
+// As Q4KRun, over 32-element blocks [b0, b1) of Q8_0 (kQ4 false) or Q4_0 rows; a[t] is token
+// t's row of BlockQ8A. Float order (packed.h): acc = fma((float) isum, fp32(dw) · da, acc).
+template <bool kQ4, int NH, int NT>
+void B32Run(const uint8_t* wg, int64_t nb, int h0, int b0, int b1, const uint8_t* const* a,
+            float* y, int64_t ldy, bool first, bool pf, const uint8_t* next) {
+  constexpr uint64_t kQB = kQ4 ? kQ4Quant : kQ8Quant;
+  constexpr uint64_t kAq = offsetof(BlockQ8A, qs), kAsum = offsetof(BlockQ8A, sum);
+  static_assert(offsetof(BlockQ8A, d) == 0);
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i m0f = _mm256_set1_epi8(0x0F);
+  const __m256i k80 = _mm256_set1_epi8(static_cast<char>(0x80));
+  __m256 acc[NH][NT];
+#pragma GCC unroll 2
+  for (int h = 0; h < NH; ++h)
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t)
+      acc[h][t] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(y + t * ldy + 8 * (h0 + h));
+  const uint8_t* wq = wg + b0 * kQB + 32 * h0;
+  const uint8_t* wd = wg + nb * kQB + b0 * kScaleBytes + 16 * h0;  // half h0's f16 scales
+  const uint8_t* ab[NT];
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) ab[t] = a[t] + b0 * sizeof(BlockQ8A);
+  for (int64_t b = b0; b < b1; ++b, wq += kQB, wd += kScaleBytes) {
+    if (pf) PfLinear<kQB + kScaleBytes>(wg, nb, b, next != nullptr);
+    __m256i isum[NH][NT];
+    if constexpr (kQ4) {
+#pragma GCC unroll 2
+      for (int h = 0; h < NH; ++h) {
+        __m256i s[NT];
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; ++v) {
+          const __m256i raw = Load(wq + 64 * v + 32 * h);
+          const __m256i lo = _mm256_and_si256(raw, m0f);
+          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m0f);
+#pragma GCC unroll 4
+          for (int t = 0; t < NT; ++t) {
+            s[t] = v == 0 ? Dot(lo, ab[t] + kAq) : DotAdd(s[t], lo, ab[t] + kAq + 4 * v);
+            s[t] = DotAdd(s[t], hi, ab[t] + kAq + 16 + 4 * v);
+          }
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < NT; ++t)  // Σ (q − 8)·a = Σ q·a − 8·Σ a
+          isum[h][t] = _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones),
+                                        _mm256_slli_epi32(Bcast4(ab[t] + kAsum), 3));
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int c = 0; c < 8; ++c)
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; ++h) {
+          const __m256i ws = _mm256_xor_si256(Load(wq + 64 * c + 32 * h), k80);
+          const __m256i aw = _mm256_abs_epi8(ws);
+#pragma GCC unroll 4
+          for (int t = 0; t < NT; ++t)
+            isum[h][t] = SignDotAdd(c == 0 ? _mm256_setzero_si256() : isum[h][t], aw, ws,
+                                    ab[t] + kAq + 4 * c, ones);
+        }
+    }
+#pragma GCC unroll 2
+    for (int h = 0; h < NH; ++h) {
+      const __m256 dw = Half8(wd + 16 * h);
+#pragma GCC unroll 4
+      for (int t = 0; t < NT; ++t)
+        acc[h][t] = _mm256_fmadd_ps(
+            _mm256_cvtepi32_ps(isum[h][t]),
+            _mm256_mul_ps(dw, _mm256_broadcast_ss(reinterpret_cast<const float*>(ab[t]))),
+            acc[h][t]);
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) ab[t] += sizeof(BlockQ8A);
+  }
+#pragma GCC unroll 2
+  for (int h = 0; h < NH; ++h)
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * ldy + 8 * (h0 + h), acc[h][t]);
+}
+
+// ---- Loop nests (every type) ---------------------------------------------------------------
+// A row is n_cols / unit activation blocks of `block` bytes (BlockQ8K per 256 columns for the
+// K-quants, BlockQ8A per 32 for Q8_0 and Q4_0); kernels take each token's row as bytes and run
+// over the row's blocks [u0, u1).
+
+using RunFn = void (*)(const uint8_t*, int64_t, int, int, int, const uint8_t* const*, float*,
                        int64_t, bool, bool, const uint8_t*);
 struct KType {
   uint64_t (*group_bytes)(int64_t n_cols);
+  int64_t unit;        // columns per activation block
+  uint64_t block;      // bytes per activation block
+  int chunk;           // prefill K-chunk in blocks (1536 columns: a group's chunk stays in L1)
   RunFn gemv;          // both halves, one token
   RunFn tok[kMaxTok];  // one half, 1 … kMaxTok tokens
 };
 
-// Decode: each group's both halves at once (the broadcasts serve 16 rows), its streams
-// prefetched 4 KiB ahead and on into the next group of the range.
+// Decode: each group's both halves at once (the broadcasts serve 16 rows), prefetched 4 KiB
+// ahead and on into the next group of the range.
 template <const KType* kT>
 void Gemv(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, float* y, int64_t g0,
           int64_t g1) {
-  const auto* a = static_cast<const BlockQ8K*>(x);
-  const int64_t nsb = n_cols / 256;
+  const auto* a = static_cast<const uint8_t*>(x);
+  const int64_t nu = n_cols / kT->unit;
   const uint64_t gs = kT->group_bytes(n_cols);
   for (int64_t g = g0; g < g1; ++g) {
     const uint8_t* wg = w + static_cast<uint64_t>(g) * gs;
-    kT->gemv(wg, nsb, 0, 0, static_cast<int>(nsb), &a, y + g * 16, 0, true, true,
+    kT->gemv(wg, nu, 0, 0, static_cast<int>(nu), &a, y + g * 16, 0, true, true,
              g + 1 < g1 ? wg + gs : nullptr);
   }
 }
 
-// Tokens [t0, t1) (rows of BlockQ8K, nsb apart) against half h of group wg over superblocks
-// [sb0, sb1), in calls of at most kMaxTok tokens as even as they go; the first call prefetches
-// when pf.
+// Tokens [t0, t1) (rows of nu blocks) against half h of group wg over blocks [u0, u1), in calls
+// of at most kMaxTok tokens as even as they go; the first call prefetches when pf.
 template <const KType* kT>
-inline void TokenRange(const uint8_t* wg, int64_t nsb, int h, int sb0, int sb1, const BlockQ8K* a,
+inline void TokenRange(const uint8_t* wg, int64_t nu, int h, int u0, int u1, const uint8_t* a,
                        int64_t t0, int64_t t1, float* y, int64_t ldy, bool first, bool pf,
                        const uint8_t* next) {
   const int64_t n = t1 - t0, nblk = (n + kMaxTok - 1) / kMaxTok;
+  const uint64_t row = static_cast<uint64_t>(nu) * kT->block;
   for (int64_t b = 0; b < nblk; ++b) {
-    const int64_t u0 = t0 + n * b / nblk, u1 = t0 + n * (b + 1) / nblk;
-    const BlockQ8K* rows[kMaxTok];
-    for (int64_t t = u0; t < u1; ++t) rows[t - u0] = a + t * nsb;
-    kT->tok[u1 - u0 - 1](wg, nsb, h, sb0, sb1, rows, y + u0 * ldy, ldy, first, pf && b == 0, next);
+    const int64_t s0 = t0 + n * b / nblk, s1 = t0 + n * (b + 1) / nblk;
+    const uint8_t* rows[kMaxTok];
+    for (int64_t t = s0; t < s1; ++t) rows[t - s0] = a + static_cast<uint64_t>(t) * row;
+    kT->tok[s1 - s0 - 1](wg, nu, h, u0, u1, rows, y + s0 * ldy, ldy, first, pf && b == 0, next);
   }
 }
 
@@ -358,68 +464,88 @@ inline void TokenRange(const uint8_t* wg, int64_t nsb, int h, int sb0, int sb1, 
 template <const KType* kT>
 void GemvMulti(const uint8_t* w, int64_t n_rows, int64_t n_cols, const void* x, int64_t n_tok,
                float* y, int64_t g0, int64_t g1) {
-  const auto* a = static_cast<const BlockQ8K*>(x);
-  const int64_t nsb = n_cols / 256;
+  const auto* a = static_cast<const uint8_t*>(x);
+  const int64_t nu = n_cols / kT->unit;
   const uint64_t gs = kT->group_bytes(n_cols);
   for (int64_t g = g0; g < g1; ++g) {
     const uint8_t* wg = w + static_cast<uint64_t>(g) * gs;
     for (int h = 0; h < 2; ++h)
-      TokenRange<kT>(wg, nsb, h, 0, static_cast<int>(nsb), a, 0, n_tok, y + g * 16, n_rows, true,
+      TokenRange<kT>(wg, nu, h, 0, static_cast<int>(nu), a, 0, n_tok, y + g * 16, n_rows, true,
                      h == 0, g + 1 < g1 ? wg + gs : nullptr);
   }
 }
 
-// Prefill: token blocks of 64 > K-chunks of 6 superblocks > groups > halves > tokens by 4. The
-// f32 partial sums go through y between K-chunks, which keeps the float order.
+// Prefill: token blocks of 64 > K-chunks > groups > halves > tokens by 4. The f32 partial sums
+// go through y between K-chunks, which keeps the float order.
 template <const KType* kT>
 void Gemm(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel, int64_t n_tokens,
           float* y, int64_t g0, int64_t g1) {
-  const auto* a = reinterpret_cast<const BlockQ8K*>(panel);
-  const int nsb = static_cast<int>(n_cols / 256);
+  const int nu = static_cast<int>(n_cols / kT->unit);
   const uint64_t gs = kT->group_bytes(n_cols);
   for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokBlock) {
     const int64_t t1 = t0 + kTokBlock < n_tokens ? t0 + kTokBlock : n_tokens;
-    for (int kb = 0; kb < nsb; kb += kChunkSb) {
-      const int ke = MinI(nsb, kb + kChunkSb);
+    for (int kb = 0; kb < nu; kb += kT->chunk) {
+      const int ke = MinI(nu, kb + kT->chunk);
       for (int64_t g = g0; g < g1; ++g)
         for (int h = 0; h < 2; ++h)
-          TokenRange<kT>(w + static_cast<uint64_t>(g) * gs, nsb, h, kb, ke, a, t0, t1, y + g * 16,
-                         n_rows, kb == 0, false, nullptr);
+          TokenRange<kT>(w + static_cast<uint64_t>(g) * gs, nu, h, kb, ke, panel, t0, t1,
+                         y + g * 16, n_rows, kb == 0, false, nullptr);
     }
   }
 }
 
+template <const KType* kT>
 uint64_t PanelBytes(int64_t n_tokens, int64_t n_cols) {
-  return static_cast<uint64_t>(n_tokens) * static_cast<uint64_t>(n_cols / 256) * sizeof(BlockQ8K);
+  return static_cast<uint64_t>(n_tokens) * static_cast<uint64_t>(n_cols / kT->unit) * kT->block;
 }
 // Tiles [t0, t1) of 16 tokens: the activation rows as they are.
+template <const KType* kT>
 void PackPanel(const void* src, int64_t n_tokens, int64_t n_cols, int64_t t0, int64_t t1,
                uint8_t* panel) {
   const int64_t e = t1 * kGroupRows < n_tokens ? t1 * kGroupRows : n_tokens;
-  const uint64_t row = static_cast<uint64_t>(n_cols / 256) * sizeof(BlockQ8K);
+  const uint64_t row = static_cast<uint64_t>(n_cols / kT->unit) * kT->block;
   const uint64_t b0 = static_cast<uint64_t>(t0 * kGroupRows) * row;
   if (e > t0 * kGroupRows)
     std::memcpy(panel + b0, static_cast<const uint8_t*>(src) + b0,
                 static_cast<uint64_t>(e - t0 * kGroupRows) * row);
 }
 
-constexpr KType kQ4K = {
-    GroupBytesQ4K, Q4KRun<2, 1>, {Q4KRun<1, 1>, Q4KRun<1, 2>, Q4KRun<1, 3>, Q4KRun<1, 4>}};
-constexpr KType kQ6K = {
-    GroupBytesQ6K, Q6KRun<2, 1>, {Q6KRun<1, 1>, Q6KRun<1, 2>, Q6KRun<1, 3>, Q6KRun<1, 4>}};
+constexpr KType kQ4K = {GroupBytesQ4K,    256,
+                        sizeof(BlockQ8K), 6,
+                        Q4KRun<2, 1>,     {Q4KRun<1, 1>, Q4KRun<1, 2>, Q4KRun<1, 3>, Q4KRun<1, 4>}};
+constexpr KType kQ6K = {GroupBytesQ6K,    256,
+                        sizeof(BlockQ8K), 6,
+                        Q6KRun<2, 1>,     {Q6KRun<1, 1>, Q6KRun<1, 2>, Q6KRun<1, 3>, Q6KRun<1, 4>}};
+uint64_t GroupBytesQ8(int64_t n_cols) { return GroupBytes(n_cols, false); }
+uint64_t GroupBytesQ4(int64_t n_cols) { return GroupBytes(n_cols, true); }
+constexpr KType kQ80 = {
+    GroupBytesQ8,
+    32,
+    sizeof(BlockQ8A),
+    48,
+    B32Run<false, 2, 1>,
+    {B32Run<false, 1, 1>, B32Run<false, 1, 2>, B32Run<false, 1, 3>, B32Run<false, 1, 4>}};
+constexpr KType kQ40 = {
+    GroupBytesQ4,
+    32,
+    sizeof(BlockQ8A),
+    48,
+    B32Run<true, 2, 1>,
+    {B32Run<true, 1, 1>, B32Run<true, 1, 2>, B32Run<true, 1, 3>, B32Run<true, 1, 4>}};
 
 template <const KType* kT>
-seekd::kernels::PackedGemm Make(const char* layout, uint64_t (*bytes)(int64_t, int64_t),
+seekd::kernels::PackedGemm Make(seekd::kernels::ActFormat act, const char* layout,
+                                uint64_t (*bytes)(int64_t, int64_t),
                                 void (*pack)(const void*, int64_t, int64_t, uint8_t*)) {
   seekd::kernels::PackedGemm p;
-  p.act = seekd::kernels::ActFormat::kQ8K;
+  p.act = act;
   p.layout = layout;
   p.bytes = bytes;
   p.pack = pack;
   p.gemv = Gemv<kT>;
   p.gemv_multi = GemvMulti<kT>;
-  p.panel_bytes = PanelBytes;
-  p.pack_panel = PackPanel;
+  p.panel_bytes = PanelBytes<kT>;
+  p.pack_panel = PackPanel<kT>;
   p.gemm = Gemm<kT>;
   return p;
 }
@@ -428,10 +554,13 @@ seekd::kernels::PackedGemm Make(const char* layout, uint64_t (*bytes)(int64_t, i
 
 namespace seekd::kernels {
 
-PackedGemm PackedKQuantGemmAvx2(DType t) {
+PackedGemm PackedGemmAvx2(DType t) {
   // The same layout names as the AVX-512 table: the packed bytes are the same.
-  if (t == DType::kQ4_K) return Make<&kQ4K>(kQ4KLayout, BytesQ4_K, PackQ4_K);
-  if (t == DType::kQ6_K) return Make<&kQ6K>(kQ6KLayout, BytesQ6_K, PackQ6_K);
+  using enum ActFormat;
+  if (t == DType::kQ8_0) return Make<&kQ80>(kQ8A, kQ80Layout, BytesQ8_0, PackQ8_0);
+  if (t == DType::kQ4_0) return Make<&kQ40>(kQ8A, kQ40Layout, BytesQ4_0, PackQ4_0);
+  if (t == DType::kQ4_K) return Make<&kQ4K>(kQ8K, kQ4KLayout, BytesQ4_K, PackQ4_K);
+  if (t == DType::kQ6_K) return Make<&kQ6K>(kQ8K, kQ6KLayout, BytesQ6_K, PackQ6_K);
   return {};
 }
 
