@@ -112,6 +112,31 @@ inline void PfLinear(const uint8_t* wg, int64_t nsb, int64_t sb, bool more) {
     if (more || 64 * l < len) PfT1(wg + 64 * l);
 }
 
+// The kernels' f32 accumulators acc[h][t] (half h0 + h, token t): from y, or zero when `first`,
+// and back.
+template <int NH, int NT>
+inline void LoadAcc(__m256 (&acc)[NH][NT], const float* y, int64_t ldy, int h0, bool first) {
+#pragma GCC unroll 2
+  for (int h = 0; h < NH; ++h)
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t)
+      acc[h][t] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(y + t * ldy + 8 * (h0 + h));
+}
+template <int NH, int NT>
+inline void StoreAcc(const __m256 (&acc)[NH][NT], float* y, int64_t ldy, int h0) {
+#pragma GCC unroll 2
+  for (int h = 0; h < NH; ++h)
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * ldy + 8 * (h0 + h), acc[h][t]);
+}
+// acc = fma((float) isum, fl(w_scale · da), acc): every type's float step, da the f32 at the
+// start of the token's activation block.
+inline __m256 ScaledFma(__m256i isum, __m256 w_scale, const uint8_t* ablock, __m256 acc) {
+  return _mm256_fmadd_ps(
+      _mm256_cvtepi32_ps(isum),
+      _mm256_mul_ps(w_scale, _mm256_broadcast_ss(reinterpret_cast<const float*>(ablock))), acc);
+}
+
 // ---- Q4_K ----------------------------------------------------------------------------------
 
 // sc_j of half h's rows in both int16 lanes (u8 scales, from the meta's sc[j][16]).
@@ -132,13 +157,9 @@ void Q4KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint
   const __m256 sign = _mm256_set1_ps(-0.0f);
   __m256i dup[NH];
   __m256 acc[NH][NT];
+  LoadAcc(acc, y, ldy, h0, first);
 #pragma GCC unroll 2
-  for (int h = 0; h < NH; ++h) {
-    dup[h] = DupMask(h0 + h);
-#pragma GCC unroll 4
-    for (int t = 0; t < NT; ++t)
-      acc[h][t] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(y + t * ldy + 8 * (h0 + h));
-  }
+  for (int h = 0; h < NH; ++h) dup[h] = DupMask(h0 + h);
   // Running pointers, so every load below is a constant offset from one of them (offsets
   // computed from h0 and sb in the loop body were kept in 30 stack slots).
   const uint8_t* wq = wg + sb0 * kQ4KQuant + 32 * h0;                     // half h0's quants
@@ -197,19 +218,14 @@ void Q4KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint
 #pragma GCC unroll 3
         for (int q = 1; q < 4; ++q)
           ms = _mm256_add_epi32(ms, _mm256_madd_epi16(mp[q], Bcast4(bs[t] + q)));
-        const __m256 dav = _mm256_broadcast_ss(reinterpret_cast<const float*>(ab[t]));
-        acc[h][t] =
-            _mm256_fmadd_ps(_mm256_cvtepi32_ps(isc[h][t]), _mm256_mul_ps(d, dav), acc[h][t]);
-        acc[h][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ms), _mm256_mul_ps(ndmin, dav), acc[h][t]);
+        acc[h][t] = ScaledFma(isc[h][t], d, ab[t], acc[h][t]);
+        acc[h][t] = ScaledFma(ms, ndmin, ab[t], acc[h][t]);
       }
     }
 #pragma GCC unroll 4
     for (int t = 0; t < NT; ++t) ab[t] += sizeof(BlockQ8K);
   }
-#pragma GCC unroll 2
-  for (int h = 0; h < NH; ++h)
-#pragma GCC unroll 4
-    for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * ldy + 8 * (h0 + h), acc[h][t]);
+  StoreAcc(acc, y, ldy, h0);
 }
 
 // ---- Q6_K ----------------------------------------------------------------------------------
@@ -245,11 +261,7 @@ template <int NH, int NT>
 void Q6KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint8_t* const* a,
             float* y, int64_t ldy, bool first, bool pf, const uint8_t* next) {
   __m256 acc[NH][NT];
-#pragma GCC unroll 2
-  for (int h = 0; h < NH; ++h)
-#pragma GCC unroll 4
-    for (int t = 0; t < NT; ++t)
-      acc[h][t] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(y + t * ldy + 8 * (h0 + h));
+  LoadAcc(acc, y, ldy, h0, first);
   const uint8_t* wq = wg + sb0 * kQ6KQuant;  // running pointers, as in Q4KRun
   const uint8_t* meta = wg + nsb * kQ6KQuant + sb0 * kQ6KMeta + 16 * h0;  // half h0's meta
   const uint8_t* ab[NT];
@@ -302,19 +314,13 @@ void Q6KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint
         for (int q = 1; q < 8; ++q)
           ms = _mm256_add_epi32(ms, _mm256_madd_epi16(Q6Pairs(meta, q, h), Bcast4(bp + q)));
         const __m256i tot = _mm256_sub_epi32(isc[h][t], _mm256_slli_epi32(ms, 5));
-        acc[h][t] = _mm256_fmadd_ps(
-            _mm256_cvtepi32_ps(tot),
-            _mm256_mul_ps(d, _mm256_broadcast_ss(reinterpret_cast<const float*>(ab[t]))),
-            acc[h][t]);
+        acc[h][t] = ScaledFma(tot, d, ab[t], acc[h][t]);
       }
     }
 #pragma GCC unroll 4
     for (int t = 0; t < NT; ++t) ab[t] += sizeof(BlockQ8K);
   }
-#pragma GCC unroll 2
-  for (int h = 0; h < NH; ++h)
-#pragma GCC unroll 4
-    for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * ldy + 8 * (h0 + h), acc[h][t]);
+  StoreAcc(acc, y, ldy, h0);
 }
 
 // ---- Q8_0 and Q4_0 -------------------------------------------------------------------------
@@ -347,11 +353,7 @@ void B32Run(const uint8_t* wg, int64_t nb, int h0, int b0, int b1, const uint8_t
   const __m256i m0f = _mm256_set1_epi8(0x0F);
   const __m256i k80 = _mm256_set1_epi8(static_cast<char>(0x80));
   __m256 acc[NH][NT];
-#pragma GCC unroll 2
-  for (int h = 0; h < NH; ++h)
-#pragma GCC unroll 4
-    for (int t = 0; t < NT; ++t)
-      acc[h][t] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(y + t * ldy + 8 * (h0 + h));
+  LoadAcc(acc, y, ldy, h0, first);
   const uint8_t* wq = wg + b0 * kQB + 32 * h0;
   const uint8_t* wd = wg + nb * kQB + b0 * kScaleBytes + 16 * h0;  // half h0's f16 scales
   const uint8_t* ab[NT];
@@ -397,19 +399,12 @@ void B32Run(const uint8_t* wg, int64_t nb, int h0, int b0, int b1, const uint8_t
     for (int h = 0; h < NH; ++h) {
       const __m256 dw = Half8(wd + 16 * h);
 #pragma GCC unroll 4
-      for (int t = 0; t < NT; ++t)
-        acc[h][t] = _mm256_fmadd_ps(
-            _mm256_cvtepi32_ps(isum[h][t]),
-            _mm256_mul_ps(dw, _mm256_broadcast_ss(reinterpret_cast<const float*>(ab[t]))),
-            acc[h][t]);
+      for (int t = 0; t < NT; ++t) acc[h][t] = ScaledFma(isum[h][t], dw, ab[t], acc[h][t]);
     }
 #pragma GCC unroll 4
     for (int t = 0; t < NT; ++t) ab[t] += sizeof(BlockQ8A);
   }
-#pragma GCC unroll 2
-  for (int h = 0; h < NH; ++h)
-#pragma GCC unroll 4
-    for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * ldy + 8 * (h0 + h), acc[h][t]);
+  StoreAcc(acc, y, ldy, h0);
 }
 
 // ---- Loop nests (every type) ---------------------------------------------------------------
@@ -518,20 +513,15 @@ constexpr KType kQ6K = {GroupBytesQ6K,    256,
                         Q6KRun<2, 1>,     {Q6KRun<1, 1>, Q6KRun<1, 2>, Q6KRun<1, 3>, Q6KRun<1, 4>}};
 uint64_t GroupBytesQ8(int64_t n_cols) { return GroupBytes(n_cols, false); }
 uint64_t GroupBytesQ4(int64_t n_cols) { return GroupBytes(n_cols, true); }
-constexpr KType kQ80 = {
-    GroupBytesQ8,
+// Q8_0 (kQ4 false) and Q4_0.
+template <bool kQ4>
+constexpr KType kB32 = {
+    kQ4 ? GroupBytesQ4 : GroupBytesQ8,
     32,
     sizeof(BlockQ8A),
     48,
-    B32Run<false, 2, 1>,
-    {B32Run<false, 1, 1>, B32Run<false, 1, 2>, B32Run<false, 1, 3>, B32Run<false, 1, 4>}};
-constexpr KType kQ40 = {
-    GroupBytesQ4,
-    32,
-    sizeof(BlockQ8A),
-    48,
-    B32Run<true, 2, 1>,
-    {B32Run<true, 1, 1>, B32Run<true, 1, 2>, B32Run<true, 1, 3>, B32Run<true, 1, 4>}};
+    B32Run<kQ4, 2, 1>,
+    {B32Run<kQ4, 1, 1>, B32Run<kQ4, 1, 2>, B32Run<kQ4, 1, 3>, B32Run<kQ4, 1, 4>}};
 
 template <const KType* kT>
 seekd::kernels::PackedGemm Make(seekd::kernels::ActFormat act, const char* layout,
@@ -557,8 +547,8 @@ namespace seekd::kernels {
 PackedGemm PackedGemmAvx2(DType t) {
   // The same layout names as the AVX-512 table: the packed bytes are the same.
   using enum ActFormat;
-  if (t == DType::kQ8_0) return Make<&kQ80>(kQ8A, kQ80Layout, BytesQ8_0, PackQ8_0);
-  if (t == DType::kQ4_0) return Make<&kQ40>(kQ8A, kQ40Layout, BytesQ4_0, PackQ4_0);
+  if (t == DType::kQ8_0) return Make<&kB32<false>>(kQ8A, kQ80Layout, BytesQ8_0, PackQ8_0);
+  if (t == DType::kQ4_0) return Make<&kB32<true>>(kQ8A, kQ40Layout, BytesQ4_0, PackQ4_0);
   if (t == DType::kQ4_K) return Make<&kQ4K>(kQ8K, kQ4KLayout, BytesQ4_K, PackQ4_K);
   if (t == DType::kQ6_K) return Make<&kQ6K>(kQ8K, kQ6KLayout, BytesQ6_K, PackQ6_K);
   return {};
