@@ -222,6 +222,8 @@ int Register() {
     if (isa == kernels::Isa::kAvx2) {
       for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K})
         variants.push_back({t, "avx2", kernels::PackedGemmAvx2(t)});
+      for (DType t : {DType::kF16, DType::kBF16})
+        variants.push_back({t, "avx2", kernels::PackedFloatGemmAvx2(t)});
     } else {
       for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16}) {
         variants.push_back({t, "vnni", kernels::PackedGemmFor(t, false)});

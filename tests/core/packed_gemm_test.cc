@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <random>
 #include <vector>
 
@@ -237,8 +238,10 @@ TEST(PackedGemm, LayoutsAreNamedAndRowGroupsPackIndependently) {
        {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16, DType::kBF16})
     for (int variant : {0, 1, 2}) {  // VNNI, AMX, AVX2
       if (variant < 2 && !HaveAvx512()) continue;
-      const PackedGemm pg =
-          variant < 2 ? kernels::PackedGemmFor(t, variant == 1) : kernels::PackedGemmAvx2(t);
+      const PackedGemm pg = variant < 2 ? kernels::PackedGemmFor(t, variant == 1)
+                            : t == DType::kF16 || t == DType::kBF16
+                                ? kernels::PackedFloatGemmAvx2(t)
+                                : kernels::PackedGemmAvx2(t);
       if (pg.pack == nullptr) continue;
       ASSERT_NE(pg.layout, nullptr) << DTypeName(t);
       // An odd block count, so the groups' pads to 64 bytes are covered too.
@@ -267,11 +270,6 @@ TEST(PackedGemm, MatMulUsesThePackedCopy) {
       if (isa == kernels::Isa::kScalar) continue;
       const auto& k = kernels::KernelsFor(isa);
       const PackedGemm& pg = k.packed[static_cast<int>(t)];
-      // Every packed type on AVX-512; the int8 ones on AVX2.
-      if (isa == kernels::Isa::kAvx2 && (t == DType::kF16 || t == DType::kBF16)) {
-        EXPECT_EQ(pg.gemm, nullptr) << DTypeName(t);
-        continue;
-      }
       // bf16-rounded activations (vdpbf16ps) against the plain kernel's f32 ones: each input
       // moves by at most 2^-9 of itself, so the sum by at most 2^-9 · Σ|w·x| more.
       const bool bf16_acts = pg.act == kernels::ActFormat::kBF16;
@@ -317,45 +315,57 @@ TEST(PackedGemm, MatMulUsesThePackedCopy) {
 
 // F16: f32 activations as they are; gemv, decode batches and prefill give the same bits, and
 // match the double product of the stored f16 weights within f32 rounding of Σ |w · x|.
+// Both tables' variants (AVX-512, AVX2), and where both run, the same bits from each.
 TEST(PackedGemm, F16DecodeEqualsPrefillAndTheDoubleProduct) {
-  if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
-  const PackedGemm pg = kernels::PackedGemmFor(DType::kF16, false);
-  ASSERT_NE(pg.gemm, nullptr);
-  EXPECT_EQ(pg.act, kernels::ActFormat::kF32);
-  for (const auto& [n_rows, n_cols] :
-       {std::pair<int64_t, int64_t>{16, 40}, {48, 1536}, {80, 333}}) {
-    const auto w = Random(n_rows * n_cols, 5, 0.5f);
-    std::vector<uint8_t> wq(static_cast<size_t>(n_rows * n_cols * 2));
-    ASSERT_TRUE(Quantize(DType::kF16, w.data(), wq.data(), n_rows * n_cols).ok());
-    std::vector<float> wd(w.size());
-    ASSERT_TRUE(Dequantize(DType::kF16, wq.data(), wd.data(), n_rows * n_cols).ok());
-    Aligned packed(pg.bytes(n_rows, n_cols));
-    EXPECT_EQ(pg.bytes(n_rows, n_cols), wq.size());
-    pg.pack(wq.data(), n_rows, n_cols, packed.p);
-    const int64_t groups = n_rows / 16;
-    for (int64_t n_tok : {2, 7, 16, 17, 40}) {
-      const auto x = Random(n_tok * n_cols, 21 + static_cast<uint32_t>(n_tok), 1.0f);
-      std::vector<float> y(static_cast<size_t>(n_tok * n_rows), -7.0f), ym(y.size(), -7.0f);
-      const auto* xb = reinterpret_cast<const uint8_t*>(x.data());
-      pg.gemm(packed.p, n_rows, n_cols, xb, n_tok, y.data(), 0, groups / 2);
-      pg.gemm(packed.p, n_rows, n_cols, xb, n_tok, y.data(), groups / 2, groups);
-      if (n_tok <= kernels::kGemvMultiTokens) {
-        pg.gemv_multi(packed.p, n_rows, n_cols, x.data(), n_tok, ym.data(), 0, groups);
-        EXPECT_EQ(std::memcmp(ym.data(), y.data(), y.size() * sizeof(float)), 0) << n_tok;
-      }
-      for (int64_t t = 0; t < n_tok; ++t) {
-        std::vector<float> one(static_cast<size_t>(n_rows));
-        pg.gemv(packed.p, n_rows, n_cols, x.data() + t * n_cols, one.data(), 0, groups);
-        ASSERT_EQ(std::memcmp(one.data(), y.data() + t * n_rows, one.size() * sizeof(float)), 0)
-            << "decode differs from prefill: K=" << n_cols << " M=" << n_tok << " token " << t;
-        for (int64_t r = 0; r < n_rows; ++r) {
-          double want = 0, mag = 0;
-          for (int64_t k = 0; k < n_cols; ++k) {
-            const double p = static_cast<double>(wd[r * n_cols + k]) * x[t * n_cols + k];
-            want += p;
-            mag += std::fabs(p);
+  if (!HaveAvx2()) GTEST_SKIP() << "no AVX2 on this CPU";
+  std::vector<PackedGemm> variants;
+  if (HaveAvx512()) variants.push_back(kernels::PackedGemmFor(DType::kF16, false));
+  variants.push_back(kernels::PackedFloatGemmAvx2(DType::kF16));
+  std::map<std::pair<int64_t, int64_t>, std::vector<float>> first;  // (K, M) → the first's y
+  for (const PackedGemm& pg : variants) {
+    ASSERT_NE(pg.gemm, nullptr);
+    EXPECT_EQ(pg.act, kernels::ActFormat::kF32);
+    ASSERT_STREQ(pg.layout, variants[0].layout);
+    for (const auto& [n_rows, n_cols] :
+         {std::pair<int64_t, int64_t>{16, 40}, {48, 1536}, {80, 333}}) {
+      const auto w = Random(n_rows * n_cols, 5, 0.5f);
+      std::vector<uint8_t> wq(static_cast<size_t>(n_rows * n_cols * 2));
+      ASSERT_TRUE(Quantize(DType::kF16, w.data(), wq.data(), n_rows * n_cols).ok());
+      std::vector<float> wd(w.size());
+      ASSERT_TRUE(Dequantize(DType::kF16, wq.data(), wd.data(), n_rows * n_cols).ok());
+      Aligned packed(pg.bytes(n_rows, n_cols));
+      EXPECT_EQ(pg.bytes(n_rows, n_cols), wq.size());
+      pg.pack(wq.data(), n_rows, n_cols, packed.p);
+      const int64_t groups = n_rows / 16;
+      for (int64_t n_tok : {2, 7, 16, 17, 40}) {
+        const auto x = Random(n_tok * n_cols, 21 + static_cast<uint32_t>(n_tok), 1.0f);
+        std::vector<float> y(static_cast<size_t>(n_tok * n_rows), -7.0f), ym(y.size(), -7.0f);
+        const auto* xb = reinterpret_cast<const uint8_t*>(x.data());
+        pg.gemm(packed.p, n_rows, n_cols, xb, n_tok, y.data(), 0, groups / 2);
+        pg.gemm(packed.p, n_rows, n_cols, xb, n_tok, y.data(), groups / 2, groups);
+        auto [it, fresh] = first.try_emplace({n_cols, n_tok}, y);
+        if (!fresh) {
+          EXPECT_EQ(it->second, y) << "the tables differ: K=" << n_cols << " M=" << n_tok;
+        }
+        if (n_tok <= kernels::kGemvMultiTokens) {
+          pg.gemv_multi(packed.p, n_rows, n_cols, x.data(), n_tok, ym.data(), 0, groups);
+          EXPECT_EQ(std::memcmp(ym.data(), y.data(), y.size() * sizeof(float)), 0) << n_tok;
+        }
+        for (int64_t t = 0; t < n_tok; ++t) {
+          std::vector<float> one(static_cast<size_t>(n_rows));
+          pg.gemv(packed.p, n_rows, n_cols, x.data() + t * n_cols, one.data(), 0, groups);
+          ASSERT_EQ(std::memcmp(one.data(), y.data() + t * n_rows, one.size() * sizeof(float)), 0)
+              << "decode differs from prefill: K=" << n_cols << " M=" << n_tok << " token " << t;
+          for (int64_t r = 0; r < n_rows; ++r) {
+            double want = 0, mag = 0;
+            for (int64_t k = 0; k < n_cols; ++k) {
+              const double p = static_cast<double>(wd[r * n_cols + k]) * x[t * n_cols + k];
+              want += p;
+              mag += std::fabs(p);
+            }
+            EXPECT_NEAR(y[t * n_rows + r], want, 1e-6 * mag + 1e-7)
+                << "row " << r << " token " << t;
           }
-          EXPECT_NEAR(y[t * n_rows + r], want, 1e-6 * mag + 1e-7) << "row " << r << " token " << t;
         }
       }
     }
@@ -367,10 +377,15 @@ TEST(PackedGemm, F16DecodeEqualsPrefillAndTheDoubleProduct) {
 // multiplies (rounded to bf16 for vdpbf16ps, f32 as they are when widening) within f32
 // rounding of Σ |w · x|.
 TEST(PackedGemm, BF16DecodeEqualsPrefillAndTheDoubleProduct) {
-  if (!HaveAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  if (!HaveAvx2()) GTEST_SKIP() << "no AVX2 on this CPU";
   int variants = 0;
-  for (bool dp : {false, true}) {
-    const PackedGemm pg = kernels::PackedBF16Gemm(dp);
+  // The widening variant's y per (K, M), which the AVX2 table must give too.
+  std::map<std::pair<int64_t, int64_t>, std::vector<float>> widened;
+  for (int v : {0, 1, 2}) {  // AVX-512 widen, AVX-512 vdpbf16ps, AVX2 widen
+    if (v < 2 && !HaveAvx512()) continue;
+    const bool dp = v == 1;
+    const PackedGemm pg =
+        v < 2 ? kernels::PackedBF16Gemm(dp) : kernels::PackedFloatGemmAvx2(DType::kBF16);
     if (dp && !kernels::Bf16Usable()) {
       EXPECT_EQ(pg.gemm, nullptr);
       continue;
@@ -412,6 +427,12 @@ TEST(PackedGemm, BF16DecodeEqualsPrefillAndTheDoubleProduct) {
         std::vector<float> y(static_cast<size_t>(n_tok * n_rows), -7.0f), ym(y.size(), -7.0f);
         pg.gemm(packed.p, n_rows, n_cols, rows.data(), n_tok, y.data(), 0, groups / 2);
         pg.gemm(packed.p, n_rows, n_cols, rows.data(), n_tok, y.data(), groups / 2, groups);
+        if (!dp) {
+          auto [it, fresh] = widened.try_emplace({n_cols, n_tok}, y);
+          if (!fresh) {
+            EXPECT_EQ(it->second, y) << "the tables differ: K=" << n_cols << " M=" << n_tok;
+          }
+        }
         if (n_tok <= kernels::kGemvMultiTokens) {
           pg.gemv_multi(packed.p, n_rows, n_cols, rows.data(), n_tok, ym.data(), 0, groups);
           EXPECT_EQ(std::memcmp(ym.data(), y.data(), y.size() * sizeof(float)), 0) << n_tok;

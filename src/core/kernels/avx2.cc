@@ -1,5 +1,5 @@
 // The AVX2 + FMA + F16C table (x86_kernels.inc compiled for that instruction set), with the
-// packed int8 GEMM (packed_int8_avx2.cc).
+// packed int8 and f16/bf16 GEMMs (packed_int8_avx2.cc, packed_float_avx2.cc).
 #include "core/kernels/x86_kernels.inc"
 
 #include "core/kernels/packed.h"
@@ -11,6 +11,8 @@ const Kernels* Avx2Kernels() {
     Kernels t = MakeTable(Isa::kAvx2);
     for (DType d : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K})
       t.packed[static_cast<int>(d)] = PackedGemmAvx2(d);
+    for (DType d : {DType::kF16, DType::kBF16})
+      t.packed[static_cast<int>(d)] = PackedFloatGemmAvx2(d);
     return t;
   }();
   return &k;

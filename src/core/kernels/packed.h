@@ -68,6 +68,9 @@ void AddPackedGemm(Kernels* k);
 // and bits, vpmaddubsw dots; the prefill panel is the activation rows as they are. All-null for
 // other types.
 PackedGemm PackedGemmAvx2(DType t);
+// F16 and BF16 on AVX2 (packed_float_avx2.cc): the AVX-512 layouts, the widening float orders
+// and their bits; f32 activation rows. All-null for other types.
+PackedGemm PackedFloatGemmAvx2(DType t);
 // Peak probe: `iters` rounds of four independent tdpbssd on full 16 × 64 tiles (16,384
 // multiply-adds each); returns the multiply-adds done (0 without AMX).
 uint64_t SpinAmx(int64_t iters);

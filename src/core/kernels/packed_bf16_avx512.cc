@@ -29,19 +29,7 @@ constexpr int kRows = 16, kTile = 16;
 constexpr int64_t kChunkPairs = 128;  // column pairs per K-chunk: a tile's 16 × 256 bf16 in L1
 constexpr int kGroupBlock = 16;       // row groups whose K-chunk (8 KB each) stays in L2
 
-uint64_t BytesBF16(int64_t n_rows, int64_t n_cols) {
-  return static_cast<uint64_t>(n_rows) * static_cast<uint64_t>(n_cols) * 2;
-}
-
-void PackBF16(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
-  const auto* w = static_cast<const uint32_t*>(src);  // column pairs of one row
-  auto* o = reinterpret_cast<uint32_t*>(out);
-  const int64_t pairs = n_cols / 2;
-  for (int64_t g = 0; g < n_rows / kRows; ++g)
-    for (int64_t p = 0; p < pairs; ++p)
-      for (int r = 0; r < kRows; ++r)
-        o[(g * pairs + p) * kRows + r] = w[(g * kRows + r) * pairs + p];
-}
+#include "core/kernels/packed_float_layouts.inc"  // NOLINT(bugprone-suspicious-include)
 
 inline __m512i LoadPair(const uint32_t* p) {
   return _mm512_load_si512(reinterpret_cast<const __m512i*>(p));
@@ -193,13 +181,13 @@ bool Bf16DotChosen() {
 
 PackedGemm PackedBF16Gemm(bool dpbf16) {
   PackedGemm p;
-  p.layout = "bf16.g16.v1";  // both variants
-  p.bytes = BytesBF16;
+  p.layout = kBF16Layout;  // both variants
+  p.bytes = Bytes16Bit;
   p.pack = PackBF16;
   if (dpbf16) {
     if (!Bf16Usable()) return PackedGemm{};
     p.act = ActFormat::kBF16;
-    p.panel_bytes = BytesBF16;  // bf16 rows: 2 bytes an element, as the weights
+    p.panel_bytes = Bytes16Bit;  // bf16 rows: 2 bytes an element, as the weights
     p.pack_panel = RoundRows;
     p.gemv = Variant<true>::Gemv;
     p.gemv_multi = Variant<true>::GemvMulti;

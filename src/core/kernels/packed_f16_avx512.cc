@@ -20,18 +20,7 @@ constexpr int kRows = 16, kTile = 16;
 constexpr int64_t kChunk = 256;  // columns per K-chunk: a tile's 16 × 256 f32 stay in L1
 constexpr int kGroupBlock = 16;  // row groups whose K-chunk (8 KB each) stays in L2
 
-uint64_t BytesF16(int64_t n_rows, int64_t n_cols) {
-  return static_cast<uint64_t>(n_rows) * static_cast<uint64_t>(n_cols) * 2;
-}
-
-void PackF16(const void* src, int64_t n_rows, int64_t n_cols, uint8_t* out) {
-  const auto* w = static_cast<const uint16_t*>(src);
-  auto* o = reinterpret_cast<uint16_t*>(out);
-  for (int64_t g = 0; g < n_rows / kRows; ++g)
-    for (int64_t k = 0; k < n_cols; ++k)
-      for (int r = 0; r < kRows; ++r)
-        o[(g * n_cols + k) * kRows + r] = w[(g * kRows + r) * n_cols + k];
-}
+#include "core/kernels/packed_float_layouts.inc"  // NOLINT(bugprone-suspicious-include)
 
 inline __m512 Widen(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
@@ -121,8 +110,8 @@ namespace seekd::kernels {
 PackedGemm PackedF16Gemm() {
   PackedGemm p;
   p.act = ActFormat::kF32;
-  p.layout = "f16.g16.v1";
-  p.bytes = BytesF16;
+  p.layout = kF16Layout;
+  p.bytes = Bytes16Bit;
   p.pack = PackF16;
   p.gemv = GemvF16;
   p.gemv_multi = GemvMultiF16;
