@@ -4,10 +4,11 @@
 // In-process serving benchmark, no HTTP: for each concurrency level, that many requests are
 // submitted at once to a fresh engine (cold prefix cache) and run to completion. Reports the
 // aggregate generated tokens/s and its gain over level 1, the aggregate decode rate (Σ over
-// the streams of 1 / their time per output token: the streams decode side by side, so this is
-// tokens per second of decoding alone, with prefill and queueing left out) and its gain, TTFT
-// and time per output token percentiles, KV blocks used at peak, and the compute rate reached
-// (2 · weight MACs per computed token).
+// the streams of 1 / their time per output token: each stream's own prefill and queueing left
+// out, but not the steps in which others' prefill chunks ran beside it) and its gain, the steady
+// decode rate (tokens per second while every stream decodes: cli/decode_rate.h) and its gain,
+// TTFT and time per output token percentiles, KV blocks used at peak, and the compute rate
+// reached (2 · weight MACs per computed token).
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/decode_rate.h"
 #include "cli/model_flags.h"
 #include "cli/percentile.h"
 #include "engine/engine.h"
@@ -45,6 +47,7 @@ struct LevelResult {
   int level = 0;
   double wall_s = 0, tokens_per_s = 0, gflops = 0;
   double decode_tokens_per_s = 0;  // Σ 1 / tpot over the streams
+  SteadyDecode steady;             // while every stream decodes
   double cold_ttft = 0;            // the warm-up request's TTFT (with --shared-prefix)
   std::vector<double> ttft, tpot;
   int64_t generated = 0, cached = 0, preemptions = 0;
@@ -110,6 +113,7 @@ Result<LevelResult> RunLevel(const model::Llm& llm, const Options& o, int level)
   std::vector<Clock::time_point> submit(static_cast<size_t>(level)),
       first(static_cast<size_t>(level)), last(static_cast<size_t>(level));
   std::vector<int32_t> count(static_cast<size_t>(level)), cached(static_cast<size_t>(level));
+  std::vector<std::vector<double>> times(static_cast<size_t>(level));  // s since t0, per token
   std::vector<std::string> errors;
   const auto t0 = Clock::now();
   for (int i = 0; i < level; ++i) {
@@ -126,6 +130,7 @@ Result<LevelResult> RunLevel(const model::Llm& llm, const Options& o, int level)
       if (e.kind == engine::Event::Kind::kToken) {
         if (count[k]++ == 0) first[k] = now;
         last[k] = now;
+        times[k].push_back(std::chrono::duration<double>(now - t0).count());
         return;
       }
       cached[k] = e.cached_prompt_tokens;
@@ -173,6 +178,7 @@ Result<LevelResult> RunLevel(const model::Llm& llm, const Options& o, int level)
     }
     res.cached += cached[k];
   }
+  res.steady = SteadyDecodeRate(times);
   return res;
 }
 
@@ -202,12 +208,13 @@ int Run(const Options& o) {
     return 1;
   }
   nlohmann::json out = nlohmann::json::array();
-  double base = 0, decode_base = 0;
+  double base = 0, decode_base = 0, steady_base = 0;
   if (!o.json)
     std::cout << fmt::format(
-        "{:>5} {:>10} {:>6} {:>9} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7} {:>9}\n", "conc",
-        "tok/s", "gain", "dec tok/s", "gain", "ttft p50", "ttft p99", "tpot p50", "tpot p99",
-        "GFLOP/s", "kv peak", "cached", "kv unused");
+        "{:>5} {:>10} {:>6} {:>9} {:>6} {:>9} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7} "
+        "{:>9}\n",
+        "conc", "tok/s", "gain", "dec tok/s", "gain", "steady", "gain", "ttft p50", "ttft p99",
+        "tpot p50", "tpot p99", "GFLOP/s", "kv peak", "cached", "kv unused");
   for (int level : levels) {
     auto r = RunLevel(**loaded, o, level);
     if (!r.ok()) {
@@ -216,8 +223,10 @@ int Run(const Options& o) {
     }
     if (base == 0) base = r->tokens_per_s;
     if (decode_base == 0) decode_base = r->decode_tokens_per_s;
+    if (steady_base == 0) steady_base = r->steady.tokens_per_s;
     const double gain = r->tokens_per_s / base;
     const double decode_gain = decode_base > 0 ? r->decode_tokens_per_s / decode_base : 0;
+    const double steady_gain = steady_base > 0 ? r->steady.tokens_per_s / steady_base : 0;
     if (o.json) {
       out.push_back(
           {{"concurrency", level},
@@ -227,6 +236,9 @@ int Run(const Options& o) {
            {"gain_over_first_level", gain},
            {"decode_tokens_per_s", r->decode_tokens_per_s},
            {"decode_gain_over_first_level", decode_gain},
+           {"steady_decode_tokens_per_s", r->steady.tokens_per_s},
+           {"steady_decode_gain_over_first_level", steady_gain},
+           {"steady_decode_window_s", r->steady.window_s},
            {"ttft_s",
             {{"p50", Pct(r->ttft, 50)}, {"p90", Pct(r->ttft, 90)}, {"p99", Pct(r->ttft, 99)}}},
            {"tpot_s",
@@ -242,11 +254,12 @@ int Run(const Options& o) {
         std::cout << fmt::format("      cold TTFT (one request alone, prefix not cached) {:.3f}s\n",
                                  r->cold_ttft);
       std::cout << fmt::format(
-                       "{:>5} {:>10.1f} {:>5.2f}x {:>9.1f} {:>5.2f}x {:>8.3f}s {:>8.3f}s "
-                       "{:>8.3f}s {:>8.3f}s {:>9.1f} {:>8} {:>7} {:>8.1f}%\n",
+                       "{:>5} {:>10.1f} {:>5.2f}x {:>9.1f} {:>5.2f}x {:>9.1f} {:>5.2f}x {:>8.3f}s "
+                       "{:>8.3f}s {:>8.3f}s {:>8.3f}s {:>9.1f} {:>8} {:>7} {:>8.1f}%\n",
                        level, r->tokens_per_s, gain, r->decode_tokens_per_s, decode_gain,
-                       Pct(r->ttft, 50), Pct(r->ttft, 99), Pct(r->tpot, 50), Pct(r->tpot, 99),
-                       r->gflops, r->peak_blocks, r->cached, 100.0 * r->kv_unused)
+                       r->steady.tokens_per_s, steady_gain, Pct(r->ttft, 50), Pct(r->ttft, 99),
+                       Pct(r->tpot, 50), Pct(r->tpot, 99), r->gflops, r->peak_blocks, r->cached,
+                       100.0 * r->kv_unused)
                 << std::flush;
     }
   }

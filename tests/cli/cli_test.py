@@ -266,6 +266,14 @@ class CliTest(unittest.TestCase):
         # One stream's decode rate is 1 / its time per output token.
         self.assertAlmostEqual(levels[0]["decode_tokens_per_s"] * levels[0]["tpot_s"]["p50"], 1.0,
                                places=6)
+        # So is its steady rate (the window is its whole decode); at 3 streams the window in
+        # which all three decode holds their last tokens.
+        self.assertAlmostEqual(levels[0]["steady_decode_tokens_per_s"] / levels[0]["decode_tokens_per_s"],
+                               1.0, places=6)
+        self.assertAlmostEqual(levels[0]["steady_decode_gain_over_first_level"], 1.0)
+        for l in levels:
+            self.assertGreater(l["steady_decode_window_s"], 0)
+            self.assertGreater(l["steady_decode_tokens_per_s"], 0)
         rc, _, err = run("bench-engine", "--model", self.gguf, "-c", "0")
         self.assertEqual(rc, 1)
         self.assertIn("--concurrency", err)
