@@ -239,13 +239,14 @@ int Register() {
       const std::string gemv_name =
           v.t == DType::kBF16 || isa == kernels::Isa::kAvx2 ? type + "/" + v.name : type;
       if (std::string(v.name) != "amx")
-        for (int64_t mb : {1, 512})
+        for (int64_t kb : {256, 1024, 512 * 1024})  // in L2, about L2's size, from DRAM
           for (int64_t n_tok : {1, 4, 8, 10, 12, 16}) {
             if (n_tok > 1 && v.pg.gemv_multi == nullptr) continue;
-            benchmark::RegisterBenchmark(("gemv/" + gemv_name + "/" + std::to_string(mb) + "MB/" +
-                                          std::to_string(n_tok) + "tok")
-                                             .c_str(),
-                                         BM_PackedGemv, v.t, v.pg, mb << 20, n_tok, false)
+            const std::string size =
+                kb < 1024 ? std::to_string(kb) + "KB" : std::to_string(kb / 1024) + "MB";
+            benchmark::RegisterBenchmark(
+                ("gemv/" + gemv_name + "/" + size + "/" + std::to_string(n_tok) + "tok").c_str(),
+                BM_PackedGemv, v.t, v.pg, kb << 10, n_tok, false)
                 ->Unit(benchmark::kMillisecond);
           }
       // The GEMM on decode-batch sizes from DRAM: where it overtakes gemv_multi.
