@@ -144,6 +144,11 @@ void MicroQ4K(const uint8_t* ub0, const uint8_t* ap0, int n, float* y, int64_t l
       if (h * 8 + i < ntok) _mm512_storeu_ps(y + (h * 8 + i) * ldy, acc[i]);
   }
 }
+// Decode batches prefetch Q4_K 8 KiB ahead, one token 4 KiB (kDecodePrefetch). With both cores
+// streaming (two kernels_bench processes, 512 MB each), 8 KiB read 1.09–1.25× for 4-token
+// batches and 0.96–1.21× (median 1.03) for 8–16, 16 KiB less than 4 KiB; one token was level
+// (docs/BENCHMARKS.md, "Decode prefetch with both cores streaming").
+constexpr uint64_t kQ4KDecodePf = 8192;
 // Decode, one superblock of one group: eight independent chains (one per sub-block) folded
 // into acc in the group's float order.
 inline __m512 GemvQ4KStep(const uint8_t* wg, const uint8_t* next, int64_t nsb, int64_t sb,
@@ -197,7 +202,7 @@ void GemvQ4KTok(const uint8_t* wg, const uint8_t* next, bool pf, int64_t nsb,
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* wq = wg + sb * kQ4KQuant;
     const uint8_t* meta = wg + nsb * kQ4KQuant + sb * kQ4KMeta;
-    if (pf) PfGroupStreams<kQ4KQuant, kQ4KMeta>(wg, next, nsb, sb);
+    if (pf) PfGroupStreams<kQ4KQuant, kQ4KMeta, kQ4KDecodePf>(wg, next, nsb, sb);
     __m512i isc[NT];
 #pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) isc[t] = _mm512_setzero_si512();
