@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace seekd::cli {
@@ -25,8 +26,8 @@ struct SteadyDecode {
 inline SteadyDecode SteadyDecodeRate(const std::vector<std::vector<double>>& token_times) {
   SteadyDecode r;
   if (token_times.empty()) return r;
-  double w0 = token_times.front().empty() ? 0 : token_times.front().front();
-  double w1 = token_times.front().empty() ? 0 : token_times.front().back();
+  double w0 = -std::numeric_limits<double>::infinity();
+  double w1 = std::numeric_limits<double>::infinity();
   for (const auto& t : token_times) {
     if (t.size() < 2) return r;
     w0 = std::max(w0, t.front());

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/fp16.h"
@@ -313,6 +314,45 @@ TEST(PackedGemm, MatMulUsesThePackedCopy) {
     }
 }
 
+// A float variant's decode entry points against y, its gemm over `rows` (n_tok activation
+// rows, row_bytes apart): gemv_multi and gemv for each token give the same bits.
+void ExpectDecodeEqualsPrefill(const PackedGemm& pg, const uint8_t* packed, int64_t n_rows,
+                               int64_t n_cols, const uint8_t* rows, int64_t row_bytes,
+                               int64_t n_tok, const std::vector<float>& y,
+                               const std::string& what) {
+  const int64_t groups = n_rows / 16;
+  if (n_tok <= kernels::kGemvMultiTokens) {
+    std::vector<float> ym(y.size(), -7.0f);
+    pg.gemv_multi(packed, n_rows, n_cols, rows, n_tok, ym.data(), 0, groups);
+    EXPECT_EQ(std::memcmp(ym.data(), y.data(), y.size() * sizeof(float)), 0) << n_tok;
+  }
+  for (int64_t t = 0; t < n_tok; ++t) {
+    std::vector<float> one(static_cast<size_t>(n_rows));
+    pg.gemv(packed, n_rows, n_cols, rows + t * row_bytes, one.data(), 0, groups);
+    ASSERT_EQ(std::memcmp(one.data(), y.data() + t * n_rows, one.size() * sizeof(float)), 0)
+        << "decode differs from prefill: " << what << " K=" << n_cols << " M=" << n_tok << " token "
+        << t;
+  }
+}
+
+// y against the double product of the stored weights wd and the activations xv the kernel
+// multiplies, within f32 rounding of Σ |w · x|.
+void ExpectDoubleProduct(const std::vector<float>& y, const std::vector<float>& wd,
+                         const std::vector<double>& xv, int64_t n_rows, int64_t n_cols,
+                         int64_t n_tok, const std::string& what) {
+  for (int64_t t = 0; t < n_tok; ++t)
+    for (int64_t r = 0; r < n_rows; ++r) {
+      double want = 0, mag = 0;
+      for (int64_t k = 0; k < n_cols; ++k) {
+        const double p = static_cast<double>(wd[r * n_cols + k]) * xv[t * n_cols + k];
+        want += p;
+        mag += std::fabs(p);
+      }
+      EXPECT_NEAR(y[t * n_rows + r], want, 1e-6 * mag + 1e-7)
+          << what << " row " << r << " token " << t;
+    }
+}
+
 // F16: f32 activations as they are; gemv, decode batches and prefill give the same bits, and
 // match the double product of the stored f16 weights within f32 rounding of Σ |w · x|.
 // Both tables' variants (AVX-512, AVX2), and where both run, the same bits from each.
@@ -339,7 +379,7 @@ TEST(PackedGemm, F16DecodeEqualsPrefillAndTheDoubleProduct) {
       const int64_t groups = n_rows / 16;
       for (int64_t n_tok : {2, 7, 16, 17, 40}) {
         const auto x = Random(n_tok * n_cols, 21 + static_cast<uint32_t>(n_tok), 1.0f);
-        std::vector<float> y(static_cast<size_t>(n_tok * n_rows), -7.0f), ym(y.size(), -7.0f);
+        std::vector<float> y(static_cast<size_t>(n_tok * n_rows), -7.0f);
         const auto* xb = reinterpret_cast<const uint8_t*>(x.data());
         pg.gemm(packed.p, n_rows, n_cols, xb, n_tok, y.data(), 0, groups / 2);
         pg.gemm(packed.p, n_rows, n_cols, xb, n_tok, y.data(), groups / 2, groups);
@@ -347,26 +387,11 @@ TEST(PackedGemm, F16DecodeEqualsPrefillAndTheDoubleProduct) {
         if (!fresh) {
           EXPECT_EQ(it->second, y) << "the tables differ: K=" << n_cols << " M=" << n_tok;
         }
-        if (n_tok <= kernels::kGemvMultiTokens) {
-          pg.gemv_multi(packed.p, n_rows, n_cols, x.data(), n_tok, ym.data(), 0, groups);
-          EXPECT_EQ(std::memcmp(ym.data(), y.data(), y.size() * sizeof(float)), 0) << n_tok;
-        }
-        for (int64_t t = 0; t < n_tok; ++t) {
-          std::vector<float> one(static_cast<size_t>(n_rows));
-          pg.gemv(packed.p, n_rows, n_cols, x.data() + t * n_cols, one.data(), 0, groups);
-          ASSERT_EQ(std::memcmp(one.data(), y.data() + t * n_rows, one.size() * sizeof(float)), 0)
-              << "decode differs from prefill: K=" << n_cols << " M=" << n_tok << " token " << t;
-          for (int64_t r = 0; r < n_rows; ++r) {
-            double want = 0, mag = 0;
-            for (int64_t k = 0; k < n_cols; ++k) {
-              const double p = static_cast<double>(wd[r * n_cols + k]) * x[t * n_cols + k];
-              want += p;
-              mag += std::fabs(p);
-            }
-            EXPECT_NEAR(y[t * n_rows + r], want, 1e-6 * mag + 1e-7)
-                << "row " << r << " token " << t;
-          }
-        }
+        ASSERT_NO_FATAL_FAILURE(ExpectDecodeEqualsPrefill(
+            pg, packed.p, n_rows, n_cols, xb, n_cols * static_cast<int64_t>(sizeof(float)), n_tok,
+            y, pg.layout));
+        ExpectDoubleProduct(y, wd, std::vector<double>(x.begin(), x.end()), n_rows, n_cols, n_tok,
+                            pg.layout);
       }
     }
   }
@@ -424,7 +449,7 @@ TEST(PackedGemm, BF16DecodeEqualsPrefillAndTheDoubleProduct) {
           std::memcpy(rows.data(), x.data(), rows.size());
         }
         const int64_t row_bytes = static_cast<int64_t>(rows.size()) / n_tok;
-        std::vector<float> y(static_cast<size_t>(n_tok * n_rows), -7.0f), ym(y.size(), -7.0f);
+        std::vector<float> y(static_cast<size_t>(n_tok * n_rows), -7.0f);
         pg.gemm(packed.p, n_rows, n_cols, rows.data(), n_tok, y.data(), 0, groups / 2);
         pg.gemm(packed.p, n_rows, n_cols, rows.data(), n_tok, y.data(), groups / 2, groups);
         if (!dp) {
@@ -433,27 +458,10 @@ TEST(PackedGemm, BF16DecodeEqualsPrefillAndTheDoubleProduct) {
             EXPECT_EQ(it->second, y) << "the tables differ: K=" << n_cols << " M=" << n_tok;
           }
         }
-        if (n_tok <= kernels::kGemvMultiTokens) {
-          pg.gemv_multi(packed.p, n_rows, n_cols, rows.data(), n_tok, ym.data(), 0, groups);
-          EXPECT_EQ(std::memcmp(ym.data(), y.data(), y.size() * sizeof(float)), 0) << n_tok;
-        }
-        for (int64_t t = 0; t < n_tok; ++t) {
-          std::vector<float> one(static_cast<size_t>(n_rows));
-          pg.gemv(packed.p, n_rows, n_cols, rows.data() + t * row_bytes, one.data(), 0, groups);
-          ASSERT_EQ(std::memcmp(one.data(), y.data() + t * n_rows, one.size() * sizeof(float)), 0)
-              << "decode differs from prefill: dpbf16=" << dp << " K=" << n_cols << " M=" << n_tok
-              << " token " << t;
-          for (int64_t r = 0; r < n_rows; ++r) {
-            double want = 0, mag = 0;
-            for (int64_t k = 0; k < n_cols; ++k) {
-              const double p = static_cast<double>(wd[r * n_cols + k]) * xv[t * n_cols + k];
-              want += p;
-              mag += std::fabs(p);
-            }
-            EXPECT_NEAR(y[t * n_rows + r], want, 1e-6 * mag + 1e-7)
-                << "dpbf16=" << dp << " row " << r << " token " << t;
-          }
-        }
+        const std::string what = "dpbf16=" + std::to_string(dp);
+        ASSERT_NO_FATAL_FAILURE(ExpectDecodeEqualsPrefill(pg, packed.p, n_rows, n_cols, rows.data(),
+                                                          row_bytes, n_tok, y, what));
+        ExpectDoubleProduct(y, wd, xv, n_rows, n_cols, n_tok, what);
       }
     }
   }
