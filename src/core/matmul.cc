@@ -30,26 +30,75 @@ int64_t GroupGrain(const ThreadPool& pool, int64_t n_groups) {
   return std::max<int64_t>(kGroupBatch, (g + kGroupBatch - 1) / kGroupBatch * kGroupBatch);
 }
 
-// The packed path: activations as standard BlockQ8A rows, then gemv (one token) or a panel of
-// 16-token tiles and the tiled gemm, row groups split across the pool.
+bool Quantized(kernels::ActFormat a) {
+  return a == kernels::ActFormat::kQ8A || a == kernels::ActFormat::kQ8K;
+}
+// Bytes of one token's standard BlockQ8A / BlockQ8K row.
+int64_t ActBytes(kernels::ActFormat a, int64_t n_cols) {
+  return a == kernels::ActFormat::kQ8K
+             ? n_cols / 256 * static_cast<int64_t>(sizeof(kernels::BlockQ8K))
+             : n_cols / 32 * static_cast<int64_t>(sizeof(kernels::BlockQ8A));
+}
+
+// Whether a packed matrix with quantized activations takes a decode path for n_tokens: one
+// token (gemv) or a decode batch (gemv_multi). More tokens run the tiled GEMM.
+bool DecodePath(const kernels::PackedGemm& pg, int64_t n_tokens) {
+  return Quantized(pg.act) &&
+         (n_tokens == 1 || (pg.gemv_multi != nullptr && n_tokens <= kernels::kGemvMultiTokens));
+}
+
+// One token's activations in the standard layout PackedGemm reads.
+void QuantizeRow(const kernels::Kernels& k, kernels::ActFormat a, const float* x, int64_t n_cols,
+                 uint8_t* out) {
+  if (a == kernels::ActFormat::kQ8K)
+    k.quantize_q8k(x, reinterpret_cast<kernels::BlockQ8K*>(out), n_cols);
+  else
+    k.quantize_q8a(x, reinterpret_cast<kernels::BlockQ8A*>(out), n_cols);
+}
+
+// The decode paths' activations: every token's row, one after another, in scratch->act (few
+// rows: quantized on the calling thread, not worth a hand-off).
+const uint8_t* DecodeActivations(const kernels::Kernels& k, kernels::ActFormat a, const float* x,
+                                 int64_t n_tokens, int64_t n_cols, MatMulScratch* scratch) {
+  const int64_t act_bytes = ActBytes(a, n_cols);
+  scratch->act.resize(static_cast<size_t>(act_bytes * n_tokens));
+  for (int64_t t = 0; t < n_tokens; ++t)
+    QuantizeRow(k, a, x + t * n_cols, n_cols, scratch->act.data() + t * act_bytes);
+  return scratch->act.data();
+}
+
+// Row groups [g0, g1) of one matrix on a decode path.
+void DecodeGroups(const kernels::PackedGemm& pg, const MatrixView& w, const uint8_t* act,
+                  int64_t n_tokens, float* y, int64_t g0, int64_t g1) {
+  if (n_tokens == 1)
+    pg.gemv(w.packed, w.n_rows, w.n_cols, act, y, g0, g1);
+  else
+    pg.gemv_multi(w.packed, w.n_rows, w.n_cols, act, n_tokens, y, g0, g1);
+}
+
+// The table's PackedGemm for a matrix repacked for it, or null (the per-row kernels).
+const kernels::PackedGemm* PackedOf(const kernels::Kernels& k, const MatrixView& w) {
+  if (w.packed == nullptr) return nullptr;
+  const kernels::PackedGemm& pg = k.packed[static_cast<int>(w.dtype)];
+  return pg.gemm != nullptr ? &pg : nullptr;
+}
+
+// The packed path: gemv (one token), gemv_multi (a decode batch) or a panel of 16-token tiles
+// and the tiled gemm, row groups split across the pool.
 void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, ThreadPool& pool,
                   const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                   MatMulScratch* scratch) {
   const int64_t n_groups = w.n_rows / kernels::kPackedRows;
   // f32 rows as they are, or rounded to bf16 by the kernel: no quantization, no tiles.
-  if (pg.act == kernels::ActFormat::kF32 || pg.act == kernels::ActFormat::kBF16) {
+  if (!Quantized(pg.act)) {
     const auto* rows = reinterpret_cast<const uint8_t*>(x);
     if (pg.act == kernels::ActFormat::kBF16) {
       scratch->act.resize(static_cast<size_t>(pg.panel_bytes(n_tokens, w.n_cols)));
       uint8_t* bf16 = scratch->act.data();
       const int64_t n_tiles = (n_tokens + kernels::kPanelTokens - 1) / kernels::kPanelTokens;
-      if (n_tiles == 1) {  // decode: not worth waking the pool
-        pg.pack_panel(x, n_tokens, w.n_cols, 0, 1, bf16);
-      } else {
-        pool.ParallelFor(n_tiles, [&](int64_t t0, int64_t t1, int) {
-          pg.pack_panel(x, n_tokens, w.n_cols, t0, t1, bf16);
-        });
-      }
+      pool.ParallelFor(n_tiles, [&](int64_t t0, int64_t t1, int) {  // decode: one, inline
+        pg.pack_panel(x, n_tokens, w.n_cols, t0, t1, bf16);
+      });
       rows = bf16;
     }
     pool.ParallelFor(n_groups, [&](int64_t g0, int64_t g1, int) {
@@ -60,35 +109,16 @@ void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, Thre
     });
     return;
   }
-  const bool q8k = pg.act == kernels::ActFormat::kQ8K;
-  const int64_t act_bytes = q8k ? w.n_cols / 256 * static_cast<int64_t>(sizeof(kernels::BlockQ8K))
-                                : w.n_cols / 32 * static_cast<int64_t>(sizeof(kernels::BlockQ8A));
+  if (DecodePath(pg, n_tokens)) {
+    const uint8_t* act = DecodeActivations(k, pg.act, x, n_tokens, w.n_cols, scratch);
+    pool.ParallelForDynamic(n_groups, GroupGrain(pool, n_groups), [&](int64_t g0, int64_t g1, int) {
+      DecodeGroups(pg, w, act, n_tokens, y, g0, g1);
+    });
+    return;
+  }
+  const int64_t act_bytes = ActBytes(pg.act, w.n_cols);
   scratch->act.resize(static_cast<size_t>(act_bytes * n_tokens));
   uint8_t* act = scratch->act.data();
-  auto quantize = [&](int64_t t) {  // the standard layouts: what PackedGemm reads
-    if (q8k) {
-      k.quantize_q8k(x + t * w.n_cols, reinterpret_cast<kernels::BlockQ8K*>(act + t * act_bytes),
-                     w.n_cols);
-    } else {
-      k.quantize_q8a(x + t * w.n_cols, reinterpret_cast<kernels::BlockQ8A*>(act + t * act_bytes),
-                     w.n_cols);
-    }
-  };
-
-  if (n_tokens == 1) {
-    quantize(0);
-    pool.ParallelForDynamic(n_groups, GroupGrain(pool, n_groups), [&](int64_t g0, int64_t g1, int) {
-      pg.gemv(w.packed, w.n_rows, w.n_cols, act, y, g0, g1);
-    });
-    return;
-  }
-  if (pg.gemv_multi != nullptr && n_tokens <= kernels::kGemvMultiTokens) {
-    for (int64_t t = 0; t < n_tokens; ++t) quantize(t);
-    pool.ParallelForDynamic(n_groups, GroupGrain(pool, n_groups), [&](int64_t g0, int64_t g1, int) {
-      pg.gemv_multi(w.packed, w.n_rows, w.n_cols, act, n_tokens, y, g0, g1);
-    });
-    return;
-  }
   const int64_t n_tiles = (n_tokens + kernels::kPanelTokens - 1) / kernels::kPanelTokens;
   const auto panel_bytes = static_cast<size_t>(pg.panel_bytes(n_tokens, w.n_cols));
   scratch->panel.resize(panel_bytes + 64);
@@ -98,7 +128,8 @@ void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, Thre
   auto* panel = static_cast<uint8_t*>(std::align(64, panel_bytes, aligned, space));
   pool.ParallelFor(n_tiles, [&](int64_t t0, int64_t t1, int) {
     const int64_t tok1 = std::min(n_tokens, t1 * kernels::kPanelTokens);
-    for (int64_t t = t0 * kernels::kPanelTokens; t < tok1; ++t) quantize(t);
+    for (int64_t t = t0 * kernels::kPanelTokens; t < tok1; ++t)
+      QuantizeRow(k, pg.act, x + t * w.n_cols, w.n_cols, act + t * act_bytes);
     pg.pack_panel(act, n_tokens, w.n_cols, t0, t1, panel);
   });
   pool.ParallelFor(n_groups, [&](int64_t g0, int64_t g1, int) {
@@ -109,10 +140,8 @@ void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, Thre
 
 void MatMul(const kernels::Kernels& k, ThreadPool& pool, const MatrixView& w, const float* x,
             int64_t n_tokens, float* y, MatMulScratch* scratch) {
-  if (w.packed != nullptr) {
-    const kernels::PackedGemm& pg = k.packed[static_cast<int>(w.dtype)];
-    if (pg.gemm != nullptr) return PackedMatMul(k, pg, pool, w, x, n_tokens, y, scratch);
-  }
+  if (const kernels::PackedGemm* pg = PackedOf(k, w))
+    return PackedMatMul(k, *pg, pool, w, x, n_tokens, y, scratch);
   const kernels::VecDotFn dot = k.vec_dot[static_cast<int>(w.dtype)];
   const kernels::VecDotMultiFn multi = k.vec_dot_multi[static_cast<int>(w.dtype)];
   SEEKD_CHECK(dot != nullptr);
@@ -160,6 +189,38 @@ void MatMul(const kernels::Kernels& k, ThreadPool& pool, const MatrixView& w, co
       }
     }
   });
+}
+
+void MatMulShared(const kernels::Kernels& k, ThreadPool& pool, std::span<const MatMulOut> outs,
+                  const float* x, int64_t n_tokens, MatMulScratch* scratch) {
+  if (outs.empty()) return;
+  const kernels::PackedGemm* first = PackedOf(k, *outs[0].w);
+  bool fused = outs.size() > 1 && first != nullptr && DecodePath(*first, n_tokens);
+  for (const MatMulOut& o : outs) {
+    const kernels::PackedGemm* pg = PackedOf(k, *o.w);
+    fused = fused && pg != nullptr && pg->act == first->act && DecodePath(*pg, n_tokens) &&
+            o.w->n_cols == outs[0].w->n_cols;
+  }
+  if (!fused) {
+    for (const MatMulOut& o : outs) MatMul(k, pool, *o.w, x, n_tokens, o.y, scratch);
+    return;
+  }
+  // The row groups of all matrices as one range: matrix i owns [begin[i], begin[i + 1]).
+  std::vector<int64_t> begin(outs.size() + 1, 0);
+  for (size_t i = 0; i < outs.size(); ++i)
+    begin[i + 1] = begin[i] + outs[i].w->n_rows / kernels::kPackedRows;
+  const uint8_t* act = DecodeActivations(k, first->act, x, n_tokens, outs[0].w->n_cols, scratch);
+  pool.ParallelForDynamic(begin.back(), GroupGrain(pool, begin.back()),
+                          [&](int64_t g0, int64_t g1, int) {
+                            for (size_t i = 0; i < outs.size(); ++i) {
+                              const int64_t lo = std::max(g0, begin[i]);
+                              const int64_t hi = std::min(g1, begin[i + 1]);
+                              if (lo >= hi) continue;
+                              const MatrixView& w = *outs[i].w;
+                              DecodeGroups(k.packed[static_cast<int>(w.dtype)], w, act, n_tokens,
+                                           outs[i].y, lo - begin[i], hi - begin[i]);
+                            }
+                          });
 }
 
 }  // namespace seekd

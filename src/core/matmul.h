@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/dtype.h"
@@ -39,5 +40,19 @@ struct MatMulScratch {
 // A matrix with `packed` set goes through the table's PackedGemm when it has one for the type.
 void MatMul(const kernels::Kernels& k, ThreadPool& pool, const MatrixView& w, const float* x,
             int64_t n_tokens, float* y, MatMulScratch* scratch);
+
+// One output of MatMulShared: y = W · x, laid out as MatMul's.
+struct MatMulOut {
+  const MatrixView* w;
+  float* y;
+};
+
+// Several matrices over the same input x (n_cols equal): the same results, bit for bit, as one
+// MatMul per entry. Where every matrix is packed and decodes (gemv, gemv_multi) from the same
+// activation format, x is quantized once and the matrices' row groups form one dynamic range
+// over the pool: one hand-off in place of one per matrix, and the small ones (K, V) no longer
+// leave a thread idle at their end. Otherwise the entries run one after another.
+void MatMulShared(const kernels::Kernels& k, ThreadPool& pool, std::span<const MatMulOut> outs,
+                  const float* x, int64_t n_tokens, MatMulScratch* scratch);
 
 }  // namespace seekd

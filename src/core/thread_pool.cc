@@ -97,7 +97,9 @@ void ThreadPool::ParallelForDynamic(int64_t n, int64_t grain,
 void ThreadPool::Run(int64_t n, int64_t grain,
                      const std::function<void(int64_t, int64_t, int)>& fn) {
   if (n <= 0) return;
-  if (n_threads_ == 1) {
+  // One thread, or work that is a single chunk (one token's norm in decode): the caller runs it
+  // as chunk 0 would, without waking the workers for a region they would find empty.
+  if (n_threads_ == 1 || n == 1 || (grain > 0 && n <= grain)) {
     fn(0, n, 0);
     return;
   }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -312,6 +313,72 @@ TEST(PackedGemm, MatMulUsesThePackedCopy) {
       MatMul(k, pool, fast, x.data(), 6, six.data(), &s1);
       EXPECT_EQ(std::memcmp(six.data(), y.data(), six.size() * sizeof(float)), 0) << DTypeName(t);
     }
+}
+
+// MatMulShared over matrices that share their input (Q/K/V, gate/up): the bits of one MatMul per
+// matrix, whether the entries fuse (packed, one activation format, a decode token count) or run
+// one by one (a prefill count, a non-packed or other-format entry among them).
+TEST(PackedGemm, SharedInputMatMulsGiveTheSeparateBits) {
+  ThreadPool pool(2);
+  for (kernels::Isa isa : kernels::AvailableIsas()) {
+    const auto& k = kernels::KernelsFor(isa);
+    const int64_t n_cols = 512;
+    struct Mat {
+      std::vector<uint8_t> wq;
+      std::unique_ptr<Aligned> packed;
+      MatrixView view;
+    };
+    auto make = [&](DType t, int64_t n_rows, uint32_t seed, bool pack) {
+      Mat m;
+      const int64_t row_bytes = RowBytes(t, n_cols).value();
+      m.wq.resize(static_cast<size_t>(row_bytes * n_rows));
+      const auto w = Random(n_rows * n_cols, seed, 0.3f);
+      EXPECT_TRUE(Quantize(t, w.data(), m.wq.data(), n_rows * n_cols).ok());
+      m.view = MatrixView{t, m.wq.data(), n_cols, n_rows, static_cast<uint64_t>(row_bytes)};
+      const PackedGemm& pg = k.packed[static_cast<int>(t)];
+      if (pack && pg.pack != nullptr) {
+        m.packed = std::make_unique<Aligned>(pg.bytes(n_rows, n_cols));
+        pg.pack(m.wq.data(), n_rows, n_cols, m.packed->p);
+        m.view.packed = m.packed->p;
+      }
+      return m;
+    };
+    // The Q4_K_M attention mix (Q, K in Q4_K, V in Q6_K: Q8_K activations), the same with an
+    // unpacked V, and a Q8_0 matrix among K-quants (Q8_A activations).
+    std::vector<std::vector<Mat>> sets;
+    sets.emplace_back();
+    sets.back().push_back(make(DType::kQ4_K, 160, 1, true));
+    sets.back().push_back(make(DType::kQ4_K, 32, 2, true));
+    sets.back().push_back(make(DType::kQ6_K, 48, 3, true));
+    sets.emplace_back();
+    sets.back().push_back(make(DType::kQ4_K, 64, 4, true));
+    sets.back().push_back(make(DType::kQ6_K, 32, 5, false));
+    sets.emplace_back();
+    sets.back().push_back(make(DType::kQ8_0, 64, 6, true));
+    sets.back().push_back(make(DType::kQ4_K, 96, 7, true));
+    sets.back().push_back(make(DType::kQ8_0, 16, 8, true));
+    for (int64_t n_tok : {1, 6, 16, 37}) {
+      const auto x = Random(n_tok * n_cols, 11, 1.5f);
+      for (const auto& set : sets) {
+        std::vector<std::vector<float>> fused(set.size()), alone(set.size());
+        std::vector<MatMulOut> outs;
+        for (size_t i = 0; i < set.size(); ++i) {
+          fused[i].assign(static_cast<size_t>(n_tok * set[i].view.n_rows), -1.0f);
+          alone[i].resize(fused[i].size());
+          outs.push_back({&set[i].view, fused[i].data()});
+        }
+        MatMulScratch s1, s2;
+        MatMulShared(k, pool, outs, x.data(), n_tok, &s1);
+        for (size_t i = 0; i < set.size(); ++i) {
+          MatMul(k, pool, set[i].view, x.data(), n_tok, alone[i].data(), &s2);
+          EXPECT_EQ(
+              std::memcmp(fused[i].data(), alone[i].data(), fused[i].size() * sizeof(float)), 0)
+              << kernels::IsaName(isa) << " " << DTypeName(set[i].view.dtype) << " entry " << i
+              << ", " << n_tok << " tokens";
+        }
+      }
+    }
+  }
 }
 
 // A float variant's decode entry points against y, its gemm over `rows` (n_tok activation

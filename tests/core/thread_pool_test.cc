@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <numeric>
+#include <thread>
+#include <vector>
 
 namespace seekd {
 namespace {
@@ -94,6 +96,37 @@ TEST(ThreadPoolTest, DynamicChunksRouteAroundAStalledThread) {
   ASSERT_GE(stalled_thread.load(), 0);
   EXPECT_EQ(chunks[stalled_thread.load()].load(), 1);
   EXPECT_EQ(chunks[0].load() + chunks[1].load(), 64);
+}
+
+// A region that is one chunk (one token's norm in decode) runs on the calling thread as chunk
+// 0, without a hand-off; the next full region still reaches every worker.
+TEST(ThreadPoolTest, OneChunkRegionsRunOnTheCaller) {
+  ThreadPool pool(3);
+  const auto caller = std::this_thread::get_id();
+  for (int rep = 0; rep < 100; ++rep) {
+    int calls = 0;
+    pool.ParallelFor(1, [&](int64_t b, int64_t e, int t) {
+      EXPECT_EQ(std::this_thread::get_id(), caller);
+      EXPECT_EQ(b, 0);
+      EXPECT_EQ(e, 1);
+      EXPECT_EQ(t, 0);
+      ++calls;
+    });
+    pool.ParallelForDynamic(5, 8, [&](int64_t b, int64_t e, int t) {
+      EXPECT_EQ(std::this_thread::get_id(), caller);
+      EXPECT_EQ(b, 0);
+      EXPECT_EQ(e, 5);
+      EXPECT_EQ(t, 0);
+      ++calls;
+    });
+    EXPECT_EQ(calls, 2);
+    std::vector<std::atomic<int>> seen(3);
+    pool.ParallelFor(3, [&](int64_t b, int64_t e, int t) {
+      EXPECT_EQ(e - b, 1);
+      ++seen[static_cast<size_t>(t)];
+    });
+    for (auto& v : seen) EXPECT_EQ(v.load(), 1) << "rep " << rep;
+  }
 }
 
 TEST(ThreadPoolTest, PhysicalCoresArePositive) {

@@ -345,9 +345,10 @@ Status Forward::Run(std::span<const BatchToken> batch, std::span<KvStore* const>
     per_token([&](int64_t t) {
       ops::RmsNorm(x_.data() + t * E, lw.attn_norm, E, c.rms_eps, h_.data() + t * E);
     });
-    MatMul(k_, pool_, lw.wq, h_.data(), n, q_.data(), &mm_);   // [N, Q]
-    MatMul(k_, pool_, lw.wk, h_.data(), n, kx_.data(), &mm_);  // [N, KV]
-    MatMul(k_, pool_, lw.wv, h_.data(), n, vx_.data(), &mm_);  // [N, KV]
+    const MatMulOut qkv[] = {{&lw.wq, q_.data()},    // [N, Q]
+                             {&lw.wk, kx_.data()},   // [N, KV]
+                             {&lw.wv, vx_.data()}};  // [N, KV]
+    MatMulShared(k_, pool_, qkv, h_.data(), n, &mm_);
     add_bias(q_.data(), lw.bq, Q);
     add_bias(kx_.data(), lw.bk, KV);
     add_bias(vx_.data(), lw.bv, KV);
@@ -373,8 +374,8 @@ Status Forward::Run(std::span<const BatchToken> batch, std::span<KvStore* const>
     per_token([&](int64_t t) {
       ops::RmsNorm(x_.data() + t * E, lw.ffn_norm, E, c.rms_eps, h_.data() + t * E);
     });
-    MatMul(k_, pool_, lw.w_gate, h_.data(), n, gate_.data(), &mm_);  // [N, F]
-    MatMul(k_, pool_, lw.w_up, h_.data(), n, up_.data(), &mm_);      // [N, F]
+    const MatMulOut gate_up[] = {{&lw.w_gate, gate_.data()}, {&lw.w_up, up_.data()}};  // [N, F]
+    MatMulShared(k_, pool_, gate_up, h_.data(), n, &mm_);
     per_token([&](int64_t t) {
       float* g = gate_.data() + t * F;
       if (k_.silu_mul != nullptr)
