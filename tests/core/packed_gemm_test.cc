@@ -152,11 +152,9 @@ TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
     const auto w = Random(c.n_rows * c.n_cols, 7, 0.4f);
     ASSERT_TRUE(Quantize(c.t, w.data(), wq.data(), c.n_rows * c.n_cols).ok());
     Aligned packed(vnni.bytes(c.n_rows, c.n_cols));
-    if (c.t ==
-        DType::kQ6_K) {  // the file's bytes, rearranged; 32 bytes of pad per group for odd K/256
-      EXPECT_EQ(
-          vnni.bytes(c.n_rows, c.n_cols),
-          static_cast<uint64_t>(row_bytes * c.n_rows + (c.n_cols / 256 % 2) * 32 * c.n_rows / 16));
+    if (c.t == DType::kQ6_K) {  // the file's bytes, rearranged; 32 bytes of pad per superblock
+      EXPECT_EQ(vnni.bytes(c.n_rows, c.n_cols),
+                static_cast<uint64_t>(row_bytes * c.n_rows + c.n_cols / 256 * 32 * c.n_rows / 16));
     } else if (c.t != DType::kQ4_K) {
       // As large as the stored matrix, but for a 32-byte pad per group when K/32 is odd.
       EXPECT_EQ(

@@ -91,8 +91,8 @@ inline __m512i MinPairs(const uint8_t* meta, int q) {
 void UnpackQ4KGroup(const uint8_t* wg, int64_t nsb, int sb0, int n, uint8_t* out) {
   const __m512 sign = _mm512_set1_ps(-0.0f);
   for (int s = 0; s < n; ++s, out += kQ4KUnpacked) {
-    const uint8_t* wq = wg + static_cast<uint64_t>(sb0 + s) * kQ4KQuant;
-    const uint8_t* meta = wg + nsb * kQ4KQuant + static_cast<uint64_t>(sb0 + s) * kQ4KMeta;
+    const uint8_t* wq = wg + static_cast<uint64_t>(sb0 + s) * kQ4KSb;
+    const uint8_t* meta = wq + kQ4KQuant;
     for (int p = 0; p < 4; ++p)
       for (int v = 0; v < 8; ++v) {
         __m512i lo, hi;
@@ -144,19 +144,19 @@ void MicroQ4K(const uint8_t* ub0, const uint8_t* ap0, int n, float* y, int64_t l
       if (h * 8 + i < ntok) _mm512_storeu_ps(y + (h * 8 + i) * ldy, acc[i]);
   }
 }
-// Decode batches prefetch Q4_K 8 KiB ahead, one token 4 KiB (kDecodePrefetch). With both cores
-// streaming (two kernels_bench processes, 512 MB each), 8 KiB read 1.09–1.25× for 4-token
-// batches and 0.96–1.21× (median 1.03) for 8–16, 16 KiB less than 4 KiB; one token was level
-// (docs/BENCHMARKS.md, "Decode prefetch with both cores streaming").
-constexpr uint64_t kQ4KDecodePf = 8192;
+// Decode batches prefetch Q4_K's one stream 12 KiB ahead, one token 4 KiB (kDecodePrefetch).
+// With both cores streaming (two kernels_bench processes, 512 MB each), 12 KiB read 1.10–1.19×
+// the 8 KiB of the two-region layout for 4-token batches and 1.16–1.23× 8 KiB in this layout
+// for 10; 4 KiB read 0.84× (docs/BENCHMARKS.md, "One stream per row group").
+constexpr uint64_t kQ4KDecodePf = 12288;
 // Decode, one superblock of one group: eight independent chains (one per sub-block) folded
 // into acc in the group's float order.
 inline __m512 GemvQ4KStep(const uint8_t* wg, const uint8_t* next, int64_t nsb, int64_t sb,
                           const BlockQ8K& a, __m512 acc) {
   const __m512 sign = _mm512_set1_ps(-0.0f);
-  const uint8_t* wq = wg + sb * kQ4KQuant;
-  const uint8_t* meta = wg + nsb * kQ4KQuant + sb * kQ4KMeta;
-  PfGroupStreams<kQ4KQuant, kQ4KMeta>(wg, next, nsb, sb);
+  const uint8_t* wq = wg + sb * kQ4KSb;
+  const uint8_t* meta = wq + kQ4KQuant;
+  PfGroupStream<kQ4KSb>(wg, next, nsb, sb);
   const auto* aq = reinterpret_cast<const int32_t*>(a.qs);
   __m512i isum[8];
 #pragma GCC unroll 8
@@ -200,9 +200,9 @@ void GemvQ4KTok(const uint8_t* wg, const uint8_t* next, bool pf, int64_t nsb,
 #pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
-    const uint8_t* wq = wg + sb * kQ4KQuant;
-    const uint8_t* meta = wg + nsb * kQ4KQuant + sb * kQ4KMeta;
-    if (pf) PfGroupStreams<kQ4KQuant, kQ4KMeta, kQ4KDecodePf>(wg, next, nsb, sb);
+    const uint8_t* wq = wg + sb * kQ4KSb;
+    const uint8_t* meta = wq + kQ4KQuant;
+    if (pf) PfGroupStream<kQ4KSb, kQ4KDecodePf>(wg, next, nsb, sb);
     __m512i isc[NT];
 #pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) isc[t] = _mm512_setzero_si512();
@@ -288,8 +288,8 @@ inline void SplitScale(const uint8_t* meta, int j, __m512i* lo, __m512i* hi) {
 void UnpackQ4KAmx(const uint8_t* wg, int64_t nsb, int sb0, int n, uint8_t* out) {
   const __m512 sign = _mm512_set1_ps(-0.0f);
   for (int s = 0; s < n; ++s, out += kQ4KAmxUnpacked) {
-    const uint8_t* wq = wg + static_cast<uint64_t>(sb0 + s) * kQ4KQuant;
-    const uint8_t* meta = wg + nsb * kQ4KQuant + static_cast<uint64_t>(sb0 + s) * kQ4KMeta;
+    const uint8_t* wq = wg + static_cast<uint64_t>(sb0 + s) * kQ4KSb;
+    const uint8_t* meta = wq + kQ4KQuant;
     for (int p = 0; p < 4; ++p) {
       __m512i l0, h0, l1, h1;
       SplitScale(meta, 2 * p, &l0, &h0);

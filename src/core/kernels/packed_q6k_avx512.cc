@@ -84,8 +84,8 @@ inline __m512i Q6Scale(__m512i pairs, int j) {
 // One group's superblocks [sb0, sb0 + n) unpacked for the GEMM (once per group and K-chunk).
 void UnpackQ6KGroup(const uint8_t* wg, int64_t nsb, int sb0, int n, uint8_t* out) {
   for (int s = 0; s < n; ++s, out += kQ6KUnpacked) {
-    const uint8_t* wq = wg + static_cast<uint64_t>(sb0 + s) * kQ6KQuant;
-    const uint8_t* meta = wg + nsb * kQ6KQuant + static_cast<uint64_t>(sb0 + s) * kQ6KMeta;
+    const uint8_t* wq = wg + static_cast<uint64_t>(sb0 + s) * kQ6KSb;
+    const uint8_t* meta = wq + kQ6KQuant;
 #pragma GCC unroll 16
     for (int j = 0; j < 16; ++j)
       for (int c = 0; c < 4; ++c)
@@ -138,14 +138,12 @@ void MicroQ6K(const uint8_t* ub0, const uint8_t* ap0, int n, float* y, int64_t l
 }
 
 // Decode: per superblock, sixteen independent chains (one per sub-block), the same float order.
-// Its prefetch is the plain quant-stream one: PfGroupStreams measured 0.84–0.90× here, and its
-// scale-stream prefetch alone 0.75× on Zen 5, where Q4_K's meta prefetch helps (docs/
-// BENCHMARKS.md, "Prefetch across row-group batches" and "Decode prefetch distance and density").
-inline __m512 GemvQ6KStep(const uint8_t* wg, const uint8_t* /*next*/, int64_t nsb, int64_t sb,
+// Its prefetch runs 4 KiB ahead in the group's one stream (8 KiB read level).
+inline __m512 GemvQ6KStep(const uint8_t* wg, const uint8_t* next, int64_t nsb, int64_t sb,
                           const BlockQ8K& a, __m512 acc) {
-  const uint8_t* wq = wg + sb * kQ6KQuant;
-  const uint8_t* meta = wg + nsb * kQ6KQuant + sb * kQ6KMeta;
-  for (uint64_t o = 0; o < kQ6KQuant; o += 64) DecodePf(wq + o);
+  const uint8_t* wq = wg + sb * kQ6KSb;
+  const uint8_t* meta = wq + kQ6KQuant;
+  PfGroupStream<kQ6KSb>(wg, next, nsb, sb);
   const auto* aq = reinterpret_cast<const int32_t*>(a.qs);
   __m512i isum[16];
 #pragma GCC unroll 16
@@ -187,13 +185,9 @@ void GemvQ6KTok(const uint8_t* wg, const uint8_t* next, bool pf, int64_t nsb,
 #pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
-    const uint8_t* wq = wg + sb * kQ6KQuant;
-    const uint8_t* meta = wg + nsb * kQ6KQuant + sb * kQ6KMeta;
-    // The quants' own prefetch, as in GemvQ6KStep (the all-streams one measured 0.73–0.88×
-    // here from DRAM, as it did for gemv).
-    (void)next;
-    (void)pf;
-    for (uint64_t o = 0; o < kQ6KQuant; o += 64) DecodePf(wq + o);
+    const uint8_t* wq = wg + sb * kQ6KSb;
+    const uint8_t* meta = wq + kQ6KQuant;
+    if (pf) PfGroupStream<kQ6KSb>(wg, next, nsb, sb);
     __m512i isc[NT];
 #pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) isc[t] = _mm512_setzero_si512();
