@@ -369,8 +369,8 @@ TEST(PackedGemm, SharedInputMatMulsGiveTheSeparateBits) {
         MatMulShared(k, pool, outs, x.data(), n_tok, &s1);
         for (size_t i = 0; i < set.size(); ++i) {
           MatMul(k, pool, set[i].view, x.data(), n_tok, alone[i].data(), &s2);
-          EXPECT_EQ(
-              std::memcmp(fused[i].data(), alone[i].data(), fused[i].size() * sizeof(float)), 0)
+          EXPECT_EQ(std::memcmp(fused[i].data(), alone[i].data(), fused[i].size() * sizeof(float)),
+                    0)
               << kernels::IsaName(isa) << " " << DTypeName(set[i].view.dtype) << " entry " << i
               << ", " << n_tok << " tokens";
         }

@@ -162,9 +162,9 @@ void Q4KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint
   for (int h = 0; h < NH; ++h) dup[h] = DupMask(h0 + h);
   // Running pointers, so every load below is a constant offset from one of them (offsets
   // computed from h0 and sb in the loop body were kept in 30 stack slots).
-  const uint8_t* wq = wg + sb0 * kQ4KSb + 32 * h0;                  // half h0's quants
+  const uint8_t* wq = wg + sb0 * kQ4KSb + 32 * h0;                // half h0's quants
   const uint8_t* meta = wg + sb0 * kQ4KSb + kQ4KQuant + 16 * h0;  // and its meta
-  const uint8_t* ab[NT];                                                  // token t's superblock
+  const uint8_t* ab[NT];                                          // token t's superblock
 #pragma GCC unroll 4
   for (int t = 0; t < NT; ++t) ab[t] = a[t] + sb0 * sizeof(BlockQ8K);
   for (int64_t sb = sb0; sb < sb1; ++sb, wq += kQ4KSb, meta += kQ4KSb) {
@@ -262,7 +262,7 @@ void Q6KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint
             float* y, int64_t ldy, bool first, bool pf, const uint8_t* next) {
   __m256 acc[NH][NT];
   LoadAcc(acc, y, ldy, h0, first);
-  const uint8_t* wq = wg + sb0 * kQ6KSb;  // running pointers, as in Q4KRun
+  const uint8_t* wq = wg + sb0 * kQ6KSb;                          // running pointers, as in Q4KRun
   const uint8_t* meta = wg + sb0 * kQ6KSb + kQ6KQuant + 16 * h0;  // half h0's meta
   const uint8_t* ab[NT];
 #pragma GCC unroll 4
