@@ -156,10 +156,12 @@ TEST(PackedGemm, DecodeEqualsPrefillAndTheReference) {
       EXPECT_EQ(vnni.bytes(c.n_rows, c.n_cols),
                 static_cast<uint64_t>(row_bytes * c.n_rows + c.n_cols / 256 * 32 * c.n_rows / 16));
     } else if (c.t != DType::kQ4_K) {
-      // As large as the stored matrix, but for a 32-byte pad per group when K/32 is odd.
-      EXPECT_EQ(
-          vnni.bytes(c.n_rows, c.n_cols),
-          static_cast<uint64_t>(row_bytes * c.n_rows + (c.n_cols / 32 % 2) * 32 * c.n_rows / 16));
+      // As large as the stored matrix, but for one zero block per group (its 16 rows' quants
+      // and scales: a block pair's second) when K/32 is odd.
+      const int64_t block16 = row_bytes / (c.n_cols / 32) * 16;
+      EXPECT_EQ(vnni.bytes(c.n_rows, c.n_cols),
+                static_cast<uint64_t>(row_bytes * c.n_rows +
+                                      (c.n_cols / 32 % 2) * block16 * c.n_rows / 16));
     } else {  // scales and mins unpacked to bytes: 2368 bytes per 16 rows × 256 instead of 2304
       EXPECT_LE(vnni.bytes(c.n_rows, c.n_cols),
                 static_cast<uint64_t>(row_bytes * c.n_rows) * 103 / 100 + 64);

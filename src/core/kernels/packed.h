@@ -5,16 +5,18 @@
 // each one here.
 //
 // Packed weights. Rows in groups of 16; with nb = K/32 and QB = 512 (Q8_0) or 256 (Q4_0), group
-// g starts at g · G, G = nb · (QB + 32) rounded up to 64 bytes, and holds
-//   [0, nb·QB)             quants, block b at b·QB
-//   [nb·QB, nb·QB + nb·32) the 16 rows' fp16 scales of block b at nb·QB + 32·b (+2 per row)
+// g starts at g · G, G = ⌈nb/2⌉ · P, P = 2 · (QB + 32), and holds the blocks in pairs: pair p at
+// p · P is
+//   [0, 2·QB)             the quants of blocks 2p and 2p + 1, block 2p + h at h · QB
+//   [2·QB, 2·QB + 64)     their 16 rows' fp16 scales, block 2p + h's at 2·QB + 32·h (+2 per row)
+//   so a group is one linear stream for decode (packed_layouts.inc: QuantOff, ScaleOff).
 //   Q8_0: chunk c (0..7) of a block at 64·c; byte 4·r + j is qs_r[4c + j] + 128 (so the weight
 //         is vpdpbusd's unsigned operand and the activation bytes its broadcast signed one).
 //   Q4_0: vector v (0..3) of a block at 64·v; byte 4·r + j is the stored byte qs_r[4v + j],
 //         whose low nibble is element 4v + j (chunk v) and high nibble element 16 + 4v + j
 //         (chunk v + 4): ggml already pairs j with j + 16, so a 4-byte transpose suffices.
-// The same bytes as the file (544 / 288 per 16 rows × 32; an odd block count adds a 32-byte pad
-// per group), so decode reads nothing extra.
+// The same bytes as the file (544 / 288 per 16 rows × 32; an odd block count adds a zero block
+// and its zero scales per group), so decode reads nothing extra.
 //
 // Activation panel (prefill). Tiles of 16 tokens; tile tt, block b at (tt · nb + b) · 640:
 //   [0, 512) the 16 tokens' 32 quants; [512, 576) their f32 scales; [576, 640) int32

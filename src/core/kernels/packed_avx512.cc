@@ -10,8 +10,8 @@
 //     vcvtph2ps): at most 128 / 177 = 72% of the vpdpbusd peak, 60–70% reached.
 //   - AMX prefill: 2 row groups × 2 token tiles of tdpbssd per 32-k block on a signed copy of the
 //     weights; C goes through a hot 4 KB buffer after every block for the per-block scales.
-//   - Decode: memory-bound; a software prefetch 2 KB ahead in a group's stream (groups are short
-//     streams and the hardware prefetcher restarts at each).
+//   - Decode: memory-bound; one row group at a time, one linear stream of block pairs with a
+//     software prefetch 4 KiB (Q8_0) / 8 KiB (Q4_0) ahead that runs on into the next group.
 #include <cpuid.h>
 #include <immintrin.h>
 #include <sys/syscall.h>
@@ -61,27 +61,36 @@ void PackPanel(const void* src, int64_t n_tokens, int64_t n_cols, int64_t t0, in
     }
 }
 
-// nblk Q4_0 blocks of one group → the Q8_0 chunk layout of unsigned nibbles (no +128).
-void UnpackQ4Group(const uint8_t* wq, int nblk, uint8_t* out) {
-  for (int b = 0; b < nblk; ++b, wq += kQ4Quant, out += kQ8Quant)
+// nblk Q4_0 blocks of one group from an even block (wp: their pairs) → the Q8_0 pair layout of
+// unsigned nibbles (no +128), the scales copied beside them.
+void UnpackQ4Group(const uint8_t* wp, int nblk, uint8_t* out) {
+  for (int b = 0; b < nblk; ++b) {
+    const uint8_t* wq = wp + QuantOff(b, true);
+    uint8_t* o = out + QuantOff(b, false);
     for (int v = 0; v < 4; ++v) {
       __m512i lo, hi;
       UnpackNibbles(_mm512_load_si512(wq + 64 * v), &lo, &hi);
-      _mm512_store_si512(out + 64 * v, lo);
-      _mm512_store_si512(out + 256 + 64 * v, hi);
+      _mm512_store_si512(o + 64 * v, lo);
+      _mm512_store_si512(o + 256 + 64 * v, hi);
     }
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out + ScaleOff(b, false)),
+                       _mm256_load_si256(reinterpret_cast<const __m256i*>(wp + ScaleOff(b, true))));
+  }
 }
 
-// One 16-row group × one 16-token tile over nblk blocks. The 16 f32 accumulators are indexed
-// only by unrolled constants so they stay in registers (a runtime index spills them).
-void Micro16x16(const uint8_t* wq, const uint16_t* wd, const uint8_t* ap, int nblk, float* y,
-                int64_t ldy, int ntok, bool first) {
+// One 16-row group × one 16-token tile over nblk blocks of the Q8_0 pair layout from an even
+// block (wp). The 16 f32 accumulators are indexed only by unrolled constants so they stay in
+// registers (a runtime index spills them).
+void Micro16x16(const uint8_t* wp, const uint8_t* ap, int nblk, float* y, int64_t ldy, int ntok,
+                bool first) {
   __m512 acc[16];
 #pragma GCC unroll 16
   for (int t = 0; t < 16; ++t)
     acc[t] = (first || t >= ntok) ? _mm512_setzero_ps() : _mm512_loadu_ps(y + t * ldy);
-  for (int b = 0; b < nblk; ++b, wq += kQ8Quant, wd += 16, ap += kPanelBlock) {
-    const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(wd)));
+  for (int b = 0; b < nblk; ++b, ap += kPanelBlock) {
+    const uint8_t* wq = wp + QuantOff(b, false);
+    const __m512 dw = _mm512_cvtph_ps(
+        _mm256_load_si256(reinterpret_cast<const __m256i*>(wp + ScaleOff(b, false))));
     const auto* aq = reinterpret_cast<const int32_t*>(ap);
     const auto* da = reinterpret_cast<const float*>(ap + 512);
     const auto* corr = reinterpret_cast<const int32_t*>(ap + 576);
@@ -115,9 +124,9 @@ void Micro16x16(const uint8_t* wq, const uint16_t* wd, const uint8_t* ap, int nb
 template <bool kQ4>
 void GemmVnni(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel,
               int64_t n_tokens, float* y, int64_t g0, int64_t g1) {
-  constexpr uint64_t QB = kQ4 ? kQ4Quant : kQ8Quant;
-  uint8_t* q4buf =
-      kQ4 ? PackedScratch(static_cast<uint64_t>(kGroupBlock) * kMaxChunk * kQ8Quant) : nullptr;
+  constexpr uint64_t kBuf = kMaxChunk / 2 * PairBytes(false);  // one group's unpacked chunk
+  uint8_t* q4buf = kQ4 ? PackedScratch(kGroupBlock * kBuf) : nullptr;
+  static_assert(kChunk % 2 == 0, "a K-chunk starts on a block pair");
   const int nb = static_cast<int>(n_cols / 32);
   const int ntt = static_cast<int>((n_tokens + kTileTok - 1) / kTileTok);
   const uint64_t gstride = GroupBytes(n_cols, kQ4);
@@ -127,15 +136,13 @@ void GemmVnni(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* p
       const int ge = MinI(static_cast<int>(g1), gb + kGroupBlock);
       for (int tt = 0; tt < ntt; ++tt)
         for (int g = gb; g < ge; ++g) {
-          const uint8_t* wg = w + static_cast<uint64_t>(g) * gstride;
-          const uint8_t* wq = wg + static_cast<uint64_t>(kb) * QB;
-          const uint16_t* wd = reinterpret_cast<const uint16_t*>(wg + nb * QB) + kb * 16;
+          const uint8_t* wp = w + static_cast<uint64_t>(g) * gstride + QuantOff(kb, kQ4);
           if constexpr (kQ4) {
-            uint8_t* buf = q4buf + static_cast<uint64_t>(g - gb) * kMaxChunk * kQ8Quant;
-            if (tt == 0) UnpackQ4Group(wq, nblk, buf);
-            wq = buf;
+            uint8_t* buf = q4buf + static_cast<uint64_t>(g - gb) * kBuf;
+            if (tt == 0) UnpackQ4Group(wp, nblk, buf);
+            wp = buf;
           }
-          Micro16x16(wq, wd, panel + static_cast<uint64_t>(tt * nb + kb) * kPanelBlock, nblk,
+          Micro16x16(wp, panel + static_cast<uint64_t>(tt * nb + kb) * kPanelBlock, nblk,
                      y + static_cast<int64_t>(tt) * kTileTok * n_rows + g * 16, n_rows,
                      MinI(kTileTok, static_cast<int>(n_tokens - tt * kTileTok)), kb == 0);
         }
@@ -143,65 +150,62 @@ void GemmVnni(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* p
   }
 }
 
-// One token, one group at a time: two independent vpdpbusd chains, the correction at the end.
-// Decode: kG row groups at a time, so kG quant streams are in flight at once (one stream
-// leaves the memory system idle while the core computes) and each activation broadcast serves
-// kG groups. Every group's float order is that of one group alone.
-template <bool kQ4, int kG>
-inline void GemvVnniGroups(const uint8_t* w, int64_t n_cols, const BlockQ8A* a, float* y, int64_t g,
-                           int64_t g1) {
-  constexpr uint64_t QB = kQ4 ? kQ4Quant : kQ8Quant;
+// Decode, one row group at a time: its one linear stream of block pairs, prefetched 4 KiB ahead
+// and on into the next group of the range. Four groups at a time (four streams in flight, each
+// broadcast serving four) read 0.75–0.88× as fast on Zen 5 with both cores streaming
+// (docs/BENCHMARKS.md, "One stream per row group: Q8_0 and Q4_0"). Per block two independent
+// vpdpbusd chains, the correction at the end; successive blocks overlap out of order, so the one
+// f32 chain per group is the only dependence across blocks.
+template <bool kQ4, uint64_t kDist>
+void GemvVnniD(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, float* y,
+               int64_t g0, int64_t g1) {
+  constexpr uint64_t PB = PairBytes(kQ4);
   constexpr int C = kQ4 ? 8 : 128;
-  const int64_t nb = n_cols / 32;
-  const uint64_t gstride = GroupBytes(n_cols, kQ4);
-  const uint8_t* wq[kG];
-  const uint8_t* next[kG];  // the group the next batch reads in this slot, for the prefetch
-  const uint16_t* wd[kG];
-  __m512 acc[kG];
-  for (int j = 0; j < kG; ++j) {
-    wq[j] = w + static_cast<uint64_t>(g + j) * gstride;
-    next[j] = g + kG + j < g1 ? wq[j] + kG * gstride : nullptr;
-    wd[j] = reinterpret_cast<const uint16_t*>(wq[j] + nb * QB);
-    acc[j] = _mm512_setzero_ps();
-  }
-  for (int64_t b = 0; b < nb; ++b) {
-    const auto* aq = reinterpret_cast<const int32_t*>(a[b].qs);
-    const __m512i corr = _mm512_set1_epi32(C * a[b].sum);
-    const __m512 da = _mm512_set1_ps(a[b].d);
-#pragma GCC unroll 4
-    for (int j = 0; j < kG; ++j) {
-      const uint8_t* q = wq[j] + static_cast<uint64_t>(b) * QB;
-      PfGroupStreams<QB, 32>(wq[j], next[j], nb, b);
-      __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
-#pragma GCC unroll 4
-      for (int v = 0; v < 4; ++v) {
-        __m512i w0, w1;
-        if constexpr (kQ4) {
-          UnpackNibbles(_mm512_load_si512(q + 64 * v), &w0, &w1);
-        } else {
-          w0 = _mm512_load_si512(q + 64 * v);
-          w1 = _mm512_load_si512(q + 256 + 64 * v);
-        }
-        s0 = DpbusdBcast(s0, w0, aq + v);
-        s1 = DpbusdBcast(s1, w1, aq + v + 4);
-      }
-      const __m512i isum = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), corr);
-      const __m512 dw =
-          _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(wd[j] + 16 * b)));
-      acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(dw, da), acc[j]);
-    }
-  }
-  for (int j = 0; j < kG; ++j) _mm512_storeu_ps(y + (g + j) * 16, acc[j]);
-}
-
-template <bool kQ4>
-void GemvVnni(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, float* y,
-              int64_t g0, int64_t g1) {
   const auto* a = static_cast<const BlockQ8A*>(x);
-  int64_t g = g0;
-  for (; g + 4 <= g1; g += 4) GemvVnniGroups<kQ4, 4>(w, n_cols, a, y, g, g1);
-  for (; g + 2 <= g1; g += 2) GemvVnniGroups<kQ4, 2>(w, n_cols, a, y, g, g1);
-  for (; g < g1; ++g) GemvVnniGroups<kQ4, 1>(w, n_cols, a, y, g, g1);
+  const int64_t nb = n_cols / 32, np = (nb + 1) / 2;
+  const uint64_t gstride = GroupBytes(n_cols, kQ4);
+  for (int64_t g = g0; g < g1; ++g) {
+    const uint8_t* wg = w + static_cast<uint64_t>(g) * gstride;
+    const uint8_t* next = g + 1 < g1 ? wg + gstride : nullptr;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t p = 0; p < np; ++p) {
+      PfGroupStream<PB, kDist>(wg, next, np, p);
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; ++h) {
+        const int64_t b = 2 * p + h;
+        if (b >= nb) break;
+        const uint8_t* q = wg + QuantOff(b, kQ4);
+        const auto* aq = reinterpret_cast<const int32_t*>(a[b].qs);
+        __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; ++v) {
+          __m512i w0, w1;
+          if constexpr (kQ4) {
+            UnpackNibbles(_mm512_load_si512(q + 64 * v), &w0, &w1);
+          } else {
+            w0 = _mm512_load_si512(q + 64 * v);
+            w1 = _mm512_load_si512(q + 256 + 64 * v);
+          }
+          s0 = DpbusdBcast(s0, w0, aq + v);
+          s1 = DpbusdBcast(s1, w1, aq + v + 4);
+        }
+        const __m512i isum =
+            _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(C * a[b].sum));
+        const __m512 dw = _mm512_cvtph_ps(
+            _mm256_load_si256(reinterpret_cast<const __m256i*>(wg + ScaleOff(b, kQ4))));
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(dw, _mm512_set1_ps(a[b].d)),
+                              acc);
+      }
+    }
+    _mm512_storeu_ps(y + g * 16, acc);
+  }
+}
+template <bool kQ4>
+void GemvVnni(const uint8_t* w, int64_t n_rows, int64_t n_cols, const void* x, float* y, int64_t g0,
+              int64_t g1) {
+  // Prefetch distance, measured with both cores streaming: 8 KiB (14 Q4_0 pairs) reads Q4_0
+  // 1.04–1.13× faster than 4 KiB; for Q8_0 (4 KiB = 4 pairs) 8 KiB gains nothing, 2 KiB loses.
+  GemvVnniD<kQ4, kQ4 ? 8192 : 4096>(w, n_rows, n_cols, x, y, g0, g1);
 }
 
 // ---- AMX -----------------------------------------------------------------------------------
@@ -287,24 +291,28 @@ void MicroAmx(const uint8_t* const wq[2], const uint16_t* const wd[2], const uin
                          _mm512_load_ps(acc + (i * 16 + t) * kAccLd + j * 16));
 }
 
-// A signed copy of one group's K-chunk for tdpbssd (so no activation-sum correction):
-// Q8_0: u8 ^ 0x80 is the stored weight; Q4_0: nibble − 8.
+// A signed copy of one group's K-chunk for tdpbssd (so no activation-sum correction), from an
+// even block (wp: its pairs): the quants of block b at 512·b (Q8_0: u8 ^ 0x80 is the stored
+// weight; Q4_0: nibble − 8), then the chunk's scales, block b's at kMaxChunk·512 + 32·b.
 template <bool kQ4>
-void SignedCopy(const uint8_t* wq, int nblk, uint8_t* out) {
+void SignedCopy(const uint8_t* wp, int nblk, uint8_t* out) {
   const __m512i m0f = _mm512_set1_epi8(0x0F), k8 = _mm512_set1_epi8(8);
   const __m512i k80 = _mm512_set1_epi8(static_cast<char>(0x80));
+  uint8_t* scales = out + kMaxChunk * kQ8Quant;
   for (int b = 0; b < nblk; ++b, out += kQ8Quant) {
+    const uint8_t* wq = wp + QuantOff(b, kQ4);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(scales + 32 * b),
+                       _mm256_load_si256(reinterpret_cast<const __m256i*>(wp + ScaleOff(b, kQ4))));
     if constexpr (kQ4) {
       for (int v = 0; v < 4; ++v) {
-        const __m512i x = _mm512_load_si512(wq + b * kQ4Quant + 64 * v);
+        const __m512i x = _mm512_load_si512(wq + 64 * v);
         _mm512_store_si512(out + 64 * v, _mm512_sub_epi8(_mm512_and_si512(x, m0f), k8));
         _mm512_store_si512(out + 256 + 64 * v,
                            _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(x, 4), m0f), k8));
       }
     } else {
       for (int c = 0; c < 8; ++c)
-        _mm512_store_si512(out + 64 * c,
-                           _mm512_xor_si512(_mm512_load_si512(wq + b * kQ8Quant + 64 * c), k80));
+        _mm512_store_si512(out + 64 * c, _mm512_xor_si512(_mm512_load_si512(wq + 64 * c), k80));
     }
   }
 }
@@ -312,10 +320,11 @@ void SignedCopy(const uint8_t* wq, int nblk, uint8_t* out) {
 template <bool kQ4>
 void GemmAmx(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel,
              int64_t n_tokens, float* y, int64_t g0, int64_t g1) {
-  constexpr uint64_t QB = kQ4 ? kQ4Quant : kQ8Quant;
-  uint8_t* bbuf = PackedScratch(static_cast<uint64_t>(kGroupBlock) * kMaxChunk * kQ8Quant);
+  constexpr uint64_t kBuf = kMaxChunk * (kQ8Quant + kScaleBytes);  // one group's signed chunk
+  uint8_t* bbuf = PackedScratch(kGroupBlock * kBuf);
   const TileConfig cfg;
   _tile_loadconfig(&cfg);
+  static_assert(kChunk % 2 == 0, "a K-chunk starts on a block pair");
   const int nb = static_cast<int>(n_cols / 32);
   const int ntt = static_cast<int>((n_tokens + kTileTok - 1) / kTileTok);
   const uint64_t gstride = GroupBytes(n_cols, kQ4);
@@ -337,10 +346,10 @@ void GemmAmx(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* pa
           const uint16_t* wd[2] = {nullptr, nullptr};
           for (int j = 0; j < ng; ++j) {
             const uint8_t* wg = w + static_cast<uint64_t>(g + j) * gstride;
-            wd[j] = reinterpret_cast<const uint16_t*>(wg + nb * QB) + kb * 16;
-            uint8_t* buf = bbuf + static_cast<uint64_t>(g + j - gb) * kMaxChunk * kQ8Quant;
-            if (tt == 0) SignedCopy<kQ4>(wg + static_cast<uint64_t>(kb) * QB, nblk, buf);
+            uint8_t* buf = bbuf + static_cast<uint64_t>(g + j - gb) * kBuf;
+            if (tt == 0) SignedCopy<kQ4>(wg + QuantOff(kb, kQ4), nblk, buf);
             wq[j] = buf;
+            wd[j] = reinterpret_cast<const uint16_t*>(buf + kMaxChunk * kQ8Quant);
           }
           float* yt = y + static_cast<int64_t>(tt) * kTileTok * n_rows + g * 16;
           if (nt == 2 && ng == 2) {

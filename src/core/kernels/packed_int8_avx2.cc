@@ -354,13 +354,13 @@ void B32Run(const uint8_t* wg, int64_t nb, int h0, int b0, int b1, const uint8_t
   const __m256i k80 = _mm256_set1_epi8(static_cast<char>(0x80));
   __m256 acc[NH][NT];
   LoadAcc(acc, y, ldy, h0, first);
-  const uint8_t* wq = wg + b0 * kQB + 32 * h0;
-  const uint8_t* wd = wg + nb * kQB + b0 * kScaleBytes + 16 * h0;  // half h0's f16 scales
   const uint8_t* ab[NT];
 #pragma GCC unroll 4
   for (int t = 0; t < NT; ++t) ab[t] = a[t] + b0 * sizeof(BlockQ8A);
-  for (int64_t b = b0; b < b1; ++b, wq += kQB, wd += kScaleBytes) {
-    if (pf) PfLinear<kQB + kScaleBytes>(wg, nb, b, next != nullptr);
+  for (int64_t b = b0; b < b1; ++b) {
+    if (pf) PfLinear<kQB + kScaleBytes>(wg, nb, b, next != nullptr);  // pairs: a linear stream
+    const uint8_t* wq = wg + QuantOff(b, kQ4) + 32 * h0;
+    const uint8_t* wd = wg + ScaleOff(b, kQ4) + 16 * h0;  // half h0's f16 scales
     __m256i isum[NH][NT];
     if constexpr (kQ4) {
 #pragma GCC unroll 2
