@@ -150,12 +150,12 @@ void GemmVnni(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* p
   }
 }
 
-// Decode, one row group at a time: its one linear stream of block pairs, prefetched 4 KiB ahead
-// and on into the next group of the range. Four groups at a time (four streams in flight, each
-// broadcast serving four) read 0.75–0.88× as fast on Zen 5 with both cores streaming
-// (docs/BENCHMARKS.md, "One stream per row group: Q8_0 and Q4_0"). Per block two independent
-// vpdpbusd chains, the correction at the end; successive blocks overlap out of order, so the one
-// f32 chain per group is the only dependence across blocks.
+// Decode, one row group at a time: its one linear stream of block pairs, prefetched ahead
+// (GemvVnni) and on into the next group of the range. Four groups at a time (four streams in
+// flight, each broadcast serving four) decoded 0.66–0.96× as fast on Zen 5 (docs/BENCHMARKS.md,
+// "One stream per row group: Q8_0 and Q4_0"). Per block two independent vpdpbusd chains, the
+// correction at the end; successive blocks overlap out of order, so the one f32 chain per group is
+// the only dependence across blocks.
 template <bool kQ4, uint64_t kDist>
 void GemvVnniD(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, float* y,
                int64_t g0, int64_t g1) {
