@@ -42,9 +42,11 @@ int64_t ActBytes(kernels::ActFormat a, int64_t n_cols) {
 
 // Whether a packed matrix with quantized activations takes a decode path for n_tokens: one
 // token (gemv) or a decode batch (gemv_multi). More tokens run the tiled GEMM.
+// Float activations (F16, BF16, F32 weights) take gemv for one token only: their gemv_multi is
+// the GEMM.
 bool DecodePath(const kernels::PackedGemm& pg, int64_t n_tokens) {
-  return Quantized(pg.act) &&
-         (n_tokens == 1 || (pg.gemv_multi != nullptr && n_tokens <= kernels::kGemvMultiTokens));
+  if (!Quantized(pg.act)) return n_tokens == 1;
+  return n_tokens == 1 || (pg.gemv_multi != nullptr && n_tokens <= kernels::kGemvMultiTokens);
 }
 
 // One token's activations in the standard layout PackedGemm reads.
@@ -57,9 +59,20 @@ void QuantizeRow(const kernels::Kernels& k, kernels::ActFormat a, const float* x
 }
 
 // The decode paths' activations: every token's row, one after another, in scratch->act (few
-// rows: quantized on the calling thread, not worth a hand-off).
-const uint8_t* DecodeActivations(const kernels::Kernels& k, kernels::ActFormat a, const float* x,
-                                 int64_t n_tokens, int64_t n_cols, MatMulScratch* scratch) {
+// rows: quantized on the calling thread, not worth a hand-off); f32 rows as they are, bf16 ones
+// rounded by the table's pack_panel.
+const uint8_t* DecodeActivations(const kernels::Kernels& k, const kernels::PackedGemm& pg,
+                                 const float* x, int64_t n_tokens, int64_t n_cols,
+                                 MatMulScratch* scratch) {
+  const kernels::ActFormat a = pg.act;
+  if (a == kernels::ActFormat::kF32) return reinterpret_cast<const uint8_t*>(x);
+  if (a == kernels::ActFormat::kBF16) {
+    scratch->act.resize(static_cast<size_t>(pg.panel_bytes(n_tokens, n_cols)));
+    pg.pack_panel(x, n_tokens, n_cols, 0,
+                  (n_tokens + kernels::kPanelTokens - 1) / kernels::kPanelTokens,
+                  scratch->act.data());
+    return scratch->act.data();
+  }
   const int64_t act_bytes = ActBytes(a, n_cols);
   scratch->act.resize(static_cast<size_t>(act_bytes * n_tokens));
   for (int64_t t = 0; t < n_tokens; ++t)
@@ -89,6 +102,13 @@ void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, Thre
                   const MatrixView& w, const float* x, int64_t n_tokens, float* y,
                   MatMulScratch* scratch) {
   const int64_t n_groups = w.n_rows / kernels::kPackedRows;
+  if (DecodePath(pg, n_tokens)) {
+    const uint8_t* act = DecodeActivations(k, pg, x, n_tokens, w.n_cols, scratch);
+    pool.ParallelForDynamic(n_groups, GroupGrain(pool, n_groups), [&](int64_t g0, int64_t g1, int) {
+      DecodeGroups(pg, w, act, n_tokens, y, g0, g1);
+    });
+    return;
+  }
   // f32 rows as they are, or rounded to bf16 by the kernel: no quantization, no tiles.
   if (!Quantized(pg.act)) {
     const auto* rows = reinterpret_cast<const uint8_t*>(x);
@@ -102,17 +122,7 @@ void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, Thre
       rows = bf16;
     }
     pool.ParallelFor(n_groups, [&](int64_t g0, int64_t g1, int) {
-      if (n_tokens == 1)
-        pg.gemv(w.packed, w.n_rows, w.n_cols, rows, y, g0, g1);
-      else
-        pg.gemm(w.packed, w.n_rows, w.n_cols, rows, n_tokens, y, g0, g1);
-    });
-    return;
-  }
-  if (DecodePath(pg, n_tokens)) {
-    const uint8_t* act = DecodeActivations(k, pg.act, x, n_tokens, w.n_cols, scratch);
-    pool.ParallelForDynamic(n_groups, GroupGrain(pool, n_groups), [&](int64_t g0, int64_t g1, int) {
-      DecodeGroups(pg, w, act, n_tokens, y, g0, g1);
+      pg.gemm(w.packed, w.n_rows, w.n_cols, rows, n_tokens, y, g0, g1);
     });
     return;
   }
@@ -209,7 +219,7 @@ void MatMulShared(const kernels::Kernels& k, ThreadPool& pool, std::span<const M
   std::vector<int64_t> begin(outs.size() + 1, 0);
   for (size_t i = 0; i < outs.size(); ++i)
     begin[i + 1] = begin[i] + outs[i].w->n_rows / kernels::kPackedRows;
-  const uint8_t* act = DecodeActivations(k, first->act, x, n_tokens, outs[0].w->n_cols, scratch);
+  const uint8_t* act = DecodeActivations(k, *first, x, n_tokens, outs[0].w->n_cols, scratch);
   pool.ParallelForDynamic(begin.back(), GroupGrain(pool, begin.back()),
                           [&](int64_t g0, int64_t g1, int) {
                             for (size_t i = 0; i < outs.size(); ++i) {
