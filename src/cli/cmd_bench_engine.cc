@@ -8,7 +8,9 @@
 // out, but not the steps in which others' prefill chunks ran beside it) and its gain, the steady
 // decode rate (tokens per second while every stream decodes: cli/decode_rate.h) and its gain,
 // TTFT and time per output token percentiles, KV blocks used at peak, and the compute rate
-// reached (2 · weight MACs per computed token).
+// reached (2 · weight MACs per computed token) over the run and over the steady window, the
+// latter against the machine's peak for the model's instruction mix (measured at start, as
+// bench-model does).
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -22,9 +24,12 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/compute_peak.h"
 #include "cli/decode_rate.h"
 #include "cli/model_flags.h"
 #include "cli/percentile.h"
+#include "core/machine_probe.h"
+#include "core/thread_pool.h"
 #include "engine/engine.h"
 #include "model/llm.h"
 #include "model/pack_cache.h"
@@ -46,6 +51,7 @@ struct Options {
 struct LevelResult {
   int level = 0;
   double wall_s = 0, tokens_per_s = 0, gflops = 0;
+  double steady_gflops = 0;        // 2 · weight MACs of the steady window's tokens per second
   double decode_tokens_per_s = 0;  // Σ 1 / tpot over the streams
   SteadyDecode steady;             // while every stream decodes
   double cold_ttft = 0;            // the warm-up request's TTFT (with --shared-prefix)
@@ -179,6 +185,8 @@ Result<LevelResult> RunLevel(const model::Llm& llm, const Options& o, int level)
     res.cached += cached[k];
   }
   res.steady = SteadyDecodeRate(times);
+  // Every token of the steady window is a decode token: layer matrices and the output matrix.
+  res.steady_gflops = 2.0 * llm.MatMulMacs(1, 1) * res.steady.tokens_per_s / 1e9;
   return res;
 }
 
@@ -207,14 +215,25 @@ int Run(const Options& o) {
                  "be positive and --shared-prefix at most --prompt-len\n";
     return 1;
   }
+  // The peak of the model's multiply instruction, measured before any engine thread runs.
+  ComputePeak peak;
+  {
+    ThreadPool pool(o.threads > 0 ? o.threads : PhysicalCoreCount());
+    peak = PeakForModel(**loaded, kernels::Active(), MeasurePeakRates(kernels::Active(), pool));
+  }
   nlohmann::json out = nlohmann::json::array();
   double base = 0, decode_base = 0, steady_base = 0;
   if (!o.json)
     std::cout << fmt::format(
-        "{:>5} {:>10} {:>6} {:>9} {:>6} {:>9} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7} "
-        "{:>9}\n",
-        "conc", "tok/s", "gain", "dec tok/s", "gain", "steady", "gain", "ttft p50", "ttft p99",
-        "tpot p50", "tpot p99", "GFLOP/s", "kv peak", "cached", "kv unused");
+                     "peak {:.0f} GFLOP/s ({}); steady GFLOP/s: the steady window's "
+                     "decode tokens, its % of peak after it\n",
+                     peak.flops / 1e9, peak.instruction)
+              << fmt::format(
+                     "{:>5} {:>10} {:>6} {:>9} {:>6} {:>9} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} "
+                     "{:>9} {:>5} {:>8} {:>7} {:>9}\n",
+                     "conc", "tok/s", "gain", "dec tok/s", "gain", "steady", "gain", "ttft p50",
+                     "ttft p99", "tpot p50", "tpot p99", "GFLOP/s", "steady", "%peak", "kv peak",
+                     "cached", "kv unused");
   for (int level : levels) {
     auto r = RunLevel(**loaded, o, level);
     if (!r.ok()) {
@@ -244,6 +263,10 @@ int Run(const Options& o) {
            {"tpot_s",
             {{"p50", Pct(r->tpot, 50)}, {"p90", Pct(r->tpot, 90)}, {"p99", Pct(r->tpot, 99)}}},
            {"gflops", r->gflops},
+           {"steady_gflops", r->steady_gflops},
+           {"peak_gflops", peak.flops / 1e9},
+           {"peak_instruction", peak.instruction},
+           {"steady_share_of_peak", peak.flops > 0 ? r->steady_gflops * 1e9 / peak.flops : 0},
            {"kv_blocks_peak", r->peak_blocks},
            {"kv_blocks_total", r->total_blocks},
            {"kv_unused_ratio", r->kv_unused},
@@ -255,11 +278,13 @@ int Run(const Options& o) {
                                  r->cold_ttft);
       std::cout << fmt::format(
                        "{:>5} {:>10.1f} {:>5.2f}x {:>9.1f} {:>5.2f}x {:>9.1f} {:>5.2f}x {:>8.3f}s "
-                       "{:>8.3f}s {:>8.3f}s {:>8.3f}s {:>9.1f} {:>8} {:>7} {:>8.1f}%\n",
+                       "{:>8.3f}s {:>8.3f}s {:>8.3f}s {:>9.1f} {:>9.1f} {:>4.0f}% {:>8} {:>7} "
+                       "{:>8.1f}%\n",
                        level, r->tokens_per_s, gain, r->decode_tokens_per_s, decode_gain,
                        r->steady.tokens_per_s, steady_gain, Pct(r->ttft, 50), Pct(r->ttft, 99),
-                       Pct(r->tpot, 50), Pct(r->tpot, 99), r->gflops, r->peak_blocks, r->cached,
-                       100.0 * r->kv_unused)
+                       Pct(r->tpot, 50), Pct(r->tpot, 99), r->gflops, r->steady_gflops,
+                       peak.flops > 0 ? 100.0 * r->steady_gflops * 1e9 / peak.flops : 0.0,
+                       r->peak_blocks, r->cached, 100.0 * r->kv_unused)
                 << std::flush;
     }
   }

@@ -14,10 +14,10 @@
 #include <chrono>
 #include <cmath>
 #include <iostream>
-#include <map>
 #include <random>
 
 #include "cli/commands.h"
+#include "cli/compute_peak.h"
 #include "cli/model_flags.h"
 #include "core/kernels/packed.h"
 #include "core/machine_probe.h"
@@ -56,18 +56,6 @@ Stat Summarize(std::vector<double> v) {
 
 double Since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-// The type that holds most of the streamed weight bytes.
-DType MainWeightType(const model::Llm& llm) {
-  std::map<DType, uint64_t> bytes;
-  auto add = [&](const MatrixView& m) { bytes[m.dtype] += m.row_bytes * m.n_rows; };
-  for (const auto& l : llm.weights().layers)
-    for (const MatrixView* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) add(*m);
-  add(llm.weights().output);
-  return std::max_element(bytes.begin(), bytes.end(),
-                          [](const auto& a, const auto& b) { return a.second < b.second; })
-      ->first;
 }
 
 int Run(const Options& o) {
@@ -148,16 +136,10 @@ int Run(const Options& o) {
   const double bytes_per_token = static_cast<double>(llm.StreamedBytesPerToken());
   const double limit_tps = bandwidth / bytes_per_token;
   const DType main_type = MainWeightType(llm);
-  const bool int8 = kernels::ActFormatOf(main_type) != kernels::ActFormat::kF32;
-  // How the prefill multiplied: a packed GEMM (int8 on AMX tiles, VNNI or AVX2, bf16 pairs on
-  // vdpbf16ps, f16/bf16 on FMA) or per-row kernels.
-  const bool packed = llm.weights().layers[0].w_up.packed != nullptr;
-  const bool bf16 =
-      packed && k.packed[static_cast<int>(main_type)].act == kernels::ActFormat::kBF16;
-  const double peak_flops = 2 * (int8   ? peak.int8_macs_per_s
-                                 : bf16 ? peak.bf16_macs_per_s
-                                        : peak.f32_macs_per_s);
-  const char* peak_name = int8 ? "int8 dot products" : bf16 ? "bf16 dot products" : "f32 FMA";
+  const ComputePeak cp = PeakForModel(llm, k, peak);
+  const bool int8 = cp.int8, packed = cp.packed, bf16 = cp.bf16;
+  const double peak_flops = cp.flops;
+  const char* peak_name = cp.instruction;
   // Asked only of the AVX-512 table: PackedGemmFor is AVX-512 code.
   const auto amx_gemm = k.isa == kernels::Isa::kAvx512
                             ? kernels::PackedGemmFor(main_type, /*amx=*/true).gemm

@@ -276,6 +276,16 @@ class CliTest(unittest.TestCase):
         for l in levels:
             self.assertGreater(l["steady_decode_window_s"], 0)
             self.assertGreater(l["steady_decode_tokens_per_s"], 0)
+        # The steady window's compute rate: the same weight MACs per decode token at every
+        # level, against one peak measured at start for the model's instruction.
+        per_token = [l["steady_gflops"] / l["steady_decode_tokens_per_s"] for l in levels]
+        self.assertGreater(per_token[0], 0)
+        self.assertAlmostEqual(per_token[1] / per_token[0], 1.0, places=9)
+        self.assertEqual(levels[0]["peak_gflops"], levels[1]["peak_gflops"])
+        self.assertGreater(levels[0]["peak_gflops"], 0)
+        self.assertEqual(levels[0]["peak_instruction"], "int8 dot products")  # a Q4_K_M model
+        for l in levels:
+            self.assertAlmostEqual(l["steady_share_of_peak"], l["steady_gflops"] / l["peak_gflops"])
         rc, _, err = run("bench-engine", "--model", self.gguf, "-c", "0")
         self.assertEqual(rc, 1)
         self.assertIn("--concurrency", err)
