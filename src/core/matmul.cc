@@ -40,10 +40,9 @@ int64_t ActBytes(kernels::ActFormat a, int64_t n_cols) {
              : n_cols / 32 * static_cast<int64_t>(sizeof(kernels::BlockQ8A));
 }
 
-// Whether a packed matrix with quantized activations takes a decode path for n_tokens: one
-// token (gemv) or a decode batch (gemv_multi). More tokens run the tiled GEMM.
-// Float activations (F16, BF16, F32 weights) take gemv for one token only: their gemv_multi is
-// the GEMM.
+// Whether a packed matrix takes a decode path for n_tokens: one token (gemv) or, with quantized
+// activations, a decode batch (gemv_multi). More tokens, and float activations (F16, BF16, F32
+// weights, whose gemv_multi is the GEMM) from two tokens on, run the tiled GEMM.
 bool DecodePath(const kernels::PackedGemm& pg, int64_t n_tokens) {
   if (!Quantized(pg.act)) return n_tokens == 1;
   return n_tokens == 1 || (pg.gemv_multi != nullptr && n_tokens <= kernels::kGemvMultiTokens);
