@@ -46,7 +46,7 @@ inline __m512i MinTerm(const __m512i m[4], const int32_t* b) {
 // Sub-block sums of a BlockQ8K as the int16 pairs the min term multiplies: pair q is
 // (bsum_{2q}, bsum_{2q+1}), each the sum of two 16-element sums (|bsum| ≤ 32·127, no wrap).
 // One vphaddw of the two halves of bsums[16] gives all four, in place of ~40 scalar ops.
-inline void BsumPairs(const BlockQ8K& a, int32_t out[4]) {
+inline void BsumPairs(const BlockQ8K& a, int32_t* out) {
   const auto* b = reinterpret_cast<const __m128i*>(a.bsums);
   _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
                    _mm_hadd_epi16(_mm_loadu_si128(b), _mm_loadu_si128(b + 1)));
@@ -189,69 +189,68 @@ inline __m512 GemvQ4KStep(const uint8_t* wg, const uint8_t* next, int64_t nsb, i
   const __m512 ndmin = _mm512_xor_ps(HalfToFloat(meta + 32), sign);
   return _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), _mm512_mul_ps(ndmin, dav), acc);
 }
-// Decode batches (2–16 tokens): gemv's order, per 8-token block with the weights unpacked in
-// registers once per sub-block pair; a group's weights come from DRAM once and stay in L2 for
-// the second block.
+// Decode batches (2–16 tokens): gemv's order, per block of up to 10 tokens with the weights
+// unpacked in registers once per sub-block pair; a group's weights come from DRAM once and stay
+// in L2 for a second block. Two vpdpbusd chains per token (20 at 10 tokens: a 5-cycle latency
+// at two per cycle wants at least 10) and the weights take the registers; the per-token integer
+// and float sums live in L1 (iscm, accm), one load and store per sub-block pair. Ten tokens in
+// one block unpack each weight vector once, not twice as two blocks of five did.
 template <int NT>
 void GemvQ4KTok(const uint8_t* wg, const uint8_t* next, bool pf, int64_t nsb,
-                const BlockQ8K* const* a, float* y, int64_t ldy) {
+                const BlockQ8K* const* a, const int32_t* pairs, float* y, int64_t ldy) {
   const __m512 sign = _mm512_set1_ps(-0.0f);
-  __m512 acc[NT];
-#pragma GCC unroll 8
-  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  alignas(64) float accm[NT][16];
+  alignas(64) int32_t iscm[NT][16];
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* wq = wg + sb * kQ4KSb;
     const uint8_t* meta = wq + kQ4KQuant;
     if (pf) PfGroupStream<kQ4KSb, kQ4KDecodePf>(wg, next, nsb, sb);
-    __m512i isc[NT];
-#pragma GCC unroll 8
-    for (int t = 0; t < NT; ++t) isc[t] = _mm512_setzero_si512();
+#pragma GCC unroll 1
     for (int p = 0; p < 4; ++p) {
       __m512i s0[NT], s1[NT];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int t = 0; t < NT; ++t) s0[t] = s1[t] = _mm512_setzero_si512();
 #pragma GCC unroll 8
       for (int v = 0; v < 8; ++v) {
         __m512i lo, hi16;
         MaskNibbles(wq + p * 512 + v * 64, &lo, &hi16);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int t = 0; t < NT; ++t) {
           const auto* aq = reinterpret_cast<const int32_t*>(a[t][sb].qs);
           s0[t] = DpbusdBcast(s0[t], lo, aq + (2 * p) * 8 + v);
           s1[t] = DpbusdBcast(s1[t], hi16, aq + (2 * p + 1) * 8 + v);
         }
       }
-      // s1 is 16× sub-block 2p + 1's sum: sub-block 2p's scale takes the same factor, and the
-      // total is shifted back (exact: a multiple of 16, |16·Σ| < 2^29).
       const __m512i c0 = _mm512_slli_epi32(ScaleOf(meta, 2 * p), 4), c1 = ScaleOf(meta, 2 * p + 1);
-#pragma GCC unroll 8
-      for (int t = 0; t < NT; ++t)
-        isc[t] = _mm512_add_epi32(
-            isc[t], _mm512_add_epi32(_mm512_mullo_epi32(s0[t], c0), _mm512_mullo_epi32(s1[t], c1)));
+#pragma GCC unroll 16
+      for (int t = 0; t < NT; ++t) {
+        __m512i v = _mm512_add_epi32(_mm512_mullo_epi32(s0[t], c0), _mm512_mullo_epi32(s1[t], c1));
+        if (p > 0) v = _mm512_add_epi32(_mm512_load_si512(iscm[t]), v);
+        _mm512_store_si512(iscm[t], v);
+      }
     }
-#pragma GCC unroll 8
-    for (int t = 0; t < NT; ++t) isc[t] = _mm512_srai_epi32(isc[t], 4);
     const __m512 d = HalfToFloat(meta);
     const __m512 ndmin = _mm512_xor_ps(HalfToFloat(meta + 32), sign);
     const __m512i mp[4] = {MinPairs(meta, 0), MinPairs(meta, 1), MinPairs(meta, 2),
                            MinPairs(meta, 3)};
-    alignas(64) int32_t bs[NT][4];
-#pragma GCC unroll 8
-    for (int t = 0; t < NT; ++t) BsumPairs(a[t][sb], bs[t]);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int t = 0; t < NT; ++t) {
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isc[t]),
-                               _mm512_mul_ps(d, _mm512_set1_ps(a[t][sb].d)), acc[t]);
-      const __m512i ms = MinTerm(mp, bs[t]);
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms),
-                               _mm512_mul_ps(ndmin, _mm512_set1_ps(a[t][sb].d)), acc[t]);
+      const int32_t* bs = pairs + (t * nsb + sb) * 4;
+      const __m512 dav = _mm512_set1_ps(a[t][sb].d);
+      const __m512i isc = _mm512_srai_epi32(_mm512_load_si512(iscm[t]), 4);
+      __m512 acc = sb == 0 ? _mm512_setzero_ps() : _mm512_load_ps(accm[t]);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isc), _mm512_mul_ps(d, dav), acc);
+      const __m512i ms = MinTerm(mp, bs);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ms), _mm512_mul_ps(ndmin, dav), acc);
+      _mm512_store_ps(accm[t], acc);
     }
   }
-#pragma GCC unroll 8
-  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+#pragma GCC unroll 16
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, _mm512_load_ps(accm[t]));
 }
-constexpr TokFn kQ4KTok[8] = {GemvQ4KTok<1>, GemvQ4KTok<2>, GemvQ4KTok<3>, GemvQ4KTok<4>,
-                              GemvQ4KTok<5>, GemvQ4KTok<6>, GemvQ4KTok<7>, GemvQ4KTok<8>};
+constexpr TokFn kQ4KTok[10] = {GemvQ4KTok<1>, GemvQ4KTok<2>, GemvQ4KTok<3>, GemvQ4KTok<4>,
+                               GemvQ4KTok<5>, GemvQ4KTok<6>, GemvQ4KTok<7>, GemvQ4KTok<8>,
+                               GemvQ4KTok<9>, GemvQ4KTok<10>};
 
 // ---- Q4_K on AMX ---------------------------------------------------------------------------
 // tdpbsud (signed activation bytes × unsigned weight bytes) over whole superblocks: each scale
@@ -451,7 +450,7 @@ PackedGemm PackedQ4KGemm(bool amx) {
   p.bytes = BytesQ4_K;
   p.pack = PackQ4_K;
   p.gemv = GemvK<GemvQ4KStep, GroupBytesQ4K>;
-  p.gemv_multi = GemvMultiK<kQ4KTok, GroupBytesQ4K>;
+  p.gemv_multi = GemvMultiK<kQ4KTok, 10, GroupBytesQ4K, BsumPairs, 4>;
   p.panel_bytes = PanelBytesQ4K;
   p.pack_panel = PackPanelQ4K;
   p.gemm = amx ? GemmQ4KAmx

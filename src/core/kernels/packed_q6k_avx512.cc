@@ -180,23 +180,20 @@ inline __m512 GemvQ6KStep(const uint8_t* wg, const uint8_t* next, int64_t nsb, i
 // Decode batches: GemvQ6KStep's order, per sub-block pair (as Q4_K's GemvQ4KTok).
 template <int NT>
 void GemvQ6KTok(const uint8_t* wg, const uint8_t* next, bool pf, int64_t nsb,
-                const BlockQ8K* const* a, float* y, int64_t ldy) {
-  __m512 acc[NT];
-#pragma GCC unroll 8
-  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+                const BlockQ8K* const* a, const int32_t* /*pairs*/, float* y, int64_t ldy) {
+  alignas(64) float accm[NT][16];
+  alignas(64) int32_t iscm[NT][16];
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* wq = wg + sb * kQ6KSb;
     const uint8_t* meta = wq + kQ6KQuant;
     if (pf) PfGroupStream<kQ6KSb>(wg, next, nsb, sb);
-    __m512i isc[NT];
-#pragma GCC unroll 8
-    for (int t = 0; t < NT; ++t) isc[t] = _mm512_setzero_si512();
+#pragma GCC unroll 1
     for (int pp = 0; pp < 8; pp += 2)
 #pragma GCC unroll 2
       for (int odd = 0; odd < 2; ++odd) {
         const int p = pp + odd;
         __m512i s0[NT], s1[NT];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int t = 0; t < NT; ++t) s0[t] = s1[t] = _mm512_setzero_si512();
 #pragma GCC unroll 4
         for (int c = 0; c < 4; ++c) {
@@ -204,7 +201,7 @@ void GemvQ6KTok(const uint8_t* wg, const uint8_t* next, bool pf, int64_t nsb,
           const __m512i hb = _mm512_load_si512(wq + 2048 + 256 * (p / 2) + 64 * c);
           // Sub-blocks 2p and 2p + 1: quad slots 2·(p % 2) and 2·(p % 2) + 1.
           const __m512i v0 = Q6Chunk(nib, hb, 2 * odd), v1 = Q6Chunk(nib, hb, 2 * odd + 1);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
           for (int t = 0; t < NT; ++t) {
             const auto* aq = reinterpret_cast<const int32_t*>(a[t][sb].qs);
             s0[t] = DpbusdBcast(s0[t], v0, aq + 4 * (2 * p) + c);
@@ -213,30 +210,36 @@ void GemvQ6KTok(const uint8_t* wg, const uint8_t* next, bool pf, int64_t nsb,
         }
         const __m512i pr = Q6Pairs(meta, p);
         const __m512i c0 = Q6Scale(pr, 0), c1 = Q6Scale(pr, 1);
-#pragma GCC unroll 8
-        for (int t = 0; t < NT; ++t)
-          isc[t] = _mm512_add_epi32(isc[t], _mm512_add_epi32(_mm512_mullo_epi32(s0[t], c0),
-                                                             _mm512_mullo_epi32(s1[t], c1)));
+#pragma GCC unroll 16
+        for (int t = 0; t < NT; ++t) {
+          __m512i v =
+              _mm512_add_epi32(_mm512_mullo_epi32(s0[t], c0), _mm512_mullo_epi32(s1[t], c1));
+          if (p > 0) v = _mm512_add_epi32(_mm512_load_si512(iscm[t]), v);
+          _mm512_store_si512(iscm[t], v);
+        }
       }
     const __m512 d = HalfToFloat(meta);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int t = 0; t < NT; ++t) {
       // bsums[2q], bsums[2q + 1] side by side are already the int16 pair of sub-blocks 2q, 2q+1.
       const auto* bp = reinterpret_cast<const int32_t*>(a[t][sb].bsums);
       __m512i ms = BcastLoad(&kZero);
 #pragma GCC unroll 8
       for (int q = 0; q < 8; ++q) ms = DpwssdBcast(ms, Q6Pairs(meta, q), bp + q);
-      const __m512i tot = _mm512_sub_epi32(isc[t], _mm512_slli_epi32(ms, 5));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot),
-                               _mm512_mul_ps(d, _mm512_set1_ps(a[t][sb].d)), acc[t]);
+      const __m512i tot = _mm512_sub_epi32(_mm512_load_si512(iscm[t]), _mm512_slli_epi32(ms, 5));
+      __m512 acc = sb == 0 ? _mm512_setzero_ps() : _mm512_load_ps(accm[t]);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot), _mm512_mul_ps(d, _mm512_set1_ps(a[t][sb].d)),
+                            acc);
+      _mm512_store_ps(accm[t], acc);
     }
   }
-#pragma GCC unroll 8
-  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
+#pragma GCC unroll 16
+  for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, _mm512_load_ps(accm[t]));
 }
 
-constexpr TokFn kQ6KTok[8] = {GemvQ6KTok<1>, GemvQ6KTok<2>, GemvQ6KTok<3>, GemvQ6KTok<4>,
-                              GemvQ6KTok<5>, GemvQ6KTok<6>, GemvQ6KTok<7>, GemvQ6KTok<8>};
+constexpr TokFn kQ6KTok[10] = {GemvQ6KTok<1>, GemvQ6KTok<2>, GemvQ6KTok<3>, GemvQ6KTok<4>,
+                               GemvQ6KTok<5>, GemvQ6KTok<6>, GemvQ6KTok<7>, GemvQ6KTok<8>,
+                               GemvQ6KTok<9>, GemvQ6KTok<10>};
 
 }  // namespace
 
@@ -249,7 +252,7 @@ PackedGemm PackedQ6KGemm() {
   p.bytes = BytesQ6_K;
   p.pack = PackQ6_K;
   p.gemv = GemvK<GemvQ6KStep, GroupBytesQ6K>;
-  p.gemv_multi = GemvMultiK<kQ6KTok, GroupBytesQ6K>;
+  p.gemv_multi = GemvMultiK<kQ6KTok, 10, GroupBytesQ6K>;
   p.panel_bytes = PanelBytesQ6K;
   p.pack_panel = PackPanelQ6K;
   p.gemm = GemmK<UnpackQ6KGroup, MicroQ6K, GroupBytesQ6K, kQ6KUnpacked, kQ6KPanel, kQ6KChunk,
