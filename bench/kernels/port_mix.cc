@@ -21,18 +21,18 @@ namespace {
 alignas(64) int g_buf[1024];
 
 // One vpdpbusd into accumulator r: register operands, or a {1to16} broadcast from the buffer.
+// clang-format off
 #define SEEKD_DP(r) "vpdpbusd %%zmm14, %%zmm15, %%zmm" #r "\n"
 #define SEEKD_DPB(r, off) "vpdpbusd " #off "(%0)%{1to16%}, %%zmm15, %%zmm" #r "\n"
 #define SEEKD_BC(r, off) "vpbroadcastd " #off "(%0), %%zmm" #r "\n"
 #define SEEKD_DPR(acc, a, w) "vpdpbusd %%zmm" #a ", %%zmm" #w ", %%zmm" #acc "\n"
-#define SEEKD_TWELVE                                                                              \
-  SEEKD_DP(0)                                                                                     \
-  SEEKD_DP(1)                                                                                     \
-  SEEKD_DP(2) SEEKD_DP(3) SEEKD_DP(4) SEEKD_DP(5) SEEKD_DP(6) SEEKD_DP(7) SEEKD_DP(8) SEEKD_DP(9) \
-      SEEKD_DP(10) SEEKD_DP(11)
-#define SEEKD_THREE(op)                                                  \
-  op " %%zmm14, %%zmm15, %%zmm16\n" op " %%zmm14, %%zmm15, %%zmm17\n" op \
-     " %%zmm14, %%zmm15, %%zmm18\n"
+#define SEEKD_TWELVE \
+  SEEKD_DP(0) SEEKD_DP(1) SEEKD_DP(2) SEEKD_DP(3) SEEKD_DP(4) SEEKD_DP(5) \
+  SEEKD_DP(6) SEEKD_DP(7) SEEKD_DP(8) SEEKD_DP(9) SEEKD_DP(10) SEEKD_DP(11)
+#define SEEKD_THREE(op) \
+  op " %%zmm14, %%zmm15, %%zmm16\n" op " %%zmm14, %%zmm15, %%zmm17\n" \
+  op " %%zmm14, %%zmm15, %%zmm18\n"
+// clang-format on
 
 enum Variant {
   kBare,
