@@ -395,7 +395,10 @@ void ExpectDecodeEqualsPrefill(const PackedGemm& pg, const uint8_t* packed, int6
   }
   for (int64_t t = 0; t < n_tok; ++t) {
     std::vector<float> one(static_cast<size_t>(n_rows));
-    pg.gemv(packed, n_rows, n_cols, rows + t * row_bytes, one.data(), 0, groups);
+    // Two ranges, as two threads would split them (the second from an odd group when the
+    // count is odd).
+    pg.gemv(packed, n_rows, n_cols, rows + t * row_bytes, one.data(), 0, groups / 2);
+    pg.gemv(packed, n_rows, n_cols, rows + t * row_bytes, one.data(), groups / 2, groups);
     ASSERT_EQ(std::memcmp(one.data(), y.data() + t * n_rows, one.size() * sizeof(float)), 0)
         << "decode differs from prefill: " << what << " K=" << n_cols << " M=" << n_tok << " token "
         << t;
@@ -434,7 +437,7 @@ TEST(PackedGemm, F16DecodeEqualsPrefillAndTheDoubleProduct) {
     EXPECT_EQ(pg.act, kernels::ActFormat::kF32);
     ASSERT_STREQ(pg.layout, variants[0].layout);
     for (const auto& [n_rows, n_cols] :
-         {std::pair<int64_t, int64_t>{16, 40}, {48, 1536}, {80, 333}}) {
+         {std::pair<int64_t, int64_t>{16, 40}, {48, 1536}, {80, 333}, {112, 264}, {128, 1792}}) {
       const auto w = Random(n_rows * n_cols, 5, 0.5f);
       std::vector<uint8_t> wq(static_cast<size_t>(n_rows * n_cols * 2));
       ASSERT_TRUE(Quantize(DType::kF16, w.data(), wq.data(), n_rows * n_cols).ok());
