@@ -328,12 +328,18 @@ class CliTest(unittest.TestCase):
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             chat.stdin.write("Tell me everything\n")
             chat.stdin.flush()
-            time.sleep(1.0)
+            # Interrupt only once the answer streams: the chat installs its Ctrl-C handler
+            # after it has asked the server for its models, which under a sanitizer can take
+            # longer than any fixed sleep.
+            import select
+            ready, _, _ = select.select([chat.stdout], [], [], 60)
+            self.assertTrue(ready, "the chat printed nothing within 60 s")
+            first = chat.stdout.read(1)
             chat.send_signal(signal.SIGINT)
             time.sleep(0.3)
             chat.stdin.write(f"/save {save}\n")
             chat.stdin.close()
-            out = chat.stdout.read()
+            out = first + chat.stdout.read()
             self.assertEqual(chat.wait(timeout=60), 0)
             self.assertIn("(stopped)", out)
             with open(save) as f:
