@@ -177,7 +177,13 @@ inline __m512 GemvQ6KStep(const uint8_t* wg, const uint8_t* next, int64_t nsb, i
                          _mm512_mul_ps(HalfToFloat(meta), _mm512_set1_ps(a.d)), acc);
 }
 
-// Decode batches: GemvQ6KStep's order, per sub-block pair (as Q4_K's GemvQ4KTok).
+// Decode batches: GemvQ6KStep's order, per sub-block pair (as Q4_K's GemvQ4KTok). The first
+// token block prefetches 6 KiB ahead, an eighth of a superblock before each sub-block pair:
+// a 10-token block computes ~450 cycles per superblock, and its 53 prefetches issued in one
+// burst at the superblock's start left the kernel at 0.6× its L2 rate from DRAM. Spread out,
+// both cores read 1.5× the bytes per second (4–8 KiB level, 12 KiB slower; docs/BENCHMARKS.md,
+// "Q6_K decode batches: prefetch spread over the superblock").
+constexpr uint64_t kQ6KDecodePf = 6144;
 template <int NT>
 void GemvQ6KTok(const uint8_t* wg, const uint8_t* next, bool pf, int64_t nsb,
                 const BlockQ8K* const* a, const int32_t* /*pairs*/, float* y, int64_t ldy) {
@@ -186,12 +192,12 @@ void GemvQ6KTok(const uint8_t* wg, const uint8_t* next, bool pf, int64_t nsb,
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* wq = wg + sb * kQ6KSb;
     const uint8_t* meta = wq + kQ6KQuant;
-    if (pf) PfGroupStream<kQ6KSb>(wg, next, nsb, sb);
 #pragma GCC unroll 1
     for (int pp = 0; pp < 8; pp += 2)
 #pragma GCC unroll 2
       for (int odd = 0; odd < 2; ++odd) {
         const int p = pp + odd;
+        if (pf) PfGroupStreamPart<kQ6KSb, kQ6KDecodePf, 8>(wg, next, nsb, sb, p);
         __m512i s0[NT], s1[NT];
 #pragma GCC unroll 16
         for (int t = 0; t < NT; ++t) s0[t] = s1[t] = _mm512_setzero_si512();
