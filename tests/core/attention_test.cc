@@ -143,7 +143,7 @@ TEST(Attention, EveryIsaMatchesTheDoubleFormula) {
 TEST(Attention, ARowIsBitIdenticalAloneInATileAndAcrossRunSplits) {
   for (Isa isa : kernels::AvailableIsas()) {
     const auto& k = kernels::KernelsFor(isa);
-    for (int64_t hd : {128, 24}) {
+    for (int64_t hd : {128, 24, 8}) {
       SCOPED_TRACE(std::string(kernels::IsaName(isa)) + " hd " + std::to_string(hd));
       const Head h = MakeHead(hd, 200, 7);
       const auto q = Queries(48, hd, 2.0f, 8);
@@ -160,11 +160,15 @@ TEST(Attention, ARowIsBitIdenticalAloneInATileAndAcrossRunSplits) {
         EXPECT_EQ(0, std::memcmp(alone.data(), full.data() + i * hd, static_cast<size_t>(hd) * 4))
             << "row " << i;
       }
-      // Six rows (one token's GQA group) against the same rows inside the 48.
-      const std::vector<std::vector<float>> six(q.begin() + 12, q.begin() + 18);
-      const std::vector<int64_t> six_vis(n_vis.begin() + 12, n_vis.begin() + 18);
-      const auto part = RunTile(k, h, six, six_vis, 16);
-      EXPECT_EQ(0, std::memcmp(part.data(), full.data() + 12 * hd, part.size() * 4));
+      // Six rows (one token's GQA group) against the same rows inside the 48; and 12 and 13
+      // rows, either side of the AVX-512 table's switch between its two P·V passes.
+      for (int64_t n : {6, 12, 13}) {
+        const std::vector<std::vector<float>> some(q.begin() + 12, q.begin() + 12 + n);
+        const std::vector<int64_t> some_vis(n_vis.begin() + 12, n_vis.begin() + 12 + n);
+        const auto part = RunTile(k, h, some, some_vis, 16);
+        EXPECT_EQ(0, std::memcmp(part.data(), full.data() + 12 * hd, part.size() * 4))
+            << n << " rows";
+      }
     }
   }
 }

@@ -1,14 +1,18 @@
 // AVX-512 f32 kernels: the attention tile and SwiGLU's silu(gate)·up.
 //
-// The attention tile (AttnTile in core/kernels/kernels.h). Query rows go across the 16
-// lanes of a vector: the tile's queries are transposed once, so every score is a chain of FMAs
-// over head_dim with one key element broadcast per step, the softmax runs lane-wise (each lane
-// its own row, no horizontal sums) and P·V broadcasts one value element per step. A lane's
-// arithmetic never depends on the other lanes, which is what makes a token's result independent
-// of its batch. Like the other wide files: intrinsics and plain C in an anonymous namespace.
+// The attention tile (AttnTile in core/kernels/kernels.h). For the scores, query rows go
+// across the 16 lanes of a vector: the tile's queries are transposed once, so every score is a
+// chain of FMAs over head_dim with one key element broadcast per step, and the softmax runs
+// lane-wise (each lane its own row, no horizontal sums). For P·V of a small tile (a decode
+// token's GQA group) the value elements go across the lanes and one P entry is broadcast per row
+// and position; larger tiles keep the rows across the lanes. Either way each output is its own
+// chain of operations that never depends on the other rows, which is what makes a token's
+// result independent of its batch. Like the other wide files: intrinsics and plain C in an
+// anonymous namespace.
 //
-// Scratch (floats): Qt [head_dim][Rp] · scale, then S/P [Lp][Rp], then Ot [head_dim][Rp], with
-// Rp the rows rounded up to 16 and Lp the largest n_vis rounded up to 16.
+// Scratch (floats): Qt [head_dim][Rp] · scale, then S/P [Lp][Rp], then (above kRowsAcrossD
+// rows) Ot [head_dim][Rp], with Rp the rows rounded up to 16 and Lp the largest n_vis rounded
+// up to 16.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -21,7 +25,14 @@ using seekd::kernels::AttnTile;
 
 constexpr int kLanes = 16;
 constexpr int kPosTile = 8;  // positions per score microkernel: 8 × 3 accumulators at most
-constexpr int kDimTile = 8;  // value elements per P·V microkernel
+constexpr int kDimTile = 8;    // value elements per P·V microkernel, rows across the lanes
+constexpr int kDimChunk = 64;  // value elements per P·V microkernel: 4 vectors
+constexpr int kRowChunk = 6;   // rows per P·V microkernel: 6 × 4 accumulators
+// P·V with the value elements across the lanes up to this many rows: a whole 6-row tile (the
+// 1.5B model's GQA group; head_dim 128, 64–512 positions in L2) takes 0.61–0.67× the time it took
+// with the rows across the lanes, 12 rows 0.72–0.77×; above 16 rows the rows-across-lanes pass is
+// level or faster (docs/BENCHMARKS.md, "Decode attention: P·V across the head dimension").
+constexpr int64_t kRowsAcrossD = 12;
 
 // e^x: 2^n · p(r) with r = x − n·ln2, |r| ≤ ln2/2, and a degree-6 Taylor polynomial
 // (relative error below 2e-7). x is clamped to [−87, 88]: below, ≈ 1e-38 instead of 0 (the
@@ -66,7 +77,66 @@ constexpr ScoreFn kScoreFns[kPosTile] = {ScoreTile<RV, 1>, ScoreTile<RV, 2>, Sco
                                          ScoreTile<RV, 4>, ScoreTile<RV, 5>, ScoreTile<RV, 6>,
                                          ScoreTile<RV, 7>, ScoreTile<RV, 8>};
 
-// Ot[d0 .. d0+8) for RV·16 rows: Σ over positions j < n_pos of P[j] · V[j][d], in order of j.
+// out_i[d0 .. d0+64) for rows i0 .. i0+NR: Σ over positions j < n_pos of P[i][j] · V[j][d], in
+// order of j, times inv[i]. The value elements go across the lanes (V's rows are contiguous) and
+// P[i][j] is broadcast, so a decode tile of a few rows (a GQA group: 6 of 16 lanes) does one
+// FMA per row and 16 elements, not one per 16 lanes; each output is the same chain of FMAs
+// (fma(p, v, acc), j ascending, from zero) as with the rows across the lanes, so its bits do
+// not depend on the tile. Lanes past head_dim are masked off.
+template <int NR>
+void ValueRows(const AttnTile& t, const float* pt, int64_t rp, int64_t n_pos, int64_t i0,
+               int64_t d0, const float* inv) {
+  constexpr int kVecs = kDimChunk / kLanes;
+  __mmask16 m[kVecs];
+#pragma GCC unroll 8
+  for (int u = 0; u < kVecs; ++u) {
+    const int64_t left = t.head_dim - d0 - u * kLanes;
+    m[u] = left >= kLanes ? static_cast<__mmask16>(0xffff)
+           : left <= 0    ? static_cast<__mmask16>(0)
+                          : static_cast<__mmask16>((1u << left) - 1);
+  }
+  __m512 acc[NR][kVecs];
+#pragma GCC unroll 8
+  for (int i = 0; i < NR; ++i)
+#pragma GCC unroll 8
+    for (int u = 0; u < kVecs; ++u) acc[i][u] = _mm512_setzero_ps();
+  // One flat loop over the positions (nested run and position loops made GCC store all the
+  // accumulators to the stack on every position).
+  int64_t r = 0, left = t.run[0];
+  const float* vrow = t.v[0] + d0;
+  for (int64_t j = 0; j < n_pos; ++j, --left, vrow += t.kv_stride) {
+    while (left == 0) {
+      ++r;
+      left = t.run[r];
+      vrow = t.v[r] + d0;
+    }
+    __m512 v[kVecs];
+#pragma GCC unroll 8
+    for (int u = 0; u < kVecs; ++u) v[u] = _mm512_maskz_loadu_ps(m[u], vrow + u * kLanes);
+    const float* pj = pt + j * rp + i0;
+#pragma GCC unroll 8
+    for (int i = 0; i < NR; ++i) {
+      const __m512 b = _mm512_set1_ps(pj[i]);
+#pragma GCC unroll 8
+      for (int u = 0; u < kVecs; ++u) acc[i][u] = _mm512_fmadd_ps(b, v[u], acc[i][u]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < NR; ++i) {
+    const __m512 s = _mm512_set1_ps(inv[i0 + i]);
+#pragma GCC unroll 8
+    for (int u = 0; u < kVecs; ++u)
+      _mm512_mask_storeu_ps(t.out[i0 + i] + d0 + u * kLanes, m[u], _mm512_mul_ps(acc[i][u], s));
+  }
+}
+
+using ValueFn = void (*)(const AttnTile&, const float*, int64_t, int64_t, int64_t, int64_t,
+                         const float*);
+constexpr ValueFn kValueFns[kRowChunk] = {ValueRows<1>, ValueRows<2>, ValueRows<3>,
+                                          ValueRows<4>, ValueRows<5>, ValueRows<6>};
+
+// Ot[d0 .. d0+8) for RV·16 rows, the rows across the lanes: the same sums as ValueRows, with
+// one value element broadcast per step (the faster of the two above kRowsAcrossD rows).
 template <int RV>
 void ValueTile(const AttnTile& t, const float* pt, int64_t rp, int64_t n_pos, int64_t d0,
                float* ot) {
@@ -92,10 +162,8 @@ void ValueTile(const AttnTile& t, const float* pt, int64_t rp, int64_t n_pos, in
 template <int RV>
 void AttendRv(const AttnTile& t, int64_t max_vis) {
   const int64_t hd = t.head_dim, rows = t.n_rows, rp = RV * kLanes;
-  const int64_t lp = (max_vis + kLanes - 1) / kLanes * kLanes;
   float* qt = t.scratch;       // [hd][rp]
-  float* st = qt + hd * rp;    // [lp][rp]
-  float* ot = st + lp * rp;    // [hd][rp]
+  float* st = qt + hd * rp;    // [max_vis][rp]
   int32_t n_vis[RV * kLanes];  // 0 for the padding lanes: every position masked
   for (int64_t i = 0; i < rp; ++i) n_vis[i] = i < rows ? static_cast<int32_t>(t.n_vis[i]) : 0;
   for (int64_t d = 0; d < hd; ++d)
@@ -137,9 +205,18 @@ void AttendRv(const AttnTile& t, int64_t max_vis) {
     _mm512_storeu_ps(inv + v * kLanes, _mm512_div_ps(_mm512_set1_ps(1.0f), sum));
   }
 
-  for (int64_t d0 = 0; d0 < hd; d0 += kDimTile) ValueTile<RV>(t, st, rp, max_vis, d0, ot);
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t d = 0; d < hd; ++d) t.out[i][d] = ot[d * rp + i] * inv[i];
+  if (rows <= kRowsAcrossD) {
+    for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
+      const int64_t nr = rows - i0 < kRowChunk ? rows - i0 : kRowChunk;
+      for (int64_t d0 = 0; d0 < hd; d0 += kDimChunk)
+        kValueFns[nr - 1](t, st, rp, max_vis, i0, d0, inv);
+    }
+  } else {
+    float* ot = st + (max_vis + kLanes - 1) / kLanes * kLanes * rp;  // [hd][rp]
+    for (int64_t d0 = 0; d0 < hd; d0 += kDimTile) ValueTile<RV>(t, st, rp, max_vis, d0, ot);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t d = 0; d < hd; ++d) t.out[i][d] = ot[d * rp + i] * inv[i];
+  }
 }
 
 }  // namespace
