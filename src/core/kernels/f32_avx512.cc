@@ -24,7 +24,7 @@ namespace {
 using seekd::kernels::AttnTile;
 
 constexpr int kLanes = 16;
-constexpr int kPosTile = 8;  // positions per score microkernel: 8 × 3 accumulators at most
+constexpr int kPosTile = 8;    // positions per score microkernel: 8 × 3 accumulators at most
 constexpr int kDimTile = 8;    // value elements per P·V microkernel, rows across the lanes
 constexpr int kDimChunk = 64;  // value elements per P·V microkernel: 4 vectors
 constexpr int kRowChunk = 6;   // rows per P·V microkernel: 6 × 4 accumulators
