@@ -15,6 +15,7 @@
 // up to 16.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "core/kernels/kernels.h"
@@ -24,6 +25,11 @@ namespace {
 using seekd::kernels::AttnTile;
 
 constexpr int kLanes = 16;
+constexpr int64_t kPfPositions = 16;  // attention's K/V prefetch: positions ahead of the scores
+
+// Prefetches as asm statements (GCC can drop __builtin_prefetch loops as dead code).
+inline void PfL1(const char* p) { __asm__ volatile("prefetcht0 %0" : : "m"(*p)); }
+inline void PfL2(const char* p) { __asm__ volatile("prefetcht1 %0" : : "m"(*p)); }
 constexpr int kPosTile = 8;    // positions per score microkernel: 8 × 3 accumulators at most
 constexpr int kDimTile = 8;    // value elements per P·V microkernel, rows across the lanes
 constexpr int kDimChunk = 64;  // value elements per P·V microkernel: 4 vectors
@@ -169,11 +175,29 @@ void AttendRv(const AttnTile& t, int64_t max_vis) {
   for (int64_t d = 0; d < hd; ++d)
     for (int64_t i = 0; i < rp; ++i) qt[d * rp + i] = i < rows ? t.q[i][d] * t.scale : 0.0f;
 
-  // Scores: positions in tiles of up to 8 key rows, walking the runs.
+  // Scores: positions in tiles of up to 8 key rows, walking the runs. A second cursor runs
+  // kPfPositions ahead and prefetches each position's key row into L1 and its value row into
+  // L2: in decode they come from DRAM, in 1 KiB strides the hardware prefetcher loses at every
+  // page.
   const float* kp[kPosTile];
   int64_t r = 0, p = 0;
+  int64_t ra = 0, pa = 0, ja = 0;
+  const int64_t row_bytes = hd * static_cast<int64_t>(sizeof(float));
   for (int64_t j0 = 0; j0 < max_vis; j0 += kPosTile) {
     const int np = static_cast<int>(max_vis - j0 < kPosTile ? max_vis - j0 : kPosTile);
+    for (const int64_t end = std::min(max_vis, j0 + kPosTile + kPfPositions); ja < end;
+         ++ja, ++pa) {
+      while (pa >= t.run[ra]) {
+        ++ra;
+        pa = 0;
+      }
+      const auto* krow = reinterpret_cast<const char*>(t.k[ra] + pa * t.kv_stride);
+      const auto* vrow = reinterpret_cast<const char*>(t.v[ra] + pa * t.kv_stride);
+      for (int64_t b = 0; b < row_bytes; b += 64) {
+        PfL1(krow + b);
+        PfL2(vrow + b);
+      }
+    }
     for (int i = 0; i < np; ++i) {
       while (p >= t.run[r]) {
         ++r;
