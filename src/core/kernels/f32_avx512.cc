@@ -19,17 +19,17 @@
 #include <cstdint>
 
 #include "core/kernels/kernels.h"
+#include "core/kernels/prefetch.h"
 
 namespace {
 
 using seekd::kernels::AttnTile;
+using seekd::kernels::PrefetchL1;
+using seekd::kernels::PrefetchL2;
 
 constexpr int kLanes = 16;
 constexpr int64_t kPfPositions = 16;  // attention's K/V prefetch: positions ahead of the scores
 
-// Prefetches as asm statements (GCC can drop __builtin_prefetch loops as dead code).
-inline void PfL1(const char* p) { __asm__ volatile("prefetcht0 %0" : : "m"(*p)); }
-inline void PfL2(const char* p) { __asm__ volatile("prefetcht1 %0" : : "m"(*p)); }
 constexpr int kPosTile = 8;    // positions per score microkernel: 8 × 3 accumulators at most
 constexpr int kDimTile = 8;    // value elements per P·V microkernel, rows across the lanes
 constexpr int kDimChunk = 64;  // value elements per P·V microkernel: 4 vectors
@@ -194,8 +194,8 @@ void AttendRv(const AttnTile& t, int64_t max_vis) {
       const auto* krow = reinterpret_cast<const char*>(t.k[ra] + pa * t.kv_stride);
       const auto* vrow = reinterpret_cast<const char*>(t.v[ra] + pa * t.kv_stride);
       for (int64_t b = 0; b < row_bytes; b += 64) {
-        PfL1(krow + b);
-        PfL2(vrow + b);
+        PrefetchL1(krow + b);
+        PrefetchL2(vrow + b);
       }
     }
     for (int i = 0; i < np; ++i) {

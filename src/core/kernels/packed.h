@@ -30,6 +30,7 @@
 
 #include "core/dtype.h"
 #include "core/kernels/kernels.h"
+#include "core/kernels/prefetch.h"  // PrefetchL2, for the packed decode kernels
 
 namespace seekd::kernels {
 

@@ -105,8 +105,8 @@ struct Float {
                      _mm256_setzero_ps()};
       for (int64_t u = 0; u < units; ++u) {
         if (u % kLine == 0) {
-          PfT1(a + u * T::kBytes + 2048);
-          PfT1(a + gs + u * T::kBytes + 2048);
+          PrefetchL2(a + u * T::kBytes + 2048);
+          PrefetchL2(a + gs + u * T::kBytes + 2048);
         }
 #pragma GCC unroll 4
         for (int j = 0; j < 4; ++j)

@@ -109,7 +109,7 @@ inline void PfLinear(const uint8_t* wg, int64_t nsb, int64_t sb, bool more) {
   const uint64_t l0 = (static_cast<uint64_t>(sb) * kStep + kDecodePrefetch) / 64;
   const uint64_t l1 = (static_cast<uint64_t>(sb + 1) * kStep + kDecodePrefetch) / 64;
   for (uint64_t l = l0; l < l1; ++l)
-    if (more || 64 * l < len) PfT1(wg + 64 * l);
+    if (more || 64 * l < len) PrefetchL2(wg + 64 * l);
 }
 
 // The kernels' f32 accumulators acc[h][t] (half h0 + h, token t): from y, or zero when `first`,
