@@ -250,11 +250,10 @@ int Register() {
                 BM_PackedGemv, v.t, v.pg, kb << 10, n_tok, false, int64_t{1536})
                 ->Unit(benchmark::kMillisecond);
             if (n_tok == 1 || n_tok == 10)
-              benchmark::RegisterBenchmark(("gemv/" + gemv_name + "/" + size + "/K8960/" +
-                                            std::to_string(n_tok) + "tok")
-                                               .c_str(),
-                                           BM_PackedGemv, v.t, v.pg, kb << 10, n_tok, false,
-                                           int64_t{8960})
+              benchmark::RegisterBenchmark(
+                  ("gemv/" + gemv_name + "/" + size + "/K8960/" + std::to_string(n_tok) + "tok")
+                      .c_str(),
+                  BM_PackedGemv, v.t, v.pg, kb << 10, n_tok, false, int64_t{8960})
                   ->Unit(benchmark::kMillisecond);
           }
       // The GEMM on decode-batch sizes from DRAM: where it overtakes gemv_multi.
