@@ -13,9 +13,10 @@
 // the sign trick and widens every chunk (four uops per 32).
 //
 // Kernels run over one group's 8-row halves: decode (gemv) both halves and one token at a time,
-// decode batches and prefill (gemv_multi, gemm) one half and up to 4 tokens (all that fits the 16
-// registers: per token an int16 sum, an int32 sum and the f32 accumulator). The prefill panel is
-// the activation rows as quantize_q8a / quantize_q8k write them, copied.
+// decode batches and prefill (gemv_multi, gemm) one half and up to 5 tokens (Q6_K 4): per token
+// an int16 and an int32 sum stay in registers, and GCC keeps the f32 accumulators, touched once
+// per superblock, on the stack. More tokens per call unpack each weight vector for more dots.
+// The prefill panel is the activation rows as quantize_q8a / quantize_q8k write them, copied.
 #include <immintrin.h>
 
 #include <cstddef>
@@ -34,7 +35,7 @@ constexpr int kGroupRows = 16;
 #include "core/kernels/packed_layouts.inc"   // NOLINT(bugprone-suspicious-include)
 #include "core/kernels/packed_prefetch.inc"  // NOLINT(bugprone-suspicious-include)
 
-constexpr int kMaxTok = 4;     // tokens per multi-token kernel call
+constexpr int kMaxTok = 5;     // tokens per multi-token kernel call, at most (KType::max_tok)
 constexpr int kTokBlock = 64;  // prefill tokens whose K-chunk of activations stays in L2
 constexpr int kChunkSb = 6;    // prefill K-chunk in superblocks: a group's chunk stays in L1
 
@@ -118,7 +119,7 @@ template <int NH, int NT>
 inline void LoadAcc(__m256 (&acc)[NH][NT], const float* y, int64_t ldy, int h0, bool first) {
 #pragma GCC unroll 2
   for (int h = 0; h < NH; ++h)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t)
       acc[h][t] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(y + t * ldy + 8 * (h0 + h));
 }
@@ -126,7 +127,7 @@ template <int NH, int NT>
 inline void StoreAcc(const __m256 (&acc)[NH][NT], float* y, int64_t ldy, int h0) {
 #pragma GCC unroll 2
   for (int h = 0; h < NH; ++h)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * ldy + 8 * (h0 + h), acc[h][t]);
 }
 // acc = fma((float) isum, fl(w_scale · da), acc): every type's float step, da the f32 at the
@@ -165,7 +166,7 @@ void Q4KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint
   const uint8_t* wq = wg + sb0 * kQ4KSb + 32 * h0;                // half h0's quants
   const uint8_t* meta = wg + sb0 * kQ4KSb + kQ4KQuant + 16 * h0;  // and its meta
   const uint8_t* ab[NT];                                          // token t's superblock
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) ab[t] = a[t] + sb0 * sizeof(BlockQ8K);
   for (int64_t sb = sb0; sb < sb1; ++sb, wq += kQ4KSb, meta += kQ4KSb) {
     if (pf) PfLinear<kQ4KSb>(wg, nsb, sb, next != nullptr);
@@ -179,7 +180,7 @@ void Q4KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint
         for (int h = 0; h < NH; ++h) {
           const __m256i raw = Load(wq + (j / 2) * 512 + v * 64 + 32 * h);
           const __m256i q = _mm256_and_si256(j % 2 == 0 ? raw : _mm256_srli_epi16(raw, 4), m0f);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
           for (int t = 0; t < NT; ++t) {
             const uint8_t* a4 = ab[t] + kQs + 32 * j + 4 * v;
             s[h][t] = v == 0 ? Dot(q, a4) : DotAdd(s[h][t], q, a4);
@@ -189,14 +190,14 @@ void Q4KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint
 #pragma GCC unroll 2
       for (int h = 0; h < NH; ++h) {
         const __m256i sc = Q4KScale(meta - 16 * h0, j, dup[h]);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int t = 0; t < NT; ++t) {
           isc[h][t] = j == 0 ? _mm256_madd_epi16(s[h][t], sc) : ScaleAdd(isc[h][t], s[h][t], sc);
         }
       }
     }
     alignas(16) int32_t bs[NT][4];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) {
       const auto* b = reinterpret_cast<const __m128i*>(ab[t] + kBsums);
       _mm_store_si128(reinterpret_cast<__m128i*>(bs[t]),
@@ -208,11 +209,11 @@ void Q4KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint
       const __m256 d = Half8(meta + 16 * hh);
       const __m256 ndmin = _mm256_xor_ps(Half8(meta + 32 + 16 * hh), sign);
       __m256i mp[4];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int q = 0; q < 4; ++q)
         mp[q] = _mm256_cvtepu8_epi16(
             _mm_loadu_si128(reinterpret_cast<const __m128i*>(meta + 192 + 32 * q + 16 * hh)));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int t = 0; t < NT; ++t) {
         __m256i ms = _mm256_madd_epi16(mp[0], Bcast4(bs[t]));
 #pragma GCC unroll 3
@@ -222,7 +223,7 @@ void Q4KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint
         acc[h][t] = ScaledFma(ms, ndmin, ab[t], acc[h][t]);
       }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) ab[t] += sizeof(BlockQ8K);
   }
   StoreAcc(acc, y, ldy, h0);
@@ -265,7 +266,7 @@ void Q6KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint
   const uint8_t* wq = wg + sb0 * kQ6KSb;                          // running pointers, as in Q4KRun
   const uint8_t* meta = wg + sb0 * kQ6KSb + kQ6KQuant + 16 * h0;  // half h0's meta
   const uint8_t* ab[NT];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) ab[t] = a[t] + sb0 * sizeof(BlockQ8K);
   for (int64_t sb = sb0; sb < sb1; ++sb, wq += kQ6KSb, meta += kQ6KSb) {
     if (pf) PfLinear<kQ6KSb>(wg, nsb, sb, next != nullptr);
@@ -287,7 +288,7 @@ void Q6KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint
             const int off = 64 * c + 32 * h;
             const __m256i q =
                 Q6Chunk(Load(wh + 256 * (j / 2) + off), Load(wh + 2048 + 256 * (j / 4) + off), j);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
             for (int t = 0; t < NT; ++t) {
               const uint8_t* a4 = ab[t] + kQs + 16 * j + 4 * c;
               s[h][t] = c % 2 == 0 ? Dot(q, a4) : DotAdd(s[h][t], q, a4);
@@ -295,7 +296,7 @@ void Q6KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint
           }
 #pragma GCC unroll 2
         for (int h = 0; h < NH; ++h)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
           for (int t = 0; t < NT; ++t) {
             isc[h][t] = j == 0 && half == 0 ? _mm256_madd_epi16(s[h][t], sc[h])
                                             : ScaleAdd(isc[h][t], s[h][t], sc[h]);
@@ -305,7 +306,7 @@ void Q6KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint
 #pragma GCC unroll 2
     for (int h = 0; h < NH; ++h) {
       const __m256 d = Half8(meta + 16 * h);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int t = 0; t < NT; ++t) {
         // The −32 offset: Σ_j sc_j · bsum_j, the bsums' int16 pairs against the scale pairs.
         const auto* bp = reinterpret_cast<const int32_t*>(ab[t] + kBsums);
@@ -317,7 +318,7 @@ void Q6KRun(const uint8_t* wg, int64_t nsb, int h0, int sb0, int sb1, const uint
         acc[h][t] = ScaledFma(tot, d, ab[t], acc[h][t]);
       }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) ab[t] += sizeof(BlockQ8K);
   }
   StoreAcc(acc, y, ldy, h0);
@@ -355,7 +356,7 @@ void B32Run(const uint8_t* wg, int64_t nb, int h0, int b0, int b1, const uint8_t
   __m256 acc[NH][NT];
   LoadAcc(acc, y, ldy, h0, first);
   const uint8_t* ab[NT];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) ab[t] = a[t] + b0 * sizeof(BlockQ8A);
   for (int64_t b = b0; b < b1; ++b) {
     if (pf) PfLinear<kQB + kScaleBytes>(wg, nb, b, next != nullptr);  // pairs: a linear stream
@@ -366,18 +367,18 @@ void B32Run(const uint8_t* wg, int64_t nb, int h0, int b0, int b1, const uint8_t
 #pragma GCC unroll 2
       for (int h = 0; h < NH; ++h) {
         __m256i s[NT];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int v = 0; v < 4; ++v) {
           const __m256i raw = Load(wq + 64 * v + 32 * h);
           const __m256i lo = _mm256_and_si256(raw, m0f);
           const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m0f);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
           for (int t = 0; t < NT; ++t) {
             s[t] = v == 0 ? Dot(lo, ab[t] + kAq) : DotAdd(s[t], lo, ab[t] + kAq + 4 * v);
             s[t] = DotAdd(s[t], hi, ab[t] + kAq + 16 + 4 * v);
           }
         }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int t = 0; t < NT; ++t)  // Σ (q − 8)·a = Σ q·a − 8·Σ a
           isum[h][t] = _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones),
                                         _mm256_slli_epi32(Bcast4(ab[t] + kAsum), 3));
@@ -389,7 +390,7 @@ void B32Run(const uint8_t* wg, int64_t nb, int h0, int b0, int b1, const uint8_t
         for (int h = 0; h < NH; ++h) {
           const __m256i ws = _mm256_xor_si256(Load(wq + 64 * c + 32 * h), k80);
           const __m256i aw = _mm256_abs_epi8(ws);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
           for (int t = 0; t < NT; ++t)
             isum[h][t] = SignDotAdd(c == 0 ? _mm256_setzero_si256() : isum[h][t], aw, ws,
                                     ab[t] + kAq + 4 * c, ones);
@@ -398,10 +399,10 @@ void B32Run(const uint8_t* wg, int64_t nb, int h0, int b0, int b1, const uint8_t
 #pragma GCC unroll 2
     for (int h = 0; h < NH; ++h) {
       const __m256 dw = Half8(wd + 16 * h);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int t = 0; t < NT; ++t) acc[h][t] = ScaledFma(isum[h][t], dw, ab[t], acc[h][t]);
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) ab[t] += sizeof(BlockQ8A);
   }
   StoreAcc(acc, y, ldy, h0);
@@ -416,11 +417,16 @@ using RunFn = void (*)(const uint8_t*, int64_t, int, int, int, const uint8_t* co
                        int64_t, bool, bool, const uint8_t*);
 struct KType {
   uint64_t (*group_bytes)(int64_t n_cols);
-  int64_t unit;        // columns per activation block
-  uint64_t block;      // bytes per activation block
-  int chunk;           // prefill K-chunk in blocks (1536 columns: a group's chunk stays in L1)
+  int64_t unit;    // columns per activation block
+  uint64_t block;  // bytes per activation block
+  int chunk;       // prefill K-chunk in blocks (1536 columns: a group's chunk stays in L1)
+  // Tokens per call, at most: 5 for Q4_K, Q8_0 and Q4_0; 4 for Q6_K, whose 5-token kernel runs
+  // short of registers (bench/kernels gemv/<type>/avx2/256KB/10tok, 10 = 5 + 5 against
+  // 4 + 3 + 3 on a Zen 3, 3 alternating runs: Q4_K 1.11-1.20x, Q4_0 1.04-1.20x, Q8_0 0.97-1.05x,
+  // Q6_K 0.84-0.99x).
+  int max_tok;
   RunFn gemv;          // both halves, one token
-  RunFn tok[kMaxTok];  // one half, 1 … kMaxTok tokens
+  RunFn tok[kMaxTok];  // one half, 1 … max_tok tokens
 };
 
 // Decode: each group's both halves at once (the broadcasts serve 16 rows), prefetched 4 KiB
@@ -439,12 +445,12 @@ void Gemv(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, f
 }
 
 // Tokens [t0, t1) (rows of nu blocks) against half h of group wg over blocks [u0, u1), in calls
-// of at most kMaxTok tokens as even as they go; the first call prefetches when pf.
+// of at most max_tok tokens as even as they go; the first call prefetches when pf.
 template <const KType* kT>
 inline void TokenRange(const uint8_t* wg, int64_t nu, int h, int u0, int u1, const uint8_t* a,
                        int64_t t0, int64_t t1, float* y, int64_t ldy, bool first, bool pf,
                        const uint8_t* next) {
-  const int64_t n = t1 - t0, nblk = (n + kMaxTok - 1) / kMaxTok;
+  const int64_t n = t1 - t0, nblk = (n + kT->max_tok - 1) / kT->max_tok;
   const uint64_t row = static_cast<uint64_t>(nu) * kT->block;
   for (int64_t b = 0; b < nblk; ++b) {
     const int64_t s0 = t0 + n * b / nblk, s1 = t0 + n * (b + 1) / nblk;
@@ -454,7 +460,7 @@ inline void TokenRange(const uint8_t* wg, int64_t nu, int h, int u0, int u1, con
   }
 }
 
-// Decode batches (2 … 16 tokens): per group and half, the tokens in blocks of up to 4; the first
+// Decode batches (2 … 16 tokens): per group and half, the tokens in blocks of up to 5; the first
 // pass brings the group in from memory, the others find it in L1/L2.
 template <const KType* kT>
 void GemvMulti(const uint8_t* w, int64_t n_rows, int64_t n_cols, const void* x, int64_t n_tok,
@@ -505,23 +511,32 @@ void PackPanel(const void* src, int64_t n_tokens, int64_t n_cols, int64_t t0, in
                 static_cast<uint64_t>(e - t0 * kGroupRows) * row);
 }
 
-constexpr KType kQ4K = {GroupBytesQ4K,    256,
-                        sizeof(BlockQ8K), 6,
-                        Q4KRun<2, 1>,     {Q4KRun<1, 1>, Q4KRun<1, 2>, Q4KRun<1, 3>, Q4KRun<1, 4>}};
-constexpr KType kQ6K = {GroupBytesQ6K,    256,
-                        sizeof(BlockQ8K), 6,
-                        Q6KRun<2, 1>,     {Q6KRun<1, 1>, Q6KRun<1, 2>, Q6KRun<1, 3>, Q6KRun<1, 4>}};
+constexpr KType kQ4K = {GroupBytesQ4K,
+                        256,
+                        sizeof(BlockQ8K),
+                        6,
+                        5,
+                        Q4KRun<2, 1>,
+                        {Q4KRun<1, 1>, Q4KRun<1, 2>, Q4KRun<1, 3>, Q4KRun<1, 4>, Q4KRun<1, 5>}};
+constexpr KType kQ6K = {GroupBytesQ6K,
+                        256,
+                        sizeof(BlockQ8K),
+                        6,
+                        4,
+                        Q6KRun<2, 1>,
+                        {Q6KRun<1, 1>, Q6KRun<1, 2>, Q6KRun<1, 3>, Q6KRun<1, 4>, nullptr}};
 uint64_t GroupBytesQ8(int64_t n_cols) { return GroupBytes(n_cols, false); }
 uint64_t GroupBytesQ4(int64_t n_cols) { return GroupBytes(n_cols, true); }
 // Q8_0 (kQ4 false) and Q4_0.
 template <bool kQ4>
-constexpr KType kB32 = {
-    kQ4 ? GroupBytesQ4 : GroupBytesQ8,
-    32,
-    sizeof(BlockQ8A),
-    48,
-    B32Run<kQ4, 2, 1>,
-    {B32Run<kQ4, 1, 1>, B32Run<kQ4, 1, 2>, B32Run<kQ4, 1, 3>, B32Run<kQ4, 1, 4>}};
+constexpr KType kB32 = {kQ4 ? GroupBytesQ4 : GroupBytesQ8,
+                        32,
+                        sizeof(BlockQ8A),
+                        48,
+                        5,
+                        B32Run<kQ4, 2, 1>,
+                        {B32Run<kQ4, 1, 1>, B32Run<kQ4, 1, 2>, B32Run<kQ4, 1, 3>, B32Run<kQ4, 1, 4>,
+                         B32Run<kQ4, 1, 5>}};
 
 template <const KType* kT>
 seekd::kernels::PackedGemm Make(seekd::kernels::ActFormat act, const char* layout,
