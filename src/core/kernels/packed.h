@@ -35,7 +35,9 @@
 namespace seekd::kernels {
 
 // The VNNI variants (amx = false) or the AMX prefill over the same layouts (amx = true; gemv
-// and packing stay VNNI's). All-null when the type has none or AMX is not usable.
+// and packing stay VNNI's). All-null when the type has none or AMX is not usable. Compiled for
+// AVX-512 like its kernels: call it only where the AVX-512 table is available (even with
+// amx = true, an unoptimized build may zero the result with AVX-512 stores before the check).
 PackedGemm PackedGemmFor(DType t, bool amx);
 // Whether AMX int8 tiles work here: the CPU has them, the kernel grants this process tile data
 // (arch_prctl), and SEEKD_AMX is not "0". Asked once.
