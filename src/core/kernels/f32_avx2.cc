@@ -18,14 +18,12 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/kernels/attn_walk.h"
 #include "core/kernels/kernels.h"
-#include "core/kernels/prefetch.h"
 
 namespace {
 
 using seekd::kernels::AttnTile;
-using seekd::kernels::PrefetchL1;
-using seekd::kernels::PrefetchL2;
 
 constexpr int kLanes = 8;
 constexpr int64_t kPfPositions = 16;  // K/V prefetch: positions ahead of the scores
@@ -125,24 +123,6 @@ constexpr ValueFn kValueByVecs[kDimVecs] = {ValueRows<NR, 1>, ValueRows<NR, 2>, 
                                             ValueRows<NR, 4>};
 constexpr const ValueFn* kValueFns[kRowChunk] = {kValueByVecs<1>, kValueByVecs<2>, kValueByVecs<3>};
 
-// Prefetches the key row (into L1) and value row (into L2) of positions [ja, end), walking the
-// runs with the cursor (ra, pa).
-inline void PrefetchRows(const AttnTile& t, int64_t end, int64_t* ja, int64_t* ra, int64_t* pa) {
-  const int64_t row_bytes = t.head_dim * static_cast<int64_t>(sizeof(float));
-  for (; *ja < end; ++*ja, ++*pa) {
-    while (*pa >= t.run[*ra]) {
-      ++*ra;
-      *pa = 0;
-    }
-    const auto* krow = reinterpret_cast<const char*>(t.k[*ra] + *pa * t.kv_stride);
-    const auto* vrow = reinterpret_cast<const char*>(t.v[*ra] + *pa * t.kv_stride);
-    for (int64_t b = 0; b < row_bytes; b += 64) {
-      PrefetchL1(krow + b);
-      PrefetchL2(vrow + b);
-    }
-  }
-}
-
 // Softmax per lane over its own positions (j < n_vis of the lane's row): the others become
 // exact zeros; inv[lane] = 1 / Σ.
 void Softmax(float* st, int64_t rp, int64_t max_vis, const int32_t* n_vis, float* inv) {
@@ -205,18 +185,12 @@ void AttendF32Avx2(const AttnTile& t) {
   // Scores: positions in tiles of up to kPosTile key rows, walking the runs, each tile against
   // every pair of row vectors; a second cursor prefetches kPfPositions ahead.
   const float* kp[kPosTile];
-  int64_t r = 0, p = 0, ra = 0, pa = 0, ja = 0;
+  AttnRunCursor keys, ahead;
+  int64_t ja = 0;
   for (int64_t j0 = 0; j0 < max_vis; j0 += kPosTile) {
     const int np = static_cast<int>(std::min<int64_t>(max_vis - j0, kPosTile));
-    PrefetchRows(t, std::min(max_vis, j0 + kPosTile + kPfPositions), &ja, &ra, &pa);
-    for (int i = 0; i < np; ++i) {
-      while (p >= t.run[r]) {
-        ++r;
-        p = 0;
-      }
-      kp[i] = t.k[r] + p * t.kv_stride;
-      ++p;
-    }
+    PrefetchKvRows(t, std::min(max_vis, j0 + kPosTile + kPfPositions), &ja, &ahead);
+    NextKeyRows(t, np, &keys, kp);
     for (int64_t c0 = 0; c0 < rp; c0 += kRowVecs * kLanes) {
       if (rp - c0 >= kRowVecs * kLanes)
         kScoreFns<kRowVecs>[np - 1](qt, rp, c0, hd, kp, st + j0 * rp);

@@ -18,14 +18,15 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/kernels/attn_walk.h"
 #include "core/kernels/kernels.h"
-#include "core/kernels/prefetch.h"
 
 namespace {
 
+using seekd::kernels::AttnRunCursor;
 using seekd::kernels::AttnTile;
-using seekd::kernels::PrefetchL1;
-using seekd::kernels::PrefetchL2;
+using seekd::kernels::NextKeyRows;
+using seekd::kernels::PrefetchKvRows;
 
 constexpr int kLanes = 16;
 constexpr int64_t kPfPositions = 16;  // attention's K/V prefetch: positions ahead of the scores
@@ -176,36 +177,14 @@ void AttendRv(const AttnTile& t, int64_t max_vis) {
     for (int64_t i = 0; i < rp; ++i) qt[d * rp + i] = i < rows ? t.q[i][d] * t.scale : 0.0f;
 
   // Scores: positions in tiles of up to 8 key rows, walking the runs. A second cursor runs
-  // kPfPositions ahead and prefetches each position's key row into L1 and its value row into
-  // L2: in decode they come from DRAM, in 1 KiB strides the hardware prefetcher loses at every
-  // page.
+  // kPfPositions ahead and prefetches each position's K and V rows (attn_walk.h).
   const float* kp[kPosTile];
-  int64_t r = 0, p = 0;
-  int64_t ra = 0, pa = 0, ja = 0;
-  const int64_t row_bytes = hd * static_cast<int64_t>(sizeof(float));
+  AttnRunCursor keys, ahead;
+  int64_t ja = 0;
   for (int64_t j0 = 0; j0 < max_vis; j0 += kPosTile) {
     const int np = static_cast<int>(max_vis - j0 < kPosTile ? max_vis - j0 : kPosTile);
-    for (const int64_t end = std::min(max_vis, j0 + kPosTile + kPfPositions); ja < end;
-         ++ja, ++pa) {
-      while (pa >= t.run[ra]) {
-        ++ra;
-        pa = 0;
-      }
-      const auto* krow = reinterpret_cast<const char*>(t.k[ra] + pa * t.kv_stride);
-      const auto* vrow = reinterpret_cast<const char*>(t.v[ra] + pa * t.kv_stride);
-      for (int64_t b = 0; b < row_bytes; b += 64) {
-        PrefetchL1(krow + b);
-        PrefetchL2(vrow + b);
-      }
-    }
-    for (int i = 0; i < np; ++i) {
-      while (p >= t.run[r]) {
-        ++r;
-        p = 0;
-      }
-      kp[i] = t.k[r] + p * t.kv_stride;
-      ++p;
-    }
+    PrefetchKvRows(t, std::min(max_vis, j0 + kPosTile + kPfPositions), &ja, &ahead);
+    NextKeyRows(t, np, &keys, kp);
     kScoreFns<RV>[np - 1](qt, rp, hd, kp, st + j0 * rp);
   }
 
