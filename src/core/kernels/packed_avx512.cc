@@ -4,10 +4,11 @@
 // of an inline function for baseline code.
 //
 // Speed notes (measured with the prototype behind docs/BENCHMARKS.md's GEMM section):
-//   - VNNI prefill: 16 rows × 16 tokens per microkernel, two 8-token halves chunk-outer (8
-//     independent vpdpbusd chains); per block 128 vpdpbusd with the 4 activation bytes as an
-//     embedded {1to16} broadcast, 49 other vector uops (cvt, scale product, fma per token, one
-//     vcvtph2ps): at most 128 / 177 = 72% of the vpdpbusd peak, 60–70% reached.
+//   - VNNI prefill: 16 rows × 16 tokens per microkernel, chunk-outer with all 16 tokens'
+//     vpdpbusd chains at once (8 at a time left the multiplier idle part of each chain's
+//     latency); per block 128 vpdpbusd with the 4 activation bytes as an embedded {1to16}
+//     broadcast, and per token a scale product and an fma that take a multiplier slot each:
+//     at most 128 / 160 = 80% of the vpdpbusd peak, 65–72% reached.
 //   - AMX prefill: 2 row groups × 2 token tiles of tdpbssd per 32-k block on a signed copy of the
 //     weights; C goes through a hot 4 KB buffer after every block for the per-block scales.
 //   - Decode: memory-bound; one row group at a time, one linear stream of block pairs with a
@@ -78,45 +79,41 @@ void UnpackQ4Group(const uint8_t* wp, int nblk, uint8_t* out) {
   }
 }
 
-// One 16-row group × one 16-token tile over nblk blocks of the Q8_0 pair layout from an even
-// block (wp). The 16 f32 accumulators are indexed only by unrolled constants so they stay in
-// registers (a runtime index spills them).
-void Micro16x16(const uint8_t* wp, const uint8_t* ap, int nblk, float* y, int64_t ldy, int ntok,
-                bool first) {
-  __m512 acc[16];
-#pragma GCC unroll 16
-  for (int t = 0; t < 16; ++t)
-    acc[t] = (first || t >= ntok) ? _mm512_setzero_ps() : _mm512_loadu_ps(y + t * ldy);
+// One 16-row group × the first NT tokens of a tile over nblk blocks of the Q8_0 pair layout
+// from an even block (wp); NT chains per 64-byte chunk (packed_common.inc, "Prefill
+// microkernels").
+template <int NT>
+void MicroQ8(const uint8_t* wp, const uint8_t* ap, int nblk, float* y, int64_t ldy, int ntok,
+             bool first) {
+  alignas(64) float accm[NT][16];
+  LoadTileSums<NT>(accm, y, ldy, ntok, first);
   for (int b = 0; b < nblk; ++b, ap += kPanelBlock) {
     const uint8_t* wq = wp + QuantOff(b, false);
-    const __m512 dw = _mm512_cvtph_ps(
-        _mm256_load_si256(reinterpret_cast<const __m256i*>(wp + ScaleOff(b, false))));
     const auto* aq = reinterpret_cast<const int32_t*>(ap);
     const auto* da = reinterpret_cast<const float*>(ap + 512);
     const auto* corr = reinterpret_cast<const int32_t*>(ap + 576);
-#pragma GCC unroll 2
-    for (int h = 0; h < 2; ++h) {
-      if (h * 8 >= ntok) break;  // a short tile (a decode batch): skip the empty half
-      __m512i isum[8];
+    __m512i isum[NT];
+#pragma GCC unroll 16
+    for (int i = 0; i < NT; ++i) isum[i] = BcastLoad(corr + i);  // starts at −C·Σa
 #pragma GCC unroll 8
-      for (int i = 0; i < 8; ++i) isum[i] = BcastLoad(corr + h * 8 + i);  // starts at −C·Σa
-#pragma GCC unroll 8
-      for (int c = 0; c < 8; ++c) {
-        const __m512i w = LoadChunk(wq + 64 * c);
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; ++i) isum[i] = DpbusdBcast(isum[i], w, aq + (h * 8 + i) * 8 + c);
-      }
-#pragma GCC unroll 8
-      for (int i = 0; i < 8; ++i) {
-        const __m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(da[h * 8 + i]));
-        acc[h * 8 + i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), s, acc[h * 8 + i]);
-      }
+    for (int c = 0; c < 8; ++c) {
+      const __m512i w = LoadChunk(wq + 64 * c);
+#pragma GCC unroll 16
+      for (int i = 0; i < NT; ++i) isum[i] = DpbusdBcast(isum[i], w, aq + i * 8 + c);
+    }
+    const __m512 dw = _mm512_cvtph_ps(
+        _mm256_load_si256(reinterpret_cast<const __m256i*>(wp + ScaleOff(b, false))));
+#pragma GCC unroll 16
+    for (int i = 0; i < NT; ++i) {
+      const __m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(da[i]));
+      _mm512_store_ps(accm[i],
+                      _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), s, _mm512_load_ps(accm[i])));
     }
   }
-#pragma GCC unroll 16
-  for (int t = 0; t < 16; ++t)
-    if (t < ntok) _mm512_storeu_ps(y + t * ldy, acc[t]);
+  StoreTileSums<NT>(accm, y, ldy, ntok);
 }
+// Q8_0's tile microkernel; Q4_0 runs it on its unpacked nibbles.
+constexpr TileMicroFn kMicroQ8 = MicroByTile<MicroQ8<8>, MicroQ8<16>>;
 
 // Loop nest: K-chunk > 16 row groups > token tile > row group. A token tile's panel slice stays
 // in L1 across the 16 groups, their weights in L2 across token tiles; the f32 partial sums go
@@ -142,9 +139,9 @@ void GemmVnni(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* p
             if (tt == 0) UnpackQ4Group(wp, nblk, buf);
             wp = buf;
           }
-          Micro16x16(wp, panel + static_cast<uint64_t>(tt * nb + kb) * kPanelBlock, nblk,
-                     y + static_cast<int64_t>(tt) * kTileTok * n_rows + g * 16, n_rows,
-                     MinI(kTileTok, static_cast<int>(n_tokens - tt * kTileTok)), kb == 0);
+          kMicroQ8(wp, panel + static_cast<uint64_t>(tt * nb + kb) * kPanelBlock, nblk,
+                   y + static_cast<int64_t>(tt) * kTileTok * n_rows + g * 16, n_rows,
+                   MinI(kTileTok, static_cast<int>(n_tokens - tt * kTileTok)), kb == 0);
         }
     }
   }

@@ -108,42 +108,36 @@ void UnpackQ4KGroup(const uint8_t* wg, int64_t nsb, int sb0, int n, uint8_t* out
   }
 }
 
-// One group × one 16-token tile over n unpacked superblocks, one 8-token half at a time (its
-// accumulators, integer sums and sub-block chains fit the registers; the second half re-reads
-// the unpacked weights from L1/L2).
-void MicroQ4K(const uint8_t* ub0, const uint8_t* ap0, int n, float* y, int64_t ldy, int ntok,
-              bool first) {
-  for (int h = 0; h * 8 < ntok; ++h) {  // a short tile (a decode batch) skips the empty half
-    __m512 acc[8];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i)
-      acc[i] = (first || h * 8 + i >= ntok) ? _mm512_setzero_ps()
-                                            : _mm512_loadu_ps(y + (h * 8 + i) * ldy);
-    const uint8_t* ub = ub0;
-    const uint8_t* ap = ap0;
-    for (int s = 0; s < n; ++s, ub += kQ4KUnpacked, ap += kQ4KPanel) {
-      const auto* aq = reinterpret_cast<const int32_t*>(ap) + h * 8 * 64;
-      const auto* da = reinterpret_cast<const float*>(ap + 4096) + h * 8;
-      const auto* bs = reinterpret_cast<const int32_t*>(ap + 4160) + h * 8 * 4;
-      __m512i isc[8];
-      ScaledSums8<8>(ub, aq, isc);
-      const __m512 d = _mm512_load_ps(reinterpret_cast<const float*>(ub + 4608));
-      const __m512 ndmin = _mm512_load_ps(reinterpret_cast<const float*>(ub + 4672));
-      const __m512i mp[4] = {_mm512_load_si512(ub + 4736), _mm512_load_si512(ub + 4800),
-                             _mm512_load_si512(ub + 4864), _mm512_load_si512(ub + 4928)};
-#pragma GCC unroll 8
-      for (int i = 0; i < 8; ++i) {
-        const __m512 dav = _mm512_set1_ps(da[i]);
-        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isc[i]), _mm512_mul_ps(d, dav), acc[i]);
-        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(MinTerm(mp, bs + i * 4)),
-                                 _mm512_mul_ps(ndmin, dav), acc[i]);
-      }
+// One group × the first NT (8 or 16) tokens of a tile over n unpacked superblocks; the f32 sums
+// in L1 beside the integer ones (ScaledSums).
+template <int NT>
+void MicroQ4KTile(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t ldy, int ntok,
+                  bool first) {
+  alignas(64) float accm[NT][16];
+  alignas(64) int32_t isc[NT][16];
+  LoadTileSums<NT>(accm, y, ldy, ntok, first);
+  for (int s = 0; s < n; ++s, ub += kQ4KUnpacked, ap += kQ4KPanel) {
+    const auto* da = reinterpret_cast<const float*>(ap + 4096);
+    const auto* bs = reinterpret_cast<const int32_t*>(ap + 4160);
+    ScaledSums<8, NT>(ub, reinterpret_cast<const int32_t*>(ap), isc);
+    const __m512 d = _mm512_load_ps(reinterpret_cast<const float*>(ub + 4608));
+    const __m512 ndmin = _mm512_load_ps(reinterpret_cast<const float*>(ub + 4672));
+    const __m512i mp[4] = {_mm512_load_si512(ub + 4736), _mm512_load_si512(ub + 4800),
+                           _mm512_load_si512(ub + 4864), _mm512_load_si512(ub + 4928)};
+#pragma GCC unroll 16
+    for (int i = 0; i < NT; ++i) {
+      const __m512 dav = _mm512_set1_ps(da[i]);
+      __m512 acc = _mm512_load_ps(accm[i]);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(isc[i])), _mm512_mul_ps(d, dav),
+                            acc);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(MinTerm(mp, bs + i * 4)), _mm512_mul_ps(ndmin, dav),
+                            acc);
+      _mm512_store_ps(accm[i], acc);
     }
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i)
-      if (h * 8 + i < ntok) _mm512_storeu_ps(y + (h * 8 + i) * ldy, acc[i]);
   }
+  StoreTileSums<NT>(accm, y, ldy, ntok);
 }
+
 // Decode batches prefetch Q4_K's one stream 12 KiB ahead, one token 4 KiB (kDecodePrefetch).
 // With both cores streaming (two kernels_bench processes, 512 MB each), 12 KiB read 1.10–1.19×
 // the 8 KiB of the two-region layout for 4-token batches and 1.16–1.23× 8 KiB in this layout
@@ -454,8 +448,8 @@ PackedGemm PackedQ4KGemm(bool amx) {
   p.panel_bytes = PanelBytesQ4K;
   p.pack_panel = PackPanelQ4K;
   p.gemm = amx ? GemmQ4KAmx
-               : GemmK<UnpackQ4KGroup, MicroQ4K, GroupBytesQ4K, kQ4KUnpacked, kQ4KPanel, kQ4KChunk,
-                       kQ4KQuant, kQ4KMeta>;
+               : GemmK<UnpackQ4KGroup, MicroByTile<MicroQ4KTile<8>, MicroQ4KTile<16>>,
+                       GroupBytesQ4K, kQ4KUnpacked, kQ4KPanel, kQ4KChunk, kQ4KQuant, kQ4KMeta>;
   return p;
 }
 

@@ -100,41 +100,33 @@ void UnpackQ6KGroup(const uint8_t* wg, int64_t nsb, int sb0, int n, uint8_t* out
   }
 }
 
-// One group × one 16-token tile over n unpacked superblocks, one 8-token half at a time (as
-// Q4_K's MicroQ4K).
-void MicroQ6K(const uint8_t* ub0, const uint8_t* ap0, int n, float* y, int64_t ldy, int ntok,
-              bool first) {
-  for (int h = 0; h * 8 < ntok; ++h) {  // a short tile (a decode batch) skips the empty half
-    __m512 acc[8];
+// One group × the first NT (8 or 16) tokens of a tile over n unpacked superblocks (as Q4_K's
+// MicroQ4KTile).
+template <int NT>
+void MicroQ6KTile(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t ldy, int ntok,
+                  bool first) {
+  alignas(64) float accm[NT][16];
+  alignas(64) int32_t isc[NT][16];
+  LoadTileSums<NT>(accm, y, ldy, ntok, first);
+  for (int s = 0; s < n; ++s, ub += kQ6KUnpacked, ap += kQ6KPanel) {
+    const auto* da = reinterpret_cast<const float*>(ap + 4096);
+    const auto* bs = reinterpret_cast<const int32_t*>(ap + 4160);
+    ScaledSums<16, NT>(ub, reinterpret_cast<const int32_t*>(ap), isc);
+    // The offset: 32 · Σ_j sc_j · bsum_j per row, eight vpdpwssd over the pairs.
+    const __m512 d = _mm512_load_ps(reinterpret_cast<const float*>(ub + 5120));
+#pragma GCC unroll 16
+    for (int i = 0; i < NT; ++i) {
+      __m512i ms = BcastLoad(&kZero);
 #pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i)
-      acc[i] = (first || h * 8 + i >= ntok) ? _mm512_setzero_ps()
-                                            : _mm512_loadu_ps(y + (h * 8 + i) * ldy);
-    const uint8_t* ub = ub0;
-    const uint8_t* ap = ap0;
-    for (int s = 0; s < n; ++s, ub += kQ6KUnpacked, ap += kQ6KPanel) {
-      const auto* aq = reinterpret_cast<const int32_t*>(ap) + h * 8 * 64;
-      const auto* da = reinterpret_cast<const float*>(ap + 4096) + h * 8;
-      const auto* bs = reinterpret_cast<const int32_t*>(ap + 4160) + h * 8 * 8;
-      __m512i isc[8];
-      ScaledSums8<16>(ub, aq, isc);
-      // The offset: 32 · Σ_j sc_j · bsum_j per row, eight vpdpwssd over the pairs.
-      const __m512 d = _mm512_load_ps(reinterpret_cast<const float*>(ub + 5120));
-#pragma GCC unroll 8
-      for (int i = 0; i < 8; ++i) {
-        __m512i ms = BcastLoad(&kZero);
-#pragma GCC unroll 8
-        for (int q = 0; q < 8; ++q)
-          ms = DpwssdBcast(ms, LoadChunk(ub + 5184 + 64 * q), bs + i * 8 + q);
-        const __m512i tot = _mm512_sub_epi32(isc[i], _mm512_slli_epi32(ms, 5));
-        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot), _mm512_mul_ps(d, _mm512_set1_ps(da[i])),
-                                 acc[i]);
-      }
+      for (int q = 0; q < 8; ++q)
+        ms = DpwssdBcast(ms, LoadChunk(ub + 5184 + 64 * q), bs + i * 8 + q);
+      const __m512i tot = _mm512_sub_epi32(_mm512_load_si512(isc[i]), _mm512_slli_epi32(ms, 5));
+      _mm512_store_ps(
+          accm[i], _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot), _mm512_mul_ps(d, _mm512_set1_ps(da[i])),
+                                   _mm512_load_ps(accm[i])));
     }
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i)
-      if (h * 8 + i < ntok) _mm512_storeu_ps(y + (h * 8 + i) * ldy, acc[i]);
   }
+  StoreTileSums<NT>(accm, y, ldy, ntok);
 }
 
 // Decode: per superblock, sixteen independent chains (one per sub-block), the same float order.
@@ -261,8 +253,8 @@ PackedGemm PackedQ6KGemm() {
   p.gemv_multi = GemvMultiK<kQ6KTok, 10, GroupBytesQ6K>;
   p.panel_bytes = PanelBytesQ6K;
   p.pack_panel = PackPanelQ6K;
-  p.gemm = GemmK<UnpackQ6KGroup, MicroQ6K, GroupBytesQ6K, kQ6KUnpacked, kQ6KPanel, kQ6KChunk,
-                 kQ6KQuant, kQ6KMeta>;
+  p.gemm = GemmK<UnpackQ6KGroup, MicroByTile<MicroQ6KTile<8>, MicroQ6KTile<16>>, GroupBytesQ6K,
+                 kQ6KUnpacked, kQ6KPanel, kQ6KChunk, kQ6KQuant, kQ6KMeta>;
   return p;
 }
 
