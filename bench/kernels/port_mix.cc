@@ -1,8 +1,11 @@
 // What the int8 kernels' other instructions cost next to vpdpbusd on this core: a loop of twelve
 // independent register-only vpdpbusd chains (the rate bench-model calls the int8 peak), and the
 // same loop with three more instructions of one kind, or with its activation operands loaded.
-// Prints TSC ticks per loop turn and the ratio to the bare loop: an instruction that shares
-// vpdpbusd's pipes adds about 3/12 = 0.25, one that runs on other pipes about nothing.
+// Prints TSC ticks per loop turn and the ratio to the bare loop, per vpdpbusd: an instruction
+// that shares vpdpbusd's pipes adds about 3/12 = 0.25, one that runs on other pipes about
+// nothing. Two more variants issue 16 vpdpbusd over 8 or 16 chains: with 8, each chain's
+// latency leaves the pipes idle part of the time (the prefill microkernels run 16,
+// docs/BENCHMARKS.md, "Prefill: sixteen chains").
 //
 // It sizes the decode-batch and prefill kernels' bounds (docs/BENCHMARKS.md, "What a vpdpbusd
 // costs alongside it"): each vpmulld, vpdpwssd, vmulps or vfmadd that a kernel issues per
@@ -29,6 +32,10 @@ alignas(64) int g_buf[1024];
 #define SEEKD_TWELVE \
   SEEKD_DP(0) SEEKD_DP(1) SEEKD_DP(2) SEEKD_DP(3) SEEKD_DP(4) SEEKD_DP(5) \
   SEEKD_DP(6) SEEKD_DP(7) SEEKD_DP(8) SEEKD_DP(9) SEEKD_DP(10) SEEKD_DP(11)
+#define SEEKD_EIGHT_TWICE \
+  SEEKD_DP(0) SEEKD_DP(1) SEEKD_DP(2) SEEKD_DP(3) SEEKD_DP(4) SEEKD_DP(5) SEEKD_DP(6) SEEKD_DP(7) \
+  SEEKD_DP(0) SEEKD_DP(1) SEEKD_DP(2) SEEKD_DP(3) SEEKD_DP(4) SEEKD_DP(5) SEEKD_DP(6) SEEKD_DP(7)
+#define SEEKD_SIXTEEN SEEKD_TWELVE SEEKD_DP(19) SEEKD_DP(20) SEEKD_DP(21) SEEKD_DP(22)
 #define SEEKD_THREE(op) \
   op " %%zmm14, %%zmm15, %%zmm16\n" op " %%zmm14, %%zmm15, %%zmm17\n" \
   op " %%zmm14, %%zmm15, %%zmm18\n"
@@ -47,6 +54,8 @@ enum Variant {
   kBcastEach,
   kBcastRegEach,
   kBcastRegHalf,
+  kChains8,
+  kChains16,
   kVariants
 };
 
@@ -63,7 +72,11 @@ const char* const kNames[kVariants] = {
     "12 with a {1to16} operand each",
     "12 with 12 vpbroadcastd",
     "12 with 6 vpbroadcastd (each used twice)",
+    "16 vpdpbusd over 8 chains",
+    "16 vpdpbusd over 16 chains",
 };
+// vpdpbusd per loop turn of each variant.
+constexpr int kDots[kVariants] = {12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 16, 16};
 
 template <Variant V>
 double TicksPerTurn(long turns) {
@@ -116,6 +129,8 @@ double TicksPerTurn(long turns) {
                       SEEKD_DPR(6, 19, 14) SEEKD_DPR(7, 19, 15) SEEKD_DPR(8, 20, 14)
                           SEEKD_DPR(9, 20, 15) SEEKD_DPR(10, 21, 14) SEEKD_DPR(11, 21, 15)::"r"(p)
           : "memory");
+    if constexpr (V == kChains8) __asm__ volatile(SEEKD_EIGHT_TWICE ::"r"(p) : "memory");
+    if constexpr (V == kChains16) __asm__ volatile(SEEKD_SIXTEEN ::"r"(p) : "memory");
   }
   return static_cast<double>(__rdtsc() - t0) / static_cast<double>(turns);
 }
@@ -126,6 +141,7 @@ constexpr Runner kRunners[kVariants] = {
     TicksPerTurn<kFma>,       TicksPerTurn<kMulps>,        TicksPerTurn<kMaddwd>,
     TicksPerTurn<kAdd>,       TicksPerTurn<kCvt>,          TicksPerTurn<kAndShift>,
     TicksPerTurn<kBcastEach>, TicksPerTurn<kBcastRegEach>, TicksPerTurn<kBcastRegHalf>,
+    TicksPerTurn<kChains8>,   TicksPerTurn<kChains16>,
 };
 
 }  // namespace
@@ -144,7 +160,8 @@ int main(int argc, char** argv) {
     for (int v = 0; v < kVariants; ++v) {
       const double base = kRunners[kBare](kTurns);
       const double t = kRunners[v](kTurns);
-      std::printf("  %-44s %6.2f ticks/turn  x%.3f\n", kNames[v], t, t / base);
+      std::printf("  %-44s %6.2f ticks/turn  x%.3f\n", kNames[v], t,
+                  t / kDots[v] / (base / kDots[kBare]));
     }
   }
   return 0;
