@@ -148,11 +148,12 @@ void GemmVnni(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* p
 }
 
 // Decode, one row group at a time: its one linear stream of block pairs, prefetched ahead
-// (GemvVnni) and on into the next group of the range. Four groups at a time (four streams in
-// flight, each broadcast serving four) decoded 0.66–0.96× as fast on Zen 5 (docs/BENCHMARKS.md,
-// "One stream per row group: Q8_0 and Q4_0"). Per block two independent vpdpbusd chains, the
-// correction at the end; successive blocks overlap out of order, so the one f32 chain per group is
-// the only dependence across blocks.
+// (GemvVnni) and on into the next group of the range, half a pair's lines before each block (one
+// burst per pair read 0.90× (Q8_0) / 0.93× (Q4_0) as fast from DRAM on one core). Four groups at a
+// time (four streams in flight, each broadcast serving four) decoded 0.66–0.96× as fast on Zen 5
+// (docs/BENCHMARKS.md, "One stream per row group: Q8_0 and Q4_0"). Per block two independent
+// vpdpbusd chains, the correction at the end; successive blocks overlap out of order, so the one
+// f32 chain per group is the only dependence across blocks.
 template <bool kQ4, uint64_t kDist>
 void GemvVnniD(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x, float* y,
                int64_t g0, int64_t g1) {
@@ -166,11 +167,11 @@ void GemvVnniD(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void*
     const uint8_t* next = g + 1 < g1 ? wg + gstride : nullptr;
     __m512 acc = _mm512_setzero_ps();
     for (int64_t p = 0; p < np; ++p) {
-      PfGroupStream<PB, kDist>(wg, next, np, p);
 #pragma GCC unroll 2
       for (int h = 0; h < 2; ++h) {
         const int64_t b = 2 * p + h;
         if (b >= nb) break;
+        PfGroupStreamPart<PB, kDist, 2>(wg, next, np, p, h);  // half the pair's lines per block
         const uint8_t* q = wg + QuantOff(b, kQ4);
         const auto* aq = reinterpret_cast<const int32_t*>(a[b].qs);
         __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();

@@ -144,19 +144,20 @@ void MicroQ4KTile(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t
 // for 10; 4 KiB read 0.84× (docs/BENCHMARKS.md, "One stream per row group").
 constexpr uint64_t kQ4KDecodePf = 12288;
 // Decode, one superblock of one group: eight independent chains (one per sub-block) folded
-// into acc in the group's float order.
+// into acc in the group's float order. Its prefetch runs kDecodeSpreadPf ahead in the group's one
+// stream, a quarter per sub-block pair.
 inline __m512 GemvQ4KStep(const uint8_t* wg, const uint8_t* next, int64_t nsb, int64_t sb,
                           const BlockQ8K& a, __m512 acc) {
   const __m512 sign = _mm512_set1_ps(-0.0f);
   const uint8_t* wq = wg + sb * kQ4KSb;
   const uint8_t* meta = wq + kQ4KQuant;
-  PfGroupStream<kQ4KSb>(wg, next, nsb, sb);
   const auto* aq = reinterpret_cast<const int32_t*>(a.qs);
   __m512i isum[8];
 #pragma GCC unroll 8
   for (int j = 0; j < 8; ++j) isum[j] = _mm512_setzero_si512();
 #pragma GCC unroll 4
-  for (int p = 0; p < 4; ++p)
+  for (int p = 0; p < 4; ++p) {
+    PfGroupStreamPart<kQ4KSb, kDecodeSpreadPf, 4>(wg, next, nsb, sb, p);
 #pragma GCC unroll 8
     for (int v = 0; v < 8; ++v) {
       __m512i lo, hi16;
@@ -164,6 +165,7 @@ inline __m512 GemvQ4KStep(const uint8_t* wg, const uint8_t* next, int64_t nsb, i
       isum[2 * p] = DpbusdBcast(isum[2 * p], lo, aq + (2 * p) * 8 + v);
       isum[2 * p + 1] = DpbusdBcast(isum[2 * p + 1], hi16, aq + (2 * p + 1) * 8 + v);
     }
+  }
   // The odd sub-blocks' sums are 16× (high nibbles in place): the even scales take the same
   // factor and the total is shifted back, exactly (a multiple of 16, |16·Σ| < 2^29).
   __m512i isc = _mm512_mullo_epi32(isum[0], _mm512_slli_epi32(ScaleOf(meta, 0), 4));

@@ -130,18 +130,18 @@ void MicroQ6KTile(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t
 }
 
 // Decode: per superblock, sixteen independent chains (one per sub-block), the same float order.
-// Its prefetch runs 4 KiB ahead in the group's one stream (8 KiB read level).
+// Its prefetch runs kDecodeSpreadPf ahead in the group's one stream, a quarter per u.
 inline __m512 GemvQ6KStep(const uint8_t* wg, const uint8_t* next, int64_t nsb, int64_t sb,
                           const BlockQ8K& a, __m512 acc) {
   const uint8_t* wq = wg + sb * kQ6KSb;
   const uint8_t* meta = wq + kQ6KQuant;
-  PfGroupStream<kQ6KSb>(wg, next, nsb, sb);
   const auto* aq = reinterpret_cast<const int32_t*>(a.qs);
   __m512i isum[16];
 #pragma GCC unroll 16
   for (int j = 0; j < 16; ++j) isum[j] = _mm512_setzero_si512();
 #pragma GCC unroll 4
-  for (int u = 0; u < 4; ++u)
+  for (int u = 0; u < 4; ++u) {
+    PfGroupStreamPart<kQ6KSb, kDecodeSpreadPf, 4>(wg, next, nsb, sb, u);
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
       const __m512i hb = _mm512_load_si512(wq + 2048 + 256 * u + 64 * c);
@@ -153,6 +153,7 @@ inline __m512 GemvQ6KStep(const uint8_t* wg, const uint8_t* next, int64_t nsb, i
         isum[j] = DpbusdBcast(isum[j], Q6Chunk(m < 2 ? n0 : n1, hb, j), aq + 4 * j + c);
       }
     }
+  }
   __m512i pairs[8];
 #pragma GCC unroll 8
   for (int q = 0; q < 8; ++q) pairs[q] = Q6Pairs(meta, q);
