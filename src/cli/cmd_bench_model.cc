@@ -89,12 +89,13 @@ int Run(const Options& o) {
   ThreadPool pool(threads);
   const kernels::Kernels& k = kernels::Active();
   if (!o.json) std::cerr << "measuring memory bandwidth and peak rates...\n";
-  // The machine is shared and noisy: bandwidth is measured before and after the runs and the
-  // best figure is the limit (the share reported is then a lower bound).
+  // The machine is shared and noisy: bandwidth and peak rates are measured before and after the
+  // runs and the best figures are the limits (the shares reported are then lower bounds).
   const uint64_t probe_bytes = static_cast<uint64_t>(std::max<int64_t>(o.probe_mib, 1)) << 20;
   double bandwidth = MeasureReadBandwidth(k, pool, probe_bytes);
   // The peak probe scales with --probe-mib so quick runs (tests, sanitizer builds) stay quick.
-  const PeakRates peak = MeasurePeakRates(k, pool, 20'000 * std::min<int64_t>(o.probe_mib, 1024));
+  const int64_t peak_iters = 20'000 * std::min<int64_t>(o.probe_mib, 1024);
+  PeakRates peak = MeasurePeakRates(k, pool, peak_iters);
 
   model::Forward fwd(llm, pool, k);
   model::ContiguousKv kv(c, std::max(o.prompt, o.gen) + 1);
@@ -132,6 +133,7 @@ int Run(const Options& o) {
     tg.push_back(static_cast<double>(o.gen) / dt_tg);
   }
   bandwidth = std::max(bandwidth, MeasureReadBandwidth(k, pool, probe_bytes));
+  peak = peak.Max(MeasurePeakRates(k, pool, peak_iters));
   const Stat spp = Summarize(pp), stg = Summarize(tg);
   const double bytes_per_token = static_cast<double>(llm.StreamedBytesPerToken());
   const double limit_tps = bandwidth / bytes_per_token;

@@ -18,12 +18,17 @@ double MeasureReadBandwidth(const kernels::Kernels& k, ThreadPool& pool,
                             uint64_t bytes = 1ull << 30, int reps = 3);
 
 struct PeakRates {
+  // The larger of each rate (two measurements of a noisy machine).
+  PeakRates Max(const PeakRates& o) const;
+
   double int8_macs_per_s = 0;  // vpdpbusd (AVX-512 VNNI) or vpmaddubsw (AVX2) chains
   double f32_macs_per_s = 0;   // FMA chains
   double amx_macs_per_s = 0;   // AMX tdpbssd on full tiles (0 when AMX is not usable)
   double bf16_macs_per_s = 0;  // vdpbf16ps chains (0 without AVX-512 BF16)
 };
-// iters: rounds of the 8-chain probe per thread per repetition (20M ≈ 0.1 s at full speed).
+// iters: rounds of the 12-chain probe per thread per repetition (20M ≈ 0.1 s at full speed).
+// Each thread's rate is its own MACs over its own time, best of 5 repetitions; the figure is
+// their sum.
 PeakRates MeasurePeakRates(const kernels::Kernels& k, ThreadPool& pool, int64_t iters = 20'000'000);
 
 }  // namespace seekd
