@@ -5,7 +5,7 @@
 // that shares vpdpbusd's pipes adds about 3/12 = 0.25, one that runs on other pipes about
 // nothing. Two more variants issue 16 vpdpbusd over 8 or 16 chains: with 8, each chain's
 // latency leaves the pipes idle part of the time (the prefill microkernels run 16,
-// docs/BENCHMARKS.md, "Prefill: sixteen chains").
+// docs/BENCHMARKS.md, "Sixteen chains per prefill tile; decode prefetch spread over the work").
 //
 // It sizes the decode-batch and prefill kernels' bounds (docs/BENCHMARKS.md, "What a vpdpbusd
 // costs alongside it"): each vpmulld, vpdpwssd, vmulps or vfmadd that a kernel issues per
