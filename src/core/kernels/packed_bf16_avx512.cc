@@ -17,16 +17,19 @@
 #include <cpuid.h>
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <type_traits>
 
 #include "core/kernels/packed.h"
 
 namespace {
 
-constexpr int kRows = 16, kTile = 16;
-constexpr int64_t kChunkPairs = 128;  // column pairs per K-chunk: a tile's 16 × 256 bf16 in L1
+constexpr int kRows = 16;
+constexpr int kTile = 12;             // tokens per tile: two groups × 12 tokens, 24 accumulators
+constexpr int64_t kChunkPairs = 128;  // column pairs per K-chunk: a tile's panel stays in L1
 constexpr int kGroupBlock = 16;       // row groups whose K-chunk (8 KB each) stays in L2
 
 #include "core/kernels/packed_float_layouts.inc"  // NOLINT(bugprone-suspicious-include)
@@ -47,8 +50,8 @@ void RoundRows(const void* xv, int64_t n_tokens, int64_t n_cols, int64_t t0, int
                uint8_t* panel) {
   const auto* x = static_cast<const float*>(xv);
   auto* o = reinterpret_cast<uint16_t*>(panel);
-  const int64_t e0 = t0 * kTile * n_cols;
-  const int64_t e1 = (t1 * kTile < n_tokens ? t1 * kTile : n_tokens) * n_cols;
+  const int64_t e0 = t0 * seekd::kernels::kPanelTokens * n_cols;
+  const int64_t e1 = std::min(t1 * seekd::kernels::kPanelTokens, n_tokens) * n_cols;
   int64_t i = e0;
   for (; i + 16 <= e1; i += 16)
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + i),
@@ -73,6 +76,7 @@ template <bool kDp>
 struct Variant {
   using X = std::conditional_t<kDp, uint32_t, float>;  // a pair of bf16, or one f32
   static constexpr int64_t kXPerPair = kDp ? 1 : 2;
+  static constexpr int64_t kPanelX = kChunkPairs * kXPerPair;  // panel elements per token
   using MicroFn = void (*)(const uint32_t*, const X*, int64_t, int64_t, int64_t, float*, int64_t,
                            bool);
   // One column pair p of one token into acc: the whole float order of a variant.
@@ -85,7 +89,8 @@ struct Variant {
     }
   }
 
-  // NT tokens × one group over column pairs [p0, p1): acc[t] += w_p · x[t]_p in order of p.
+  // NT tokens × one group over column pairs [p0, p1): acc[t] += w_p · x[t]_p in order of p. x
+  // points at token 0's pair p0, token t's ldx elements further.
   template <int NT>
   static void Micro(const uint32_t* wg, const X* x, int64_t ldx, int64_t p0, int64_t p1, float* y,
                     int64_t ldy, bool first) {
@@ -96,31 +101,86 @@ struct Variant {
     for (int64_t p = p0; p < p1; ++p) {
       const __m512i w = LoadPair(wg + p * kRows);
 #pragma GCC unroll 16
-      for (int t = 0; t < NT; ++t) acc[t] = Step(acc[t], w, x + t * ldx, p);
+      for (int t = 0; t < NT; ++t) acc[t] = Step(acc[t], w, x + t * ldx, p - p0);
     }
 #pragma GCC unroll 16
     for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
   }
-  static constexpr MicroFn kMicro[kTile] = {
-      Micro<1>, Micro<2>,  Micro<3>,  Micro<4>,  Micro<5>,  Micro<6>,  Micro<7>,  Micro<8>,
-      Micro<9>, Micro<10>, Micro<11>, Micro<12>, Micro<13>, Micro<14>, Micro<15>, Micro<16>};
 
-  // Prefill and decode batches: K-chunk > 16 row groups > token tile > row group. `panel` is
-  // the activation rows (bf16 for dpbf16, f32 for widen).
+  // NT tokens × two adjacent groups (wg, wg + gstride; outputs y and y + 16) over the tile's
+  // panel (kPanelX elements per token, from pair p0), each output in Step's order. Each
+  // broadcast activation feeds two groups, and one base register addresses every token.
+  template <int NT>
+  static void Micro2(const uint32_t* wg, int64_t gstride, const X* xp, int64_t p0, int64_t p1,
+                     float* y, int64_t ldy, bool first) {
+    __m512 a0[NT], a1[NT];
+#pragma GCC unroll 16
+    for (int t = 0; t < NT; ++t) {
+      a0[t] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(y + t * ldy);
+      a1[t] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(y + t * ldy + kRows);
+    }
+    const uint32_t* w0 = wg + p0 * kRows;
+    const uint32_t* w1 = w0 + gstride;
+    for (int64_t p = 0; p < p1 - p0; ++p) {
+      const __m512i u0 = LoadPair(w0 + p * kRows), u1 = LoadPair(w1 + p * kRows);
+      if constexpr (kDp) {
+#pragma GCC unroll 16
+        for (int t = 0; t < NT; ++t) {
+          const auto b =
+              reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(xp[t * kPanelX + p])));
+          a0[t] = _mm512_dpbf16_ps(a0[t], reinterpret_cast<__m512bh>(u0), b);
+          a1[t] = _mm512_dpbf16_ps(a1[t], reinterpret_cast<__m512bh>(u1), b);
+        }
+      } else {
+        const __m512 e0 = Even(u0), o0 = Odd(u0), e1 = Even(u1), o1 = Odd(u1);
+#pragma GCC unroll 16
+        for (int t = 0; t < NT; ++t) {
+          const __m512 xe = _mm512_set1_ps(xp[t * kPanelX + 2 * p]);
+          const __m512 xo = _mm512_set1_ps(xp[t * kPanelX + 2 * p + 1]);
+          a0[t] = _mm512_fmadd_ps(o0, xo, _mm512_fmadd_ps(e0, xe, a0[t]));
+          a1[t] = _mm512_fmadd_ps(o1, xo, _mm512_fmadd_ps(e1, xe, a1[t]));
+        }
+      }
+    }
+#pragma GCC unroll 16
+    for (int t = 0; t < NT; ++t) {
+      _mm512_storeu_ps(y + t * ldy, a0[t]);
+      _mm512_storeu_ps(y + t * ldy + kRows, a1[t]);
+    }
+  }
+  static constexpr MicroFn kMicro[kTile] = {Micro<1>, Micro<2>,  Micro<3>,  Micro<4>,
+                                            Micro<5>, Micro<6>,  Micro<7>,  Micro<8>,
+                                            Micro<9>, Micro<10>, Micro<11>, Micro<12>};
+  using Micro2Fn = void (*)(const uint32_t*, int64_t, const X*, int64_t, int64_t, float*, int64_t,
+                            bool);
+  static constexpr Micro2Fn kMicro2[kTile] = {Micro2<1>, Micro2<2>,  Micro2<3>,  Micro2<4>,
+                                              Micro2<5>, Micro2<6>,  Micro2<7>,  Micro2<8>,
+                                              Micro2<9>, Micro2<10>, Micro2<11>, Micro2<12>};
+
+  // Prefill and decode batches: K-chunk > 16 row groups > token tile (its K-chunk of
+  // activations copied into an L1 panel) > pair of row groups. `panel` is the activation rows
+  // (bf16 for dpbf16, f32 for widen).
   static void Gemm(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* panel,
                    int64_t n_tokens, float* y, int64_t g0, int64_t g1) {
     const auto* wp = reinterpret_cast<const uint32_t*>(w);
     const auto* x = reinterpret_cast<const X*>(panel);
-    const int64_t pairs = n_cols / 2, ldx = pairs * kXPerPair;
+    const int64_t pairs = n_cols / 2, ldx = pairs * kXPerPair, gstride = pairs * kRows;
+    alignas(64) X xp[kTile * kPanelX];
     for (int64_t p0 = 0; p0 < pairs; p0 += kChunkPairs) {
       const int64_t p1 = p0 + kChunkPairs < pairs ? p0 + kChunkPairs : pairs;
       for (int64_t gb = g0; gb < g1; gb += kGroupBlock) {
         const int64_t ge = gb + kGroupBlock < g1 ? gb + kGroupBlock : g1;
         for (int64_t t0 = 0; t0 < n_tokens; t0 += kTile) {
           const int nt = static_cast<int>(n_tokens - t0 < kTile ? n_tokens - t0 : kTile);
-          for (int64_t g = gb; g < ge; ++g)
-            kMicro[nt - 1](wp + g * pairs * kRows, x + t0 * ldx, ldx, p0, p1,
-                           y + t0 * n_rows + g * kRows, n_rows, p0 == 0);
+          for (int t = 0; t < nt; ++t)
+            std::memcpy(xp + t * kPanelX, x + (t0 + t) * ldx + p0 * kXPerPair,
+                        static_cast<size_t>((p1 - p0) * kXPerPair) * sizeof(X));
+          float* yt = y + t0 * n_rows;
+          int64_t g = gb;
+          for (; g + 2 <= ge; g += 2)
+            kMicro2[nt - 1](wp + g * gstride, gstride, xp, p0, p1, yt + g * kRows, n_rows, p0 == 0);
+          if (g < ge)
+            kMicro[nt - 1](wp + g * gstride, xp, kPanelX, p0, p1, yt + g * kRows, n_rows, p0 == 0);
         }
       }
     }
