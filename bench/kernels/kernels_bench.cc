@@ -182,6 +182,74 @@ void BM_PackedGemv(benchmark::State& state, DType t, kernels::PackedGemm pg, int
                           static_cast<int64_t>(row));
 }
 
+// Decode (n_tok tokens: gemv, or gemv_multi for a batch) over the 1.5B model's layer shapes, as the
+// engine walks them: q, k, v, o, gate, up (1536 columns) and down (8960 columns), each its own
+// allocation, layer after layer (about 512 MB in all, so every byte comes from DRAM). One thread
+// takes the first half of each matrix's row groups, as each of two engine threads does; against
+// gemv/<type>/512MB/1tok it shows what the short, separate streams cost (each matrix restarts the
+// prefetch).
+void BM_LayerWalk(benchmark::State& state, DType t, kernels::PackedGemm pg, int64_t n_tok) {
+  struct Shape {
+    int64_t n_rows, n_cols;
+  };
+  const Shape shapes[] = {{1536, 1536}, {256, 1536},  {256, 1536}, {1536, 1536},
+                          {8960, 1536}, {8960, 1536}, {1536, 8960}};
+  uint64_t layer_bytes = 0;
+  for (const Shape& s : shapes) layer_bytes += pg.bytes(s.n_rows, s.n_cols);
+  const int n_layers = static_cast<int>((uint64_t{1024} << 20) / layer_bytes) + 1;
+  using Buf = std::unique_ptr<uint8_t, void (*)(void*)>;
+  std::vector<Buf> mats;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0, 1);
+  std::vector<float> src(8960);
+  for (auto& v : src) v = dist(rng);
+  for (const Shape& s : shapes) {  // one packed copy per shape; the layers copy it
+    const uint64_t row = RowBytes(t, s.n_cols).value();
+    std::vector<uint8_t> wq(row * s.n_rows);
+    (void)Quantize(t, src.data(), wq.data(), s.n_cols);
+    for (int64_t r = 1; r < s.n_rows; ++r) std::memcpy(wq.data() + r * row, wq.data(), row);
+    const uint64_t n = pg.bytes(s.n_rows, s.n_cols);
+    mats.emplace_back(static_cast<uint8_t*>(std::aligned_alloc(64, (n + 63) / 64 * 64)), std::free);
+    pg.pack(wq.data(), s.n_rows, s.n_cols, mats.back().get());
+  }
+  for (int l = 1; l < n_layers; ++l)
+    for (size_t i = 0; i < std::size(shapes); ++i) {
+      const uint64_t n = pg.bytes(shapes[i].n_rows, shapes[i].n_cols);
+      mats.emplace_back(static_cast<uint8_t*>(std::aligned_alloc(64, (n + 63) / 64 * 64)),
+                        std::free);
+      std::memcpy(mats.back().get(), mats[i].get(), n);
+    }
+  const auto& k = kernels::Active();
+  std::vector<uint8_t> act1(static_cast<size_t>(kernels::ActRowBytes(t, 1536) * n_tok)),
+      act2(static_cast<size_t>(kernels::ActRowBytes(t, 8960) * n_tok));
+  const bool q8k = pg.act == kernels::ActFormat::kQ8K;
+  for (auto [n, a] : {std::pair{int64_t{1536}, &act1}, std::pair{int64_t{8960}, &act2}})
+    for (int64_t i = 0; i < n_tok; ++i) {
+      uint8_t* row = a->data() + i * kernels::ActRowBytes(t, n);
+      if (pg.act == kernels::ActFormat::kF32)
+        std::memcpy(row, src.data(), static_cast<size_t>(n) * sizeof(float));
+      else if (q8k)
+        k.quantize_q8k(src.data(), reinterpret_cast<kernels::BlockQ8K*>(row), n);
+      else
+        k.quantize_q8a(src.data(), reinterpret_cast<kernels::BlockQ8A*>(row), n);
+    }
+  std::vector<float> y(static_cast<size_t>(8960 * n_tok));
+  uint64_t bytes = 0;
+  for (auto _ : state)
+    for (size_t m = 0; m < mats.size(); ++m) {
+      const Shape& s = shapes[m % std::size(shapes)];
+      const int64_t g1 = s.n_rows / 16 / 2;
+      const uint8_t* x = s.n_cols == 1536 ? act1.data() : act2.data();
+      if (n_tok == 1)
+        pg.gemv(mats[m].get(), s.n_rows, s.n_cols, x, y.data(), 0, g1);
+      else
+        pg.gemv_multi(mats[m].get(), s.n_rows, s.n_cols, x, n_tok, y.data(), 0, g1);
+      bytes += pg.bytes(s.n_rows, s.n_cols) / 2;
+    }
+  benchmark::DoNotOptimize(y.data());
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+}
+
 void BM_ReadBandwidth(benchmark::State& state) {
   ThreadPool pool(static_cast<int>(state.range(0)));
   double bw = 0;
@@ -263,6 +331,13 @@ int Register() {
               ("batch/" + type + "/" + v.name + "/512MB/" + std::to_string(n_tok) + "tok").c_str(),
               BM_PackedGemv, v.t, v.pg, int64_t{512} << 20, n_tok, true, int64_t{1536})
               ->Unit(benchmark::kMillisecond);
+      if (std::string(v.name) != "amx" && v.pg.gemv != nullptr && v.t != DType::kBF16)
+        for (int64_t n_tok : {1, 4, 10})
+          if (n_tok == 1 || v.pg.gemv_multi != nullptr)
+            benchmark::RegisterBenchmark(
+                ("layers/" + gemv_name + "/" + std::to_string(n_tok) + "tok").c_str(), BM_LayerWalk,
+                v.t, v.pg, n_tok)
+                ->Unit(benchmark::kMillisecond);
       for (const auto& [n, kc] : shapes) {
         const std::string name =
             "gemm/" + type + "/" + v.name + "/" + std::to_string(n) + "x" + std::to_string(kc);

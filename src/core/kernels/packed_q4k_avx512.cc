@@ -138,10 +138,14 @@ void MicroQ4KTile(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t
   StoreTileSums<NT>(accm, y, ldy, ntok);
 }
 
-// Decode batches prefetch Q4_K's one stream 12 KiB ahead, one token 4 KiB (kDecodePrefetch).
-// With both cores streaming (two kernels_bench processes, 512 MB each), 12 KiB read 1.10–1.19×
-// the 8 KiB of the two-region layout for 4-token batches and 1.16–1.23× 8 KiB in this layout
-// for 10; 4 KiB read 0.84× (docs/BENCHMARKS.md, "One stream per row group").
+// Decode batches prefetch Q4_K's one stream 12 KiB ahead, a quarter of a superblock's lines
+// before each sub-block pair (PfGroupStreamPart). With both cores streaming, 12 KiB in one burst
+// read 1.10–1.19× the 8 KiB of the two-region layout (docs/BENCHMARKS.md, "One stream per row
+// group"), but while a batch computes on a superblock the burst's lines were all in flight and
+// the next ones not yet asked for: walking the model's layer shapes, the spread read 1.22–1.45×
+// the burst's bytes per second at 4 tokens and 1.17–1.29× at 10, and bench-engine's steady
+// decode gained 1.13× at 4 streams and 1.08× at 10 (docs/BENCHMARKS.md, "F16 and BF16 prefill: two
+// row groups per microkernel; Q4_K decode batches prefetch spread").
 constexpr uint64_t kQ4KDecodePf = 12288;
 // Decode, one superblock of one group: eight independent chains (one per sub-block) folded
 // into acc in the group's float order. Its prefetch runs kDecodeSpreadPf ahead in the group's one
@@ -200,9 +204,9 @@ void GemvQ4KTok(const uint8_t* wg, const uint8_t* next, bool pf, int64_t nsb,
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* wq = wg + sb * kQ4KSb;
     const uint8_t* meta = wq + kQ4KQuant;
-    if (pf) PfGroupStream<kQ4KSb, kQ4KDecodePf>(wg, next, nsb, sb);
 #pragma GCC unroll 1
     for (int p = 0; p < 4; ++p) {
+      if (pf) PfGroupStreamPart<kQ4KSb, kQ4KDecodePf, 4>(wg, next, nsb, sb, p);
       __m512i s0[NT], s1[NT];
 #pragma GCC unroll 16
       for (int t = 0; t < NT; ++t) s0[t] = s1[t] = _mm512_setzero_si512();
