@@ -7,6 +7,11 @@
 // latency leaves the pipes idle part of the time (the prefill microkernels run 16,
 // docs/BENCHMARKS.md, "Sixteen chains per prefill tile; decode prefetch spread over the work").
 //
+// Two more add four vector loads to the loop whose twelve vpdpbusd each broadcast from memory:
+// they cost as much as four more vpdpbusd, because vector loads, like vpdpbusd, issue two a
+// cycle; and vpermd variants price a broadcast done by a shuffle instead (docs/BENCHMARKS.md,
+// "Vector loads: the other half of the int8 kernels' bound").
+//
 // It sizes the decode-batch and prefill kernels' bounds (docs/BENCHMARKS.md, "What a vpdpbusd
 // costs alongside it"): each vpmulld, vpdpwssd, vmulps or vfmadd that a kernel issues per
 // vpdpbusd takes a vpdpbusd's slot. The broadcast variants ran level with the bare loop on a
@@ -56,6 +61,10 @@ enum Variant {
   kBcastRegHalf,
   kChains8,
   kChains16,
+  kBcastEachPlus4,
+  kBcastEachPlus4Zmm,
+  kPermd,
+  kPermd6,
   kVariants
 };
 
@@ -74,9 +83,14 @@ const char* const kNames[kVariants] = {
     "12 with 6 vpbroadcastd (each used twice)",
     "16 vpdpbusd over 8 chains",
     "16 vpdpbusd over 16 chains",
+    "12 with a {1to16} operand, +4 vpbroadcastd",
+    "12 with a {1to16} operand, +4 zmm loads",
+    "+3 vpermd",
+    "+6 vpermd",
 };
 // vpdpbusd per loop turn of each variant.
-constexpr int kDots[kVariants] = {12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 16, 16};
+constexpr int kDots[kVariants] = {12, 12, 12, 12, 12, 12, 12, 12, 12,
+                                  12, 12, 12, 16, 16, 12, 12, 12, 12};
 
 template <Variant V>
 double TicksPerTurn(long turns) {
@@ -129,6 +143,28 @@ double TicksPerTurn(long turns) {
                       SEEKD_DPR(6, 19, 14) SEEKD_DPR(7, 19, 15) SEEKD_DPR(8, 20, 14)
                           SEEKD_DPR(9, 20, 15) SEEKD_DPR(10, 21, 14) SEEKD_DPR(11, 21, 15)::"r"(p)
           : "memory");
+    if constexpr (V == kBcastEachPlus4)
+      __asm__ volatile(SEEKD_DPB(0, 0) SEEKD_DPB(1, 4) SEEKD_DPB(2, 8) SEEKD_DPB(3, 12)
+                           SEEKD_DPB(4, 16) SEEKD_DPB(5, 20) SEEKD_DPB(6, 24) SEEKD_DPB(7, 28)
+                               SEEKD_DPB(8, 32) SEEKD_DPB(9, 36) SEEKD_DPB(10, 40) SEEKD_DPB(11, 44)
+                                   SEEKD_BC(16, 48) SEEKD_BC(17, 52) SEEKD_BC(18, 56)
+                                       SEEKD_BC(19, 60)::"r"(p)
+                       : "memory");
+    if constexpr (V == kBcastEachPlus4Zmm)
+      __asm__ volatile(SEEKD_DPB(0, 0) SEEKD_DPB(1, 4) SEEKD_DPB(2, 8) SEEKD_DPB(3, 12)
+                           SEEKD_DPB(4, 16) SEEKD_DPB(5, 20) SEEKD_DPB(6, 24) SEEKD_DPB(7, 28)
+                               SEEKD_DPB(8, 32) SEEKD_DPB(9, 36) SEEKD_DPB(10, 40)
+                                   SEEKD_DPB(11, 44) "vmovdqa64 64(%0), %%zmm16\n"
+                       "vmovdqa64 128(%0), %%zmm17\n vmovdqa64 192(%0), %%zmm18\n"
+                       "vmovdqa64 256(%0), %%zmm19\n" ::"r"(p)
+                       : "memory");
+    if constexpr (V == kPermd)
+      __asm__ volatile(SEEKD_TWELVE SEEKD_THREE("vpermd")::"r"(p) : "memory");
+    if constexpr (V == kPermd6)
+      __asm__ volatile(SEEKD_TWELVE SEEKD_THREE("vpermd")
+                           "vpermd %%zmm14, %%zmm15, %%zmm19\n vpermd %%zmm14, %%zmm15, %%zmm20\n"
+                           "vpermd %%zmm14, %%zmm15, %%zmm21\n" ::"r"(p)
+                       : "memory");
     if constexpr (V == kChains8) __asm__ volatile(SEEKD_EIGHT_TWICE ::"r"(p) : "memory");
     if constexpr (V == kChains16) __asm__ volatile(SEEKD_SIXTEEN ::"r"(p) : "memory");
   }
@@ -137,11 +173,24 @@ double TicksPerTurn(long turns) {
 
 using Runner = double (*)(long);
 constexpr Runner kRunners[kVariants] = {
-    TicksPerTurn<kBare>,      TicksPerTurn<kMulld>,        TicksPerTurn<kDpwssd>,
-    TicksPerTurn<kFma>,       TicksPerTurn<kMulps>,        TicksPerTurn<kMaddwd>,
-    TicksPerTurn<kAdd>,       TicksPerTurn<kCvt>,          TicksPerTurn<kAndShift>,
-    TicksPerTurn<kBcastEach>, TicksPerTurn<kBcastRegEach>, TicksPerTurn<kBcastRegHalf>,
-    TicksPerTurn<kChains8>,   TicksPerTurn<kChains16>,
+    TicksPerTurn<kBare>,
+    TicksPerTurn<kMulld>,
+    TicksPerTurn<kDpwssd>,
+    TicksPerTurn<kFma>,
+    TicksPerTurn<kMulps>,
+    TicksPerTurn<kMaddwd>,
+    TicksPerTurn<kAdd>,
+    TicksPerTurn<kCvt>,
+    TicksPerTurn<kAndShift>,
+    TicksPerTurn<kBcastEach>,
+    TicksPerTurn<kBcastRegEach>,
+    TicksPerTurn<kBcastRegHalf>,
+    TicksPerTurn<kChains8>,
+    TicksPerTurn<kChains16>,
+    TicksPerTurn<kBcastEachPlus4>,
+    TicksPerTurn<kBcastEachPlus4Zmm>,
+    TicksPerTurn<kPermd>,
+    TicksPerTurn<kPermd6>,
 };
 
 }  // namespace

@@ -112,6 +112,57 @@ void MicroQ8(const uint8_t* wp, const uint8_t* ap, int nblk, float* y, int64_t l
   }
   StoreTileSums<NT>(accm, y, ldy, ntok);
 }
+// Two adjacent groups (wp0, wp1: the same blocks of groups g, g + 1; y and y + 16) × 8 tokens
+// of a tile (ap: their panel block, the tile's token 8·half first): each activation dword is
+// broadcast into a register once and feeds both groups' chains. MicroQ8 broadcasts it from
+// memory per vpdpbusd, and with vector loads issuing two a cycle, as vpdpbusd does, its ~1.4
+// loads per vpdpbusd bound it below its multiplies (docs/BENCHMARKS.md, "Vector loads: the
+// other half of the int8 kernels' bound"). The same order per output as MicroQ8.
+template <int kHalf>
+void MicroQ8Pair(const uint8_t* wp0, const uint8_t* wp1, const uint8_t* ap, int nblk, float* y,
+                 int64_t ldy, int ntok, bool first) {
+  constexpr int NT = 8;
+  alignas(64) float accm[2][NT][16];
+  LoadTileSums<NT>(accm[0], y, ldy, ntok, first);
+  LoadTileSums<NT>(accm[1], y + 16, ldy, ntok, first);
+  for (int b = 0; b < nblk; ++b, ap += kPanelBlock) {
+    const uint8_t* wq0 = wp0 + QuantOff(b, false);
+    const uint8_t* wq1 = wp1 + QuantOff(b, false);
+    const auto* aq = reinterpret_cast<const int32_t*>(ap) + kHalf * NT * 8;
+    const auto* da = reinterpret_cast<const float*>(ap + 512) + kHalf * NT;
+    const auto* corr = reinterpret_cast<const int32_t*>(ap + 576) + kHalf * NT;
+    __m512i s0[NT], s1[NT];
+#pragma GCC unroll 8
+    for (int i = 0; i < NT; ++i) s0[i] = s1[i] = _mm512_set1_epi32(corr[i]);  // −C·Σa
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; ++c) {
+      const __m512i w0 = LoadChunk(wq0 + 64 * c), w1 = LoadChunk(wq1 + 64 * c);
+#pragma GCC unroll 8
+      for (int i = 0; i < NT; ++i) {
+        const __m512i a = _mm512_set1_epi32(aq[i * 8 + c]);
+        s0[i] = _mm512_dpbusd_epi32(s0[i], w0, a);
+        s1[i] = _mm512_dpbusd_epi32(s1[i], w1, a);
+      }
+    }
+    const __m512 dw0 = _mm512_cvtph_ps(
+        _mm256_load_si256(reinterpret_cast<const __m256i*>(wp0 + ScaleOff(b, false))));
+    const __m512 dw1 = _mm512_cvtph_ps(
+        _mm256_load_si256(reinterpret_cast<const __m256i*>(wp1 + ScaleOff(b, false))));
+#pragma GCC unroll 8
+    for (int i = 0; i < NT; ++i) {
+      const __m512 dai = _mm512_set1_ps(da[i]);
+      _mm512_store_ps(accm[0][i],
+                      _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0[i]), _mm512_mul_ps(dw0, dai),
+                                      _mm512_load_ps(accm[0][i])));
+      _mm512_store_ps(accm[1][i],
+                      _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1[i]), _mm512_mul_ps(dw1, dai),
+                                      _mm512_load_ps(accm[1][i])));
+    }
+  }
+  StoreTileSums<NT>(accm[0], y, ldy, ntok);
+  StoreTileSums<NT>(accm[1], y + 16, ldy, ntok);
+}
+
 // Q8_0's tile microkernel; Q4_0 runs it on its unpacked nibbles.
 constexpr TileMicroFn kMicroQ8 = MicroByTile<MicroQ8<8>, MicroQ8<16>>;
 
@@ -131,18 +182,29 @@ void GemmVnni(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* p
     const int nblk = MinI(kChunk, nb - kb);
     for (auto gb = static_cast<int>(g0); gb < g1; gb += kGroupBlock) {
       const int ge = MinI(static_cast<int>(g1), gb + kGroupBlock);
-      for (int tt = 0; tt < ntt; ++tt)
-        for (int g = gb; g < ge; ++g) {
-          const uint8_t* wp = w + static_cast<uint64_t>(g) * gstride + QuantOff(kb, kQ4);
-          if constexpr (kQ4) {
-            uint8_t* buf = q4buf + static_cast<uint64_t>(g - gb) * kBuf;
-            if (tt == 0) UnpackQ4Group(wp, nblk, buf);
-            wp = buf;
-          }
-          kMicroQ8(wp, panel + static_cast<uint64_t>(tt * nb + kb) * kPanelBlock, nblk,
-                   y + static_cast<int64_t>(tt) * kTileTok * n_rows + g * 16, n_rows,
-                   MinI(kTileTok, static_cast<int>(n_tokens - tt * kTileTok)), kb == 0);
+      // The group's quants for this K-chunk: in place (Q8_0) or unpacked once (Q4_0).
+      auto chunk = [&](int g) -> const uint8_t* {
+        const uint8_t* wp = w + static_cast<uint64_t>(g) * gstride + QuantOff(kb, kQ4);
+        return kQ4 ? q4buf + static_cast<uint64_t>(g - gb) * kBuf : wp;
+      };
+      if constexpr (kQ4)
+        for (int g = gb; g < ge; ++g)
+          UnpackQ4Group(w + static_cast<uint64_t>(g) * gstride + QuantOff(kb, kQ4), nblk,
+                        q4buf + static_cast<uint64_t>(g - gb) * kBuf);
+      for (int tt = 0; tt < ntt; ++tt) {
+        const uint8_t* ap = panel + static_cast<uint64_t>(tt * nb + kb) * kPanelBlock;
+        float* yt = y + static_cast<int64_t>(tt) * kTileTok * n_rows;
+        const int ntok = MinI(kTileTok, static_cast<int>(n_tokens - tt * kTileTok));
+        int g = gb;
+        for (; g + 2 <= ge; g += 2) {
+          MicroQ8Pair<0>(chunk(g), chunk(g + 1), ap, nblk, yt + g * 16, n_rows, MinI(8, ntok),
+                         kb == 0);
+          if (ntok > 8)
+            MicroQ8Pair<1>(chunk(g), chunk(g + 1), ap, nblk, yt + 8 * n_rows + g * 16, n_rows,
+                           ntok - 8, kb == 0);
         }
+        if (g < ge) kMicroQ8(chunk(g), ap, nblk, yt + g * 16, n_rows, ntok, kb == 0);
+      }
     }
   }
 }
