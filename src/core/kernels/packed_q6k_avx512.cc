@@ -130,7 +130,11 @@ void MicroQ6KTile(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t
 }
 
 // Decode: per superblock, sixteen independent chains (one per sub-block), the same float order.
-// Its prefetch runs kDecodeSpreadPf ahead in the group's one stream, a quarter per u.
+// Its prefetch runs kDecodeSpreadPf ahead in the group's one stream, an eighth (six or seven of
+// a superblock's 53 lines) before every second chunk: one core read 1.03–1.09× the bytes per
+// second of a quarter per u from DRAM, both cores on the layer walk 1.02–1.07× (Q4_K's step,
+// with 37 lines a superblock, was level with eighths; docs/BENCHMARKS.md, "Vector loads: the
+// other half of the int8 kernels' bound").
 inline __m512 GemvQ6KStep(const uint8_t* wg, const uint8_t* next, int64_t nsb, int64_t sb,
                           const BlockQ8K& a, __m512 acc) {
   const uint8_t* wq = wg + sb * kQ6KSb;
@@ -141,9 +145,10 @@ inline __m512 GemvQ6KStep(const uint8_t* wg, const uint8_t* next, int64_t nsb, i
   for (int j = 0; j < 16; ++j) isum[j] = _mm512_setzero_si512();
 #pragma GCC unroll 4
   for (int u = 0; u < 4; ++u) {
-    PfGroupStreamPart<kQ6KSb, kDecodeSpreadPf, 4>(wg, next, nsb, sb, u);
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
+      if (c % 2 == 0)
+        PfGroupStreamPart<kQ6KSb, kDecodeSpreadPf, 8>(wg, next, nsb, sb, 2 * u + c / 2);
       const __m512i hb = _mm512_load_si512(wq + 2048 + 256 * u + 64 * c);
       const __m512i n0 = _mm512_load_si512(wq + 256 * (2 * u) + 64 * c);
       const __m512i n1 = _mm512_load_si512(wq + 256 * (2 * u + 1) + 64 * c);
