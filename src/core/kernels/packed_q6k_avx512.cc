@@ -133,8 +133,8 @@ void MicroQ6KTile(const uint8_t* ub, const uint8_t* ap, int n, float* y, int64_t
 // Its prefetch runs kDecodeSpreadPf ahead in the group's one stream, an eighth (six or seven of
 // a superblock's 53 lines) before every second chunk: one core read 1.03–1.09× the bytes per
 // second of a quarter per u from DRAM, both cores on the layer walk 1.02–1.07× (Q4_K's step,
-// with 37 lines a superblock, was level with eighths; docs/BENCHMARKS.md, "Vector loads: the
-// other half of the int8 kernels' bound").
+// with 37 lines a superblock, was level with eighths; docs/BENCHMARKS.md, "Q6_K decode
+// prefetch in eighths; bench-engine rounds; where decode loses time").
 inline __m512 GemvQ6KStep(const uint8_t* wg, const uint8_t* next, int64_t nsb, int64_t sb,
                           const BlockQ8K& a, __m512 acc) {
   const uint8_t* wq = wg + sb * kQ6KSb;
