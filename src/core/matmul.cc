@@ -20,15 +20,14 @@ inline void Prefetch(const uint8_t* begin, const uint8_t* end, const uint8_t* li
 }  // namespace
 
 namespace {
-// Row groups per dynamic chunk: about kChunksPerThread chunks per thread, in whole batches of
-// kGroupBatch (the decode kernels stream 2 or 4 groups at a time; a chunk of 2 would run the
-// 4-group kernels' remainder path). More chunks balance better, but each chunk's start is a
-// prefetch the previous range could not run ahead into.
-constexpr int64_t kChunksPerThread = 4, kGroupBatch = 4;
-int64_t GroupGrain(const ThreadPool& pool, int64_t n_groups) {
-  const int64_t g = n_groups / (kChunksPerThread * pool.size());
-  return std::max<int64_t>(kGroupBatch, (g + kGroupBatch - 1) / kGroupBatch * kGroupBatch);
-}
+// Decode regions split their row groups guided (ThreadPool::ParallelForGuided): chunks of what
+// is left ÷ (2 · threads), in whole batches of kGroupBatch. Each chunk's start is a prefetch the
+// previous range could not run ahead into, so the first chunks are long; the last are a batch,
+// so the threads end within one of each other (four equal chunks per thread left the pool's
+// waits at 5% of a Q4_0 decode). Against those equal chunks, decode 1.013× (Q4_0) and 1.025×
+// (Q4_K_M), medians of 5 and 10 alternating rounds; 10-stream batches level (docs/BENCHMARKS.md,
+// "Q6_K decode prefetch in eighths; bench-engine rounds; where decode loses time").
+constexpr int64_t kGroupBatch = 4;
 
 bool Quantized(kernels::ActFormat a) {
   return a == kernels::ActFormat::kQ8A || a == kernels::ActFormat::kQ8K;
@@ -103,7 +102,7 @@ void PackedMatMul(const kernels::Kernels& k, const kernels::PackedGemm& pg, Thre
   const int64_t n_groups = w.n_rows / kernels::kPackedRows;
   if (DecodePath(pg, n_tokens)) {
     const uint8_t* act = DecodeActivations(k, pg, x, n_tokens, w.n_cols, scratch);
-    pool.ParallelForDynamic(n_groups, GroupGrain(pool, n_groups), [&](int64_t g0, int64_t g1, int) {
+    pool.ParallelForGuided(n_groups, kGroupBatch, [&](int64_t g0, int64_t g1, int) {
       DecodeGroups(pg, w, act, n_tokens, y, g0, g1);
     });
     return;
@@ -219,17 +218,16 @@ void MatMulShared(const kernels::Kernels& k, ThreadPool& pool, std::span<const M
   for (size_t i = 0; i < outs.size(); ++i)
     begin[i + 1] = begin[i] + outs[i].w->n_rows / kernels::kPackedRows;
   const uint8_t* act = DecodeActivations(k, *first, x, n_tokens, outs[0].w->n_cols, scratch);
-  pool.ParallelForDynamic(begin.back(), GroupGrain(pool, begin.back()),
-                          [&](int64_t g0, int64_t g1, int) {
-                            for (size_t i = 0; i < outs.size(); ++i) {
-                              const int64_t lo = std::max(g0, begin[i]);
-                              const int64_t hi = std::min(g1, begin[i + 1]);
-                              if (lo >= hi) continue;
-                              const MatrixView& w = *outs[i].w;
-                              DecodeGroups(k.packed[static_cast<int>(w.dtype)], w, act, n_tokens,
-                                           outs[i].y, lo - begin[i], hi - begin[i]);
-                            }
-                          });
+  pool.ParallelForGuided(begin.back(), kGroupBatch, [&](int64_t g0, int64_t g1, int) {
+    for (size_t i = 0; i < outs.size(); ++i) {
+      const int64_t lo = std::max(g0, begin[i]);
+      const int64_t hi = std::min(g1, begin[i + 1]);
+      if (lo >= hi) continue;
+      const MatrixView& w = *outs[i].w;
+      DecodeGroups(k.packed[static_cast<int>(w.dtype)], w, act, n_tokens, outs[i].y, lo - begin[i],
+                   hi - begin[i]);
+    }
+  });
 }
 
 }  // namespace seekd

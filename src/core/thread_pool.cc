@@ -1,5 +1,6 @@
 #include "core/thread_pool.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <string>
@@ -50,6 +51,18 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::RunChunk(int index) {
+  if (grain_ > 0 && guided_) {
+    int64_t b = next_.load();
+    while (b < n_) {
+      const int64_t size = std::max(grain_, (n_ - b) / (2 * n_threads_) / grain_ * grain_);
+      const int64_t e = std::min(n_, b + size);
+      if (next_.compare_exchange_weak(b, e)) {
+        (*fn_)(b, e, index);
+        b = next_.load();
+      }
+    }
+    return;
+  }
   if (grain_ > 0) {
     for (int64_t b = next_.fetch_add(grain_); b < n_; b = next_.fetch_add(grain_))
       (*fn_)(b, std::min(n_, b + grain_), index);
@@ -86,15 +99,20 @@ void ThreadPool::WorkerLoop(int index) {
 }
 
 void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {
-  Run(n, 0, fn);
+  Run(n, 0, false, fn);
 }
 
 void ThreadPool::ParallelForDynamic(int64_t n, int64_t grain,
                                     const std::function<void(int64_t, int64_t, int)>& fn) {
-  Run(n, grain < 1 ? 1 : grain, fn);
+  Run(n, grain < 1 ? 1 : grain, false, fn);
 }
 
-void ThreadPool::Run(int64_t n, int64_t grain,
+void ThreadPool::ParallelForGuided(int64_t n, int64_t grain,
+                                   const std::function<void(int64_t, int64_t, int)>& fn) {
+  Run(n, grain < 1 ? 1 : grain, true, fn);
+}
+
+void ThreadPool::Run(int64_t n, int64_t grain, bool guided,
                      const std::function<void(int64_t, int64_t, int)>& fn) {
   if (n <= 0) return;
   // One thread, or work that is a single chunk (one token's norm in decode): the caller runs it
@@ -106,6 +124,7 @@ void ThreadPool::Run(int64_t n, int64_t grain,
   SEEKD_CHECK_MSG(pending_.load() == 0, "ParallelFor is not reentrant");
   n_ = n;
   grain_ = grain;
+  guided_ = guided;
   next_.store(0);
   fn_ = &fn;
   pending_.store(n_threads_ - 1);

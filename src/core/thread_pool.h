@@ -41,10 +41,18 @@ class ThreadPool {
   void ParallelForDynamic(int64_t n, int64_t grain,
                           const std::function<void(int64_t, int64_t, int)>& fn);
 
+  // The same, with chunks that shrink as the range runs out (guided): each take is about
+  // what is left ÷ (2 · size()), rounded down to a multiple of `grain` and never below it (the
+  // last one shorter). Early chunks are long, so a thread streams one range for a while; the
+  // last ones are short, so the threads finish within about a grain of each other.
+  void ParallelForGuided(int64_t n, int64_t grain,
+                         const std::function<void(int64_t, int64_t, int)>& fn);
+
  private:
   void WorkerLoop(int index);
   void RunChunk(int index);
-  void Run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn);
+  void Run(int64_t n, int64_t grain, bool guided,
+           const std::function<void(int64_t, int64_t, int)>& fn);
 
   // Hand-off: the caller publishes n_/fn_, then bumps generation_; workers spin on it for a
   // short while (a forward pass issues hundreds of regions per token, each far shorter than a
@@ -61,6 +69,7 @@ class ThreadPool {
   std::atomic<bool> stop_{false};
   int64_t n_ = 0;
   int64_t grain_ = 0;             // 0: one static chunk per thread
+  bool guided_ = false;           // with grain_ > 0: chunks shrink with what is left
   std::atomic<int64_t> next_{0};  // the next dynamic chunk's begin
   const std::function<void(int64_t, int64_t, int)>* fn_ = nullptr;
 };

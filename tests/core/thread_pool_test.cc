@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <numeric>
 #include <thread>
 #include <vector>
@@ -96,6 +97,55 @@ TEST(ThreadPoolTest, DynamicChunksRouteAroundAStalledThread) {
   ASSERT_GE(stalled_thread.load(), 0);
   EXPECT_EQ(chunks[stalled_thread.load()].load(), 1);
   EXPECT_EQ(chunks[0].load() + chunks[1].load(), 64);
+}
+
+// Guided chunks: every index once; each chunk a multiple of the grain (the last one may end at
+// n) and never longer than what was left ÷ (2 · threads) when it was taken, once that is past a
+// grain; so chunks shrink toward the end, and a stalled thread's share goes to the others.
+TEST(ThreadPoolTest, GuidedChunksShrinkAndVisitEveryIndexOnce) {
+  for (int threads : {1, 2, 3, 8}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {0, 1, 7, 96, 1000, 9496}) {
+      for (int64_t grain : {1, 4, 64}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        std::mutex mu;
+        std::vector<std::pair<int64_t, int64_t>> chunks;
+        pool.ParallelForGuided(n, grain, [&](int64_t b, int64_t e, int t) {
+          EXPECT_GE(t, 0);
+          EXPECT_LT(t, threads);
+          EXPECT_LT(b, e);
+          for (int64_t i = b; i < e; ++i) ++hits[static_cast<size_t>(i)];
+          std::lock_guard<std::mutex> lock(mu);
+          chunks.emplace_back(b, e);
+        });
+        for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+        if (threads == 1) {
+          EXPECT_LE(chunks.size(), 1u);  // one call over everything
+          continue;
+        }
+        std::sort(chunks.begin(), chunks.end());
+        for (const auto& [b, e] : chunks) {
+          if (e < n) {
+            EXPECT_EQ((e - b) % grain, 0) << "n=" << n << " grain=" << grain;
+          }
+          const int64_t cap = std::max(grain, (n - b) / (2 * threads) / grain * grain);
+          EXPECT_EQ(e - b, std::min(cap, n - b)) << "n=" << n << " b=" << b;
+        }
+      }
+    }
+  }
+  ThreadPool pool(2);
+  std::atomic<int> stalled_thread{-1};
+  std::atomic<int64_t> done[2] = {0, 0};
+  pool.ParallelForGuided(1000, 4, [&](int64_t b, int64_t e, int t) {
+    done[t] += e - b;
+    int none = -1;
+    if (stalled_thread.compare_exchange_strong(none, t))
+      std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  });
+  ASSERT_GE(stalled_thread.load(), 0);
+  EXPECT_EQ(done[0].load() + done[1].load(), 1000);
+  EXPECT_LE(done[stalled_thread.load()].load(), 250);  // its first chunk: 1000 ÷ 4
 }
 
 // A region that is one chunk (one token's norm in decode) runs on the calling thread as chunk
