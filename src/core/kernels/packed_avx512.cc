@@ -263,9 +263,12 @@ void GemvVnniD(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void*
 template <bool kQ4>
 void GemvVnni(const uint8_t* w, int64_t n_rows, int64_t n_cols, const void* x, float* y, int64_t g0,
               int64_t g1) {
-  // Prefetch distance, measured with both cores streaming: 8 KiB (14 Q4_0 pairs) reads Q4_0
-  // 1.04–1.13× faster than 4 KiB; for Q8_0 (4 KiB = 4 pairs) 8 KiB gains nothing, 2 KiB loses.
-  GemvVnniD<kQ4, kQ4 ? 8192 : 4096>(w, n_rows, n_cols, x, y, g0, g1);
+  // Prefetch distance, measured with both cores streaming: for Q4_0 8 KiB read 1.04–1.13×
+  // faster than 4 KiB, and 6 KiB (10 pairs, the K-quant steps' distance) since the spread
+  // prefetch 1.02–1.03× faster than 8 KiB on the layer walk, one-thread decode 1.04× (median of
+  // 4); for Q8_0 (4 KiB = 4 pairs) 8 KiB gains nothing, 2 KiB loses (docs/BENCHMARKS.md, "Q6_K
+  // decode prefetch in eighths; bench-engine rounds; where decode loses time").
+  GemvVnniD<kQ4, kQ4 ? 6144 : 4096>(w, n_rows, n_cols, x, y, g0, g1);
 }
 
 // ---- AMX -----------------------------------------------------------------------------------
