@@ -3,9 +3,10 @@
 // Prefill (p tokens in one pass from an empty context) and decode (n single-token steps from
 // an empty context) tokens/s, median and spread over repetitions; decode as a share of the
 // memory-bandwidth limit (weight bytes streamed per token ÷ read bandwidth measured here with
-// the same threads); prefill GFLOP/s against this machine's measured peak for the instruction
-// the weights use (int8 dot products for quantized types, vdpbf16ps for bf16 where the CPU has
-// it, FMA for float types).
+// the same threads, before and after the runs; and each decode repetition against the
+// bandwidth measured right beside it); prefill GFLOP/s against this machine's measured peak for
+// the instruction the weights use (int8 dot products for quantized types, vdpbf16ps for bf16
+// where the CPU has it, FMA for float types).
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -106,6 +107,11 @@ int Run(const Options& o) {
   for (int64_t i = 0; i < o.prompt; ++i) batch.push_back({tok(rng), i, 0, i == o.prompt - 1});
   std::vector<float> logits;
   std::vector<double> pp, tg;
+  // Each counted decode also gets the bandwidth measured right before and right after it (one
+  // pass per pattern), and its own share against the larger: this machine's bandwidth moves
+  // from minute to minute, and a limit measured seconds away from a decode can be far from the
+  // one the decode ran under.
+  std::vector<double> rep_share, rep_bandwidth;
   for (int r = 0; r <= o.reps; ++r) {  // repetition 0 warms caches and page tables, not counted
     const auto t0 = std::chrono::steady_clock::now();
     for (int64_t b = 0; b < o.prompt; b += 512) {
@@ -117,6 +123,7 @@ int Run(const Options& o) {
       }
     }
     const double dt_pp = Since(t0);
+    const double bw_before = r > 0 ? MeasureReadBandwidth(k, pool, probe_bytes, 1) : 0;
     const auto t1 = std::chrono::steady_clock::now();
     int32_t next = batch[0].token;
     for (int64_t i = 0; i < o.gen; ++i) {
@@ -129,12 +136,15 @@ int Run(const Options& o) {
     }
     const double dt_tg = Since(t1);
     if (r == 0) continue;
+    const double bw_rep = std::max(bw_before, MeasureReadBandwidth(k, pool, probe_bytes, 1));
     pp.push_back(static_cast<double>(o.prompt) / dt_pp);
     tg.push_back(static_cast<double>(o.gen) / dt_tg);
+    rep_bandwidth.push_back(bw_rep);
+    rep_share.push_back(tg.back() * static_cast<double>(llm.StreamedBytesPerToken()) / bw_rep);
   }
   bandwidth = std::max(bandwidth, MeasureReadBandwidth(k, pool, probe_bytes));
   peak = peak.Max(MeasurePeakRates(k, pool, peak_iters));
-  const Stat spp = Summarize(pp), stg = Summarize(tg);
+  const Stat spp = Summarize(pp), stg = Summarize(tg), sshare = Summarize(rep_share);
   const double bytes_per_token = static_cast<double>(llm.StreamedBytesPerToken());
   const double limit_tps = bandwidth / bytes_per_token;
   const DType main_type = MainWeightType(llm);
@@ -180,6 +190,10 @@ int Run(const Options& o) {
         {"read_bandwidth_bytes_per_s", bandwidth},
         {"decode_limit_tokens_per_s", limit_tps},
         {"decode_share_of_bandwidth_limit", stg.median / limit_tps},
+        {"decode_share_per_rep",
+         {{"median", sshare.median}, {"min", sshare.min}, {"max", sshare.max}}},
+        {"read_bandwidth_per_rep_bytes_per_s", rep_bandwidth},
+        {"decode_tokens_per_s_per_rep", tg},
         {"prefill_gflops", pp_flops / 1e9},
         {"peak_gflops", peak_flops / 1e9},
         {"peak_instruction", peak_name},
@@ -197,14 +211,17 @@ int Run(const Options& o) {
       "machine  {} threads, isa {}, read bandwidth {:.1f} GB/s, peak {:.0f} GFLOP/s ({})\n"
       "prefill  pp{:<5} {:8.1f} tok/s ± {:.1f}   {:.1f} GFLOP/s = {:.0f}% of peak ({}{})\n"
       "decode   tg{:<5} {:8.1f} tok/s ± {:.1f}   {:.0f} MB/token, limit {:.1f} tok/s → {:.0f}% of "
-      "the bandwidth limit\n",
+      "the bandwidth limit\n"
+      "         each repetition against the bandwidth measured beside it: {:.0f}% (median; "
+      "{:.0f}–{:.0f}%)\n",
       o.model, c.arch, llm.description().DTypeMix(), threads, kernels::IsaName(k.isa),
       bandwidth / 1e9, peak_flops / 1e9, peak_name, o.prompt, spp.median, spp.stdev, pp_flops / 1e9,
       100 * pp_flops / peak_flops, gemm,
       amx ? fmt::format("; {:.0f}% of the AMX peak of {:.0f} GFLOP/s",
                         100 * pp_flops / amx_peak_flops, amx_peak_flops / 1e9)
           : std::string(),
-      o.gen, stg.median, stg.stdev, bytes_per_token / 1e6, limit_tps, 100 * stg.median / limit_tps);
+      o.gen, stg.median, stg.stdev, bytes_per_token / 1e6, limit_tps, 100 * stg.median / limit_tps,
+      100 * sshare.median, 100 * sshare.min, 100 * sshare.max);
   const model::PackCacheStatus& pc = llm.pack_cache();
   std::cout << fmt::format("load     {:.2f} s, packed-weight cache {}{}\n", load_s, pc.state,
                            pc.reason.empty() ? std::string() : " (" + pc.reason + ")");

@@ -249,6 +249,15 @@ class CliTest(unittest.TestCase):
         self.assertEqual(j["threads"], 2)
         self.assertAlmostEqual(j["decode_share_of_bandwidth_limit"],
                                j["decode_tokens_per_s"]["median"] / j["decode_limit_tokens_per_s"])
+        # Each repetition's own share, against the bandwidth measured beside it.
+        bw, tps = j["read_bandwidth_per_rep_bytes_per_s"], j["decode_tokens_per_s_per_rep"]
+        self.assertEqual(len(bw), 2)
+        self.assertEqual(len(tps), 2)
+        self.assertTrue(all(b > 1e8 for b in bw))
+        shares = [t * j["weight_bytes_per_token"] / b for t, b in zip(tps, bw)]
+        self.assertAlmostEqual(j["decode_share_per_rep"]["median"], statistics.median(shares))
+        self.assertAlmostEqual(j["decode_share_per_rep"]["min"], min(shares))
+        self.assertAlmostEqual(j["decode_share_per_rep"]["max"], max(shares))
 
     def test_bench_engine_json(self):
         rc, out, err = run("bench-engine", "--model", self.gguf, "-c", "1,3", "--prompt-len", "24",
