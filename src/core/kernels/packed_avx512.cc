@@ -183,14 +183,13 @@ void GemmVnni(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* p
     for (auto gb = static_cast<int>(g0); gb < g1; gb += kGroupBlock) {
       const int ge = MinI(static_cast<int>(g1), gb + kGroupBlock);
       // The group's quants for this K-chunk: in place (Q8_0) or unpacked once (Q4_0).
-      auto chunk = [&](int g) -> const uint8_t* {
-        const uint8_t* wp = w + static_cast<uint64_t>(g) * gstride + QuantOff(kb, kQ4);
-        return kQ4 ? q4buf + static_cast<uint64_t>(g - gb) * kBuf : wp;
+      auto packed = [&](int g) {
+        return w + static_cast<uint64_t>(g) * gstride + QuantOff(kb, kQ4);
       };
+      auto unpacked = [&](int g) { return q4buf + static_cast<uint64_t>(g - gb) * kBuf; };
+      auto chunk = [&](int g) -> const uint8_t* { return kQ4 ? unpacked(g) : packed(g); };
       if constexpr (kQ4)
-        for (int g = gb; g < ge; ++g)
-          UnpackQ4Group(w + static_cast<uint64_t>(g) * gstride + QuantOff(kb, kQ4), nblk,
-                        q4buf + static_cast<uint64_t>(g - gb) * kBuf);
+        for (int g = gb; g < ge; ++g) UnpackQ4Group(packed(g), nblk, unpacked(g));
       for (int tt = 0; tt < ntt; ++tt) {
         const uint8_t* ap = panel + static_cast<uint64_t>(tt * nb + kb) * kPanelBlock;
         float* yt = y + static_cast<int64_t>(tt) * kTileTok * n_rows;
