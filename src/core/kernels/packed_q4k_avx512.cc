@@ -213,7 +213,7 @@ void GemvQ4KTok(const uint8_t* wg, const uint8_t* next, bool pf, int64_t nsb,
 #pragma GCC unroll 8
       for (int v = 0; v < 8; ++v) {
         __m512i lo, hi16;
-        MaskNibbles(wq + p * 512 + v * 64, &lo, &hi16);
+        MaskNibblesOnce(wq + p * 512 + v * 64, &lo, &hi16);
 #pragma GCC unroll 16
         for (int t = 0; t < NT; ++t) {
           const auto* aq = reinterpret_cast<const int32_t*>(a[t][sb].qs);
