@@ -21,8 +21,12 @@
 
 namespace seekd::engine {
 
-// Block memory: [block][layer][K | V][offset][n_head_kv · head_dim] f32. Within a block and a
-// layer, rows of consecutive positions are contiguous (attention reads them as runs).
+// f32 memory: [layer][K | V][kv head][block][offset][head_dim], one slab per layer, K or V and
+// head, with the blocks side by side in it. A decode tile reads one slab, and the blocks the
+// pool hands out in order (0, 1, 2, …) make one run: a long sequence's keys of one head and layer
+// are one linear stream rather than a 2 KB piece per block (docs/BENCHMARKS.md, "Decode
+// attention: one stream per KV head"). 8-bit memory keeps whole rows per block: [block][layer]
+// [K | V][offset][n_head_kv · head_dim] int8, then the scales.
 class KvArena {
  public:
   // int8: rows stored as int8 with one f32 scale per 32 values (about 28% of f32).
@@ -33,11 +37,13 @@ class KvArena {
   uint64_t bytes() const { return static_cast<uint64_t>(n_blocks_) * block_bytes_; }
   // Bytes one block takes: what `--kv-cache-mem` is divided by.
   static uint64_t BlockBytes(const model::LlmConfig& c, int32_t block_size, bool int8 = false);
-  // Copies one block's K/V, every layer (copy-on-write of a shared block).
+  // Copies one block's K/V, every layer and head (copy-on-write of a shared block).
   void CopyBlock(int32_t dst, int32_t src);
 
+  // Head 0's slice; head g's is head_stride() floats further.
   float* K(int32_t block, int64_t layer, int32_t offset) { return F32(block, layer, 0, offset); }
   float* V(int32_t block, int64_t layer, int32_t offset) { return F32(block, layer, 1, offset); }
+  int64_t head_stride() const { return static_cast<int64_t>(n_blocks_) * block_size_ * head_dim_; }
   int8_t* K8(int32_t block, int64_t layer, int32_t offset, float** scales) {
     return Q8(block, layer, 0, offset, scales);
   }
@@ -50,8 +56,9 @@ class KvArena {
     return (static_cast<uint64_t>(layer) * 2 + kv) * block_size_ + offset;
   }
   float* F32(int32_t block, int64_t layer, int kv, int32_t offset) {
-    return reinterpret_cast<float*>(data_.get() + static_cast<uint64_t>(block) * block_bytes_) +
-           RowIndex(layer, kv, offset) * row_;
+    const uint64_t slab = static_cast<uint64_t>(layer * 2 + kv) * n_head_kv_;  // head 0's
+    return reinterpret_cast<float*>(data_.get()) +
+           ((slab * n_blocks_ + block) * block_size_ + offset) * head_dim_;
   }
   // An int8 block: all rows' bytes, then all rows' scales.
   int8_t* Q8(int32_t block, int64_t layer, int kv, int32_t offset, float** scales) {
@@ -61,6 +68,7 @@ class KvArena {
     return reinterpret_cast<int8_t*>(b) + r * row_;
   }
   int32_t n_blocks_, block_size_;
+  int64_t n_head_kv_, head_dim_;
   bool int8_;
   uint64_t row_, groups_, rows_per_block_, block_bytes_;
   std::unique_ptr<uint8_t[]> data_;  // uninitialised: pages are touched as blocks are first used
@@ -127,6 +135,7 @@ class PagedSeq final : public model::KvStore {
   std::vector<int32_t>& blocks() { return blocks_; }
   const std::vector<int32_t>& blocks() const { return blocks_; }
   int64_t capacity() const override { return static_cast<int64_t>(blocks_.size()) * block_size_; }
+  int64_t head_stride() const override { return arena_ != nullptr ? arena_->head_stride() : 0; }
   float* K(int64_t layer, int64_t pos, int64_t* run) override;
   float* V(int64_t layer, int64_t pos, int64_t* run) override;
   bool int8() const override { return arena_ != nullptr && arena_->int8(); }
@@ -134,6 +143,10 @@ class PagedSeq final : public model::KvStore {
   int8_t* V8(int64_t layer, int64_t pos, int64_t* run, float** scales) override;
 
  private:
+  // f32 positions from pos on that follow it in memory: the rest of its block, then each next
+  // block of the table that is also the arena's next block (same slabs, adjacent).
+  int64_t F32Run(int64_t pos) const;
+
   KvArena* arena_;
   int32_t block_size_;
   std::vector<int32_t> blocks_;

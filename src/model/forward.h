@@ -20,7 +20,12 @@
 
 namespace seekd::model {
 
-// Where a sequence's keys and values live. Rows are n_head_kv · head_dim floats, after RoPE.
+// Where a sequence's keys and values live, after RoPE. f32 stores keep each KV head's rows
+// apart: K(layer, pos) is head 0's head_dim floats at pos, head g's are head_stride() floats
+// further, and a run's positions follow each other head_dim floats apart. A decode tile reads
+// one head, so every line it streams is its own; with the heads side by side in one row, half of
+// each line pair the memory system fetched belonged to the other head (docs/BENCHMARKS.md,
+// "Decode attention: one stream per KV head").
 // Values per scale in an 8-bit K/V row: blocks of 32 (like Q8_0), or whole heads when the
 // head size is not a multiple of 32.
 inline int64_t KvQuantGroup(int64_t head_dim) { return head_dim % 32 == 0 ? 32 : head_dim; }
@@ -29,12 +34,14 @@ class KvStore {
  public:
   virtual ~KvStore() = default;
   virtual int64_t capacity() const = 0;  // positions it can hold
-  // Row of (layer, pos); *run receives how many positions from pos on are contiguous rows.
+  // Head 0's slice at (layer, pos); *run receives how many positions from pos on follow it.
   virtual float* K(int64_t layer, int64_t pos, int64_t* run) = 0;
   virtual float* V(int64_t layer, int64_t pos, int64_t* run) = 0;
-  // 8-bit stores: rows of int8 with one float scale per group of KvQuantGroup(head_dim)
-  // values (value = q · scale); K/V are then not used. *scales receives the row's scales; rows
-  // and scales both advance by one position per row.
+  // Floats from head g's slice of K or V to head g + 1's at the same position.
+  virtual int64_t head_stride() const = 0;
+  // 8-bit stores: rows of n_head_kv · head_dim int8 with one float scale per group of
+  // KvQuantGroup(head_dim) values (value = q · scale); K/V are then not used. *scales receives
+  // the row's scales; rows and scales both advance by one position per row.
   virtual bool int8() const { return false; }
   virtual int8_t* K8(int64_t layer, int64_t pos, int64_t* run, float** scales) { return nullptr; }
   virtual int8_t* V8(int64_t layer, int64_t pos, int64_t* run, float** scales) { return nullptr; }
@@ -47,11 +54,14 @@ class ContiguousKv final : public KvStore {
   int64_t capacity() const override { return n_ctx_; }
   float* K(int64_t layer, int64_t pos, int64_t* run) override;
   float* V(int64_t layer, int64_t pos, int64_t* run) override;
-  uint64_t bytes() const { return 2 * static_cast<uint64_t>(n_layer_ * n_ctx_ * row_) * 4; }
+  int64_t head_stride() const override { return n_ctx_ * head_dim_; }
+  uint64_t bytes() const {
+    return 2 * static_cast<uint64_t>(n_layer_ * n_head_kv_ * n_ctx_ * head_dim_) * 4;
+  }
 
  private:
-  int64_t n_layer_, n_ctx_, row_;
-  std::unique_ptr<float[]> k_, v_;  // [layer][pos][row]
+  int64_t n_layer_, n_ctx_, n_head_kv_, head_dim_;
+  std::unique_ptr<float[]> k_, v_;  // [layer][head][pos][head_dim]
 };
 
 struct BatchToken {

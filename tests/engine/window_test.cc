@@ -84,16 +84,16 @@ TEST(Window, ShiftKeysEqualsKeysComputedAtTheNewPosition) {
     ASSERT_TRUE(fwd.Run(b0, s0, &logits).ok());
     ASSERT_TRUE(fwd.Run(bd, sd, &logits).ok());
     fwd.ShiftKeys(&atd, d, n, d);
-    const int64_t W = c.n_head_kv * c.head_dim;
     double max_err = 0, max_abs = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      const float* want = at0.K(0, i, nullptr);
-      const float* got = atd.K(0, d + i, nullptr);
-      for (int64_t j = 0; j < W; ++j) {
-        max_err = std::max(max_err, std::fabs(static_cast<double>(want[j]) - got[j]));
-        max_abs = std::max(max_abs, std::fabs(static_cast<double>(want[j])));
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t g = 0; g < c.n_head_kv; ++g) {  // each KV head's slice
+        const float* want = at0.K(0, i, nullptr) + g * at0.head_stride();
+        const float* got = atd.K(0, d + i, nullptr) + g * atd.head_stride();
+        for (int64_t j = 0; j < c.head_dim; ++j) {
+          max_err = std::max(max_err, std::fabs(static_cast<double>(want[j]) - got[j]));
+          max_abs = std::max(max_abs, std::fabs(static_cast<double>(want[j])));
+        }
       }
-    }
     // f32 cos/sin tables on both sides: a few ulps of the largest key.
     EXPECT_LT(max_err, 2e-5 * max_abs) << name;
     EXPECT_GT(max_abs, 0.0) << name;

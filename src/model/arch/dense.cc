@@ -15,19 +15,20 @@ namespace seekd::model {
 ContiguousKv::ContiguousKv(const LlmConfig& c, int64_t n_ctx)
     : n_layer_(c.n_layer),
       n_ctx_(n_ctx),
-      row_(c.n_head_kv * c.head_dim),
+      n_head_kv_(c.n_head_kv),
+      head_dim_(c.head_dim),
       // Uninitialised on purpose: pages are touched only as positions fill.
-      k_(new float[static_cast<size_t>(n_layer_ * n_ctx_ * row_)]),
-      v_(new float[static_cast<size_t>(n_layer_ * n_ctx_ * row_)]) {}
+      k_(new float[static_cast<size_t>(n_layer_ * n_head_kv_ * n_ctx_ * head_dim_)]),
+      v_(new float[static_cast<size_t>(n_layer_ * n_head_kv_ * n_ctx_ * head_dim_)]) {}
 
 float* ContiguousKv::K(int64_t layer, int64_t pos, int64_t* run) {
   if (run) *run = n_ctx_ - pos;
-  return k_.get() + (layer * n_ctx_ + pos) * row_;
+  return k_.get() + (layer * n_head_kv_ * n_ctx_ + pos) * head_dim_;
 }
 
 float* ContiguousKv::V(int64_t layer, int64_t pos, int64_t* run) {
   if (run) *run = n_ctx_ - pos;
-  return v_.get() + (layer * n_ctx_ + pos) * row_;
+  return v_.get() + (layer * n_head_kv_ * n_ctx_ + pos) * head_dim_;
 }
 
 Forward::Forward(const Llm& llm, ThreadPool& pool, const kernels::Kernels& k)
@@ -115,10 +116,10 @@ void Forward::ShiftKeys(KvStore* kv, int64_t from, int64_t count, int64_t delta)
     for (int64_t layer = l0; layer < l1; ++layer)
       for (int64_t p = from; p < from + count;) {
         int64_t run = 0;
-        float* k = kv->K(layer, p, &run);  // [run, H·hd]
+        float* k = kv->K(layer, p, &run);  // per head: [run, hd]
         run = std::min(run, from + count - p);
         for (int64_t j = 0; j < run * H; ++j) {
-          float* v = k + j * hd;
+          float* v = k + (j / run) * kv->head_stride() + (j % run) * hd;
           for (int64_t i = 0; i < half; ++i) {
             const int64_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
             const float x0 = v[a], x1 = v[b];
@@ -212,7 +213,7 @@ void Forward::AttendTile(int64_t layer, size_t tile, std::span<const BatchToken>
   s.k.clear();
   s.v.clear();
   s.run.clear();
-  int64_t kv_stride = c.n_head_kv * hd;
+  int64_t kv_stride = hd;  // f32 stores: a head's rows follow each other
   if (kv->int8()) {
     // 8-bit rows: this head's positions [0, max_vis) as f32 (q · scale), one run.
     DequantizeHead(layer, w.kv_head, w.max_vis, kv, &s.kf, &s.vf);
@@ -226,8 +227,8 @@ void Forward::AttendTile(int64_t layer, size_t tile, std::span<const BatchToken>
     const float* k = kv->K(layer, j, &run);
     const float* v = kv->V(layer, j, nullptr);
     run = std::min(run, w.max_vis - j);
-    s.k.push_back(k + w.kv_head * hd);  // [run, KV] rows, this head's slice
-    s.v.push_back(v + w.kv_head * hd);
+    s.k.push_back(k + w.kv_head * kv->head_stride());  // [run, hd]: this head's rows
+    s.v.push_back(v + w.kv_head * kv->head_stride());
     s.run.push_back(run);
     j += run;
   }
@@ -363,8 +364,12 @@ Status Forward::Run(std::span<const BatchToken> batch, std::span<KvStore* const>
         QuantizeKvRow(kx_.data() + t * KV, KV, KvQuantGroup(c.head_dim), kq, ks);
         QuantizeKvRow(vx_.data() + t * KV, KV, KvQuantGroup(c.head_dim), vq, vs);
       } else {
-        std::copy_n(kx_.data() + t * KV, KV, kv->K(l, batch[t].pos, nullptr));
-        std::copy_n(vx_.data() + t * KV, KV, kv->V(l, batch[t].pos, nullptr));
+        float* kd = kv->K(l, batch[t].pos, nullptr);
+        float* vd = kv->V(l, batch[t].pos, nullptr);
+        for (int64_t g = 0; g < c.n_head_kv; ++g) {
+          std::copy_n(kx_.data() + t * KV + g * c.head_dim, c.head_dim, kd + g * kv->head_stride());
+          std::copy_n(vx_.data() + t * KV + g * c.head_dim, c.head_dim, vd + g * kv->head_stride());
+        }
       }
     }
     Attention(l, batch, seqs);                                    // [N, Q]
