@@ -257,7 +257,80 @@ void BM_ReadBandwidth(benchmark::State& state) {
   state.counters["GB/s"] = bw / 1e9;
 }
 
+// Decode attention: one tile of `rows` query rows (a token's GQA group) over n_pos positions of
+// KV head 0, head size 128, for each of n_seqs sequences in turn. Positions are laid out as one
+// layer of the engine's KV arena holds them: a slab per K|V and head, [block][4][128] floats.
+// The sequences' blocks follow each other (`linear`: one run per sequence, as the pool hands out
+// blocks to a lone sequence) or come in a shuffled order (`shuffled`: a run per block, as when
+// many sequences grow side by side). One sequence keeps K and V in L2 (128–512 positions) or L3
+// (4096); 32768 / n_pos sequences (64 MB) make them come from DRAM, as in a decode step.
+// Reports rows × positions per second (items).
+void BM_Attend(benchmark::State& state, kernels::Isa isa, int64_t rows, int64_t n_pos,
+               int64_t n_seqs, bool shuffled) {
+  const auto& k = kernels::KernelsFor(isa);
+  constexpr int64_t kHd = 128, kHeads = 2, kBlock = 4;
+  const int64_t n_blk = (n_pos + kBlock - 1) / kBlock, n_blocks = n_seqs * n_blk;
+  const int64_t slab = n_blocks * kBlock * kHd;  // floats
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist(0, 1);
+  std::vector<float> kv(static_cast<size_t>(2 * kHeads * slab));
+  for (auto& v : kv) v = dist(rng);
+  std::vector<int64_t> order(static_cast<size_t>(n_blocks));
+  for (int64_t b = 0; b < n_blocks; ++b) order[static_cast<size_t>(b)] = b;
+  if (shuffled) std::shuffle(order.begin(), order.end(), rng);
+  const int64_t n_runs = shuffled ? n_blk : 1;
+  std::vector<const float*> kp(static_cast<size_t>(n_seqs * n_runs)), vp(kp.size());
+  for (int64_t i = 0; i < n_seqs * n_runs; ++i) {
+    const int64_t blk = order[static_cast<size_t>(shuffled ? i : i * n_blk)];
+    kp[static_cast<size_t>(i)] = kv.data() + blk * kBlock * kHd;              // K, head 0
+    vp[static_cast<size_t>(i)] = kp[static_cast<size_t>(i)] + kHeads * slab;  // V, head 0
+  }
+  std::vector<int64_t> run(static_cast<size_t>(n_runs), shuffled ? kBlock : n_pos);
+  if (shuffled) run.back() = n_pos - (n_runs - 1) * kBlock;
+  std::vector<float> q(static_cast<size_t>(rows * kHd)), out(q.size());
+  for (auto& v : q) v = dist(rng);
+  std::vector<const float*> qp;
+  std::vector<float*> op;
+  for (int64_t i = 0; i < rows; ++i) {
+    qp.push_back(q.data() + i * kHd);
+    op.push_back(out.data() + i * kHd);
+  }
+  const std::vector<int64_t> n_vis(static_cast<size_t>(rows), n_pos);
+  std::vector<float> scratch(static_cast<size_t>(kernels::AttnScratchFloats(rows, n_pos, kHd)));
+  kernels::AttnTile t;
+  t.head_dim = kHd;
+  t.n_rows = rows;
+  t.q = qp.data();
+  t.out = op.data();
+  t.n_vis = n_vis.data();
+  t.scale = 0.088f;
+  t.run = run.data();
+  t.n_runs = n_runs;
+  t.kv_stride = kHd;
+  t.scratch = scratch.data();
+  for (auto _ : state)
+    for (int64_t s = 0; s < n_seqs; ++s) {
+      t.k = kp.data() + s * n_runs;
+      t.v = vp.data() + s * n_runs;
+      kernels::Attend(k, t);
+    }
+  benchmark::DoNotOptimize(out.data());
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * n_seqs * rows * n_pos);
+}
+
 int Register() {
+  for (kernels::Isa isa : kernels::AvailableIsas())
+    for (int64_t rows : {6, 12, 16})
+      for (int64_t n_pos : {128, 512, 4096})
+        for (int64_t n_seqs : {int64_t{1}, 32768 / n_pos})  // in cache; 64 MB of K and V
+          for (bool shuffled : {false, true})
+            benchmark::RegisterBenchmark(
+                ("attend/" + std::string(kernels::IsaName(isa)) + "/" + std::to_string(rows) +
+                 "rows/" + std::to_string(n_pos) + "pos/" + std::to_string(n_seqs) + "seq/" +
+                 (shuffled ? "shuffled" : "linear"))
+                    .c_str(),
+                BM_Attend, isa, rows, n_pos, n_seqs, shuffled)
+                ->Unit(benchmark::kMicrosecond);
   for (kernels::Isa isa : kernels::AvailableIsas()) {
     for (DType t :
          {DType::kQ4_K, DType::kQ6_K, DType::kQ8_0, DType::kQ4_0, DType::kF16, DType::kBF16}) {

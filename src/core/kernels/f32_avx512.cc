@@ -10,9 +10,9 @@
 // result independent of its batch. Like the other wide files: intrinsics and plain C in an
 // anonymous namespace.
 //
-// Scratch (floats): Qt [head_dim][Rp] · scale, then S/P [Lp][Rp], then (above kRowsAcrossD
-// rows) Ot [head_dim][Rp], with Rp the rows rounded up to 16 and Lp the largest n_vis rounded
-// up to 16.
+// Scratch (floats): Qt [head_dim][Rp] · scale, then S/P [Lp][Rp], then Ot [head_dim][Rp] (above
+// kRowsAcrossD rows) or P·V's partial sums [rows][head_dim] (up to kRowsAcrossD rows), with Rp
+// the rows rounded up to 16 and Lp the largest n_vis rounded up to 16.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -27,6 +27,7 @@ using seekd::kernels::AttnRunCursor;
 using seekd::kernels::AttnTile;
 using seekd::kernels::NextKeyRows;
 using seekd::kernels::PrefetchKvRows;
+using seekd::kernels::PrefetchL1;
 
 constexpr int kLanes = 16;
 constexpr int64_t kPfPositions = 16;  // attention's K/V prefetch: positions ahead of the scores
@@ -40,6 +41,8 @@ constexpr int kRowChunk = 6;   // rows per P·V microkernel: 6 × 4 accumulators
 // with the rows across the lanes, 12 rows 0.72–0.77×; above 16 rows the rows-across-lanes pass is
 // level or faster (docs/BENCHMARKS.md, "Decode attention: P·V across the head dimension").
 constexpr int64_t kRowsAcrossD = 12;
+constexpr int64_t kPvBlock = 128;  // positions per P·V block (64 KB of values at head size 128)
+constexpr int64_t kPvPf = 16;      // P·V's value prefetch: positions ahead
 
 // e^x: 2^n · p(r) with r = x − n·ln2, |r| ≤ ln2/2, and a degree-6 Taylor polynomial
 // (relative error below 2e-7). x is clamped to [−87, 88]: below, ≈ 1e-38 instead of 0 (the
@@ -84,20 +87,51 @@ constexpr ScoreFn kScoreFns[kPosTile] = {ScoreTile<RV, 1>, ScoreTile<RV, 2>, Sco
                                          ScoreTile<RV, 4>, ScoreTile<RV, 5>, ScoreTile<RV, 6>,
                                          ScoreTile<RV, 7>, ScoreTile<RV, 8>};
 
-// out_i[d0 .. d0+64) for rows i0 .. i0+NR: Σ over positions j < n_pos of P[i][j] · V[j][d], in
-// order of j, times inv[i]. The value elements go across the lanes (V's rows are contiguous) and
-// P[i][j] is broadcast, so a decode tile of a few rows (a GQA group: 6 of 16 lanes) does one
-// FMA per row and 16 elements, not one per 16 lanes; each output is the same chain of FMAs
-// (fma(p, v, acc), j ascending, from zero) as with the rows across the lanes, so its bits do
-// not depend on the tile. Lanes past head_dim are masked off.
+// Where P·V's walk over the positions stands: run r, `left` positions of it to go from `row`
+// (the next position's value row, element 0).
+struct ValueCursor {
+  int64_t r = 0, left = 0;
+  const float* row = nullptr;
+  void Start(const AttnTile& t) {
+    r = 0;
+    left = t.run[0];
+    row = t.v[0];
+    Settle(t);
+  }
+  void Settle(const AttnTile& t) {  // onto the next non-empty run
+    while (left == 0) {
+      ++r;
+      left = t.run[r];
+      row = t.v[r];
+    }
+  }
+  void Step(const AttnTile& t) {
+    --left;
+    row += t.kv_stride;
+    if (left == 0 && r + 1 < t.n_runs) Settle(t);
+  }
+};
+
+// Rows i0 .. i0+NR, value elements [d0, d0 + 64), positions [j0, j1) from cursor c: adds
+// Σ_j P[i][j] · V[j][d] in order of j to the partial sums part[i][d] (zero when first), and when
+// last writes them times inv[i] to the outputs. The value elements go across the lanes (V's
+// rows are contiguous) and P[i][j] is broadcast, so a decode tile of a few rows (a GQA group: 6
+// of 16 lanes) does one FMA per row and 16 elements, not one per 16 lanes; each output is the
+// same chain of FMAs (fma(p, v, acc), j ascending, from zero) as with the rows across the lanes
+// — carried through part between position blocks, exactly — so its bits do not depend on the
+// tile. Lanes past head_dim are masked off. Given `ahead` (kPvPf positions on, *n_ahead rows
+// left to name from it), whole value rows are prefetched into L1, one per position, for this
+// value chunk and the next.
 template <int NR>
-void ValueRows(const AttnTile& t, const float* pt, int64_t rp, int64_t n_pos, int64_t i0,
-               int64_t d0, const float* inv) {
+void ValueRows(const AttnTile& t, const float* pt, int64_t rp, int64_t j0, int64_t j1,
+               ValueCursor c, ValueCursor* ahead, int64_t* n_ahead, int64_t i0, int64_t d0,
+               float* part, bool first, bool last, const float* inv) {
   constexpr int kVecs = kDimChunk / kLanes;
+  const int64_t hd = t.head_dim;
   __mmask16 m[kVecs];
 #pragma GCC unroll 8
   for (int u = 0; u < kVecs; ++u) {
-    const int64_t left = t.head_dim - d0 - u * kLanes;
+    const int64_t left = hd - d0 - u * kLanes;
     m[u] = left >= kLanes ? static_cast<__mmask16>(0xffff)
            : left <= 0    ? static_cast<__mmask16>(0)
                           : static_cast<__mmask16>((1u << left) - 1);
@@ -106,17 +140,19 @@ void ValueRows(const AttnTile& t, const float* pt, int64_t rp, int64_t n_pos, in
 #pragma GCC unroll 8
   for (int i = 0; i < NR; ++i)
 #pragma GCC unroll 8
-    for (int u = 0; u < kVecs; ++u) acc[i][u] = _mm512_setzero_ps();
+    for (int u = 0; u < kVecs; ++u)
+      acc[i][u] = first ? _mm512_setzero_ps()
+                        : _mm512_maskz_loadu_ps(m[u], part + (i0 + i) * hd + d0 + u * kLanes);
   // One flat loop over the positions (nested run and position loops made GCC store all the
   // accumulators to the stack on every position).
-  int64_t r = 0, left = t.run[0];
-  const float* vrow = t.v[0] + d0;
-  for (int64_t j = 0; j < n_pos; ++j, --left, vrow += t.kv_stride) {
-    while (left == 0) {
-      ++r;
-      left = t.run[r];
-      vrow = t.v[r] + d0;
+  const int64_t row_bytes = hd * static_cast<int64_t>(sizeof(float));
+  for (int64_t j = j0; j < j1; ++j) {
+    if (ahead != nullptr && *n_ahead > 0) {
+      for (int64_t b = 0; b < row_bytes; b += 64)
+        PrefetchL1(reinterpret_cast<const char*>(ahead->row) + b);
+      if (--*n_ahead > 0) ahead->Step(t);
     }
+    const float* vrow = c.row + d0;
     __m512 v[kVecs];
 #pragma GCC unroll 8
     for (int u = 0; u < kVecs; ++u) v[u] = _mm512_maskz_loadu_ps(m[u], vrow + u * kLanes);
@@ -127,20 +163,53 @@ void ValueRows(const AttnTile& t, const float* pt, int64_t rp, int64_t n_pos, in
 #pragma GCC unroll 8
       for (int u = 0; u < kVecs; ++u) acc[i][u] = _mm512_fmadd_ps(b, v[u], acc[i][u]);
     }
+    if (j + 1 < j1) c.Step(t);
   }
 #pragma GCC unroll 8
   for (int i = 0; i < NR; ++i) {
     const __m512 s = _mm512_set1_ps(inv[i0 + i]);
 #pragma GCC unroll 8
-    for (int u = 0; u < kVecs; ++u)
-      _mm512_mask_storeu_ps(t.out[i0 + i] + d0 + u * kLanes, m[u], _mm512_mul_ps(acc[i][u], s));
+    for (int u = 0; u < kVecs; ++u) {
+      if (last)
+        _mm512_mask_storeu_ps(t.out[i0 + i] + d0 + u * kLanes, m[u], _mm512_mul_ps(acc[i][u], s));
+      else
+        _mm512_mask_storeu_ps(part + (i0 + i) * hd + d0 + u * kLanes, m[u], acc[i][u]);
+    }
   }
 }
 
-using ValueFn = void (*)(const AttnTile&, const float*, int64_t, int64_t, int64_t, int64_t,
+using ValueFn = void (*)(const AttnTile&, const float*, int64_t, int64_t, int64_t, ValueCursor,
+                         ValueCursor*, int64_t*, int64_t, int64_t, float*, bool, bool,
                          const float*);
 constexpr ValueFn kValueFns[kRowChunk] = {ValueRows<1>, ValueRows<2>, ValueRows<3>,
                                           ValueRows<4>, ValueRows<5>, ValueRows<6>};
+
+// P·V of a small tile (up to kRowsAcrossD rows) in blocks of kPvBlock positions: every row chunk
+// and value chunk of a block before the next block, so each value row comes from memory once
+// (a whole tile's V, 2 MB at 4096 positions, does not stay in L2 between value chunks), with
+// the block's rows prefetched kPvPf positions ahead during its first pass. The partial sums
+// wait in part [rows][head_dim] between blocks.
+void ValuesByBlock(const AttnTile& t, const float* st, int64_t rp, int64_t max_vis,
+                   const float* inv, float* part) {
+  const int64_t hd = t.head_dim, rows = t.n_rows;
+  ValueCursor at, ahead;
+  at.Start(t);
+  ahead.Start(t);
+  int64_t n_ahead = max_vis;  // rows the prefetch cursor has left to name
+  for (int64_t i = 0; i < kPvPf && n_ahead > 1; ++i, --n_ahead) ahead.Step(t);
+  for (int64_t j0 = 0; j0 < max_vis; j0 += kPvBlock) {
+    const int64_t j1 = std::min(max_vis, j0 + kPvBlock);
+    for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
+      const int64_t nr = std::min<int64_t>(rows - i0, kRowChunk);
+      for (int64_t d0 = 0; d0 < hd; d0 += kDimChunk) {
+        const bool pf = i0 == 0 && d0 == 0;
+        kValueFns[nr - 1](t, st, rp, j0, j1, at, pf ? &ahead : nullptr, &n_ahead, i0, d0, part,
+                          j0 == 0, j1 == max_vis, inv);
+      }
+    }
+    for (int64_t j = j0; j < j1 && j + 1 < max_vis; ++j) at.Step(t);
+  }
+}
 
 // Ot[d0 .. d0+8) for RV·16 rows, the rows across the lanes: the same sums as ValueRows, with
 // one value element broadcast per step (the faster of the two above kRowsAcrossD rows).
@@ -208,14 +277,10 @@ void AttendRv(const AttnTile& t, int64_t max_vis) {
     _mm512_storeu_ps(inv + v * kLanes, _mm512_div_ps(_mm512_set1_ps(1.0f), sum));
   }
 
+  float* ot = st + (max_vis + kLanes - 1) / kLanes * kLanes * rp;  // [hd][rp]
   if (rows <= kRowsAcrossD) {
-    for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
-      const int64_t nr = rows - i0 < kRowChunk ? rows - i0 : kRowChunk;
-      for (int64_t d0 = 0; d0 < hd; d0 += kDimChunk)
-        kValueFns[nr - 1](t, st, rp, max_vis, i0, d0, inv);
-    }
+    ValuesByBlock(t, st, rp, max_vis, inv, ot);  // part [rows][hd] in Ot's place
   } else {
-    float* ot = st + (max_vis + kLanes - 1) / kLanes * kLanes * rp;  // [hd][rp]
     for (int64_t d0 = 0; d0 < hd; d0 += kDimTile) ValueTile<RV>(t, st, rp, max_vis, d0, ot);
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t d = 0; d < hd; ++d) t.out[i][d] = ot[d * rp + i] * inv[i];
