@@ -201,8 +201,13 @@ void GemvQ6KTok(const uint8_t* wg, const uint8_t* next, bool pf, int64_t nsb,
         for (int t = 0; t < NT; ++t) s0[t] = s1[t] = _mm512_setzero_si512();
 #pragma GCC unroll 4
         for (int c = 0; c < 4; ++c) {
-          const __m512i nib = _mm512_load_si512(wq + 256 * p + 64 * c);
-          const __m512i hb = _mm512_load_si512(wq + 2048 + 256 * (p / 2) + 64 * c);
+          __m512i nib = _mm512_load_si512(wq + 256 * p + 64 * c);
+          __m512i hb = _mm512_load_si512(wq + 2048 + 256 * (p / 2) + 64 * c);
+          // One load each (as MaskNibblesOnce in packed_common.inc) up to 6 tokens, where a load
+          // costs about one of the 2·NT vpdpbusd per vector: 4 tokens 1.05–1.13× from DRAM. At 8
+          // and 10 tokens it measured level (docs/BENCHMARKS.md, "Decode attention: one stream
+          // per KV head").
+          if constexpr (NT <= 6) asm("" : "+v"(nib), "+v"(hb));
           // Sub-blocks 2p and 2p + 1: quad slots 2·(p % 2) and 2·(p % 2) + 1.
           const __m512i v0 = Q6Chunk(nib, hb, 2 * odd), v1 = Q6Chunk(nib, hb, 2 * odd + 1);
 #pragma GCC unroll 16
