@@ -98,6 +98,10 @@ class Forward {
                       std::vector<float>* v_out);
   void RopeTables(std::span<const BatchToken> batch);
   void ApplyRope(float* x, int64_t n_heads, int64_t t) const;
+  // One token's key and value rows [n_head_kv · head_dim] into its sequence's store at its
+  // position (8-bit stores quantize them). Tokens of one batch write disjoint rows.
+  static void StoreKv(const LlmConfig& c, int64_t layer, const BatchToken& b,
+                      std::span<KvStore* const> seqs, const float* k, const float* v);
 
   const Llm& llm_;
   ThreadPool& pool_;

@@ -164,6 +164,26 @@ static void QuantizeKvRow(const float* x, int64_t width, int64_t G, int8_t* q, f
   }
 }
 
+void Forward::StoreKv(const LlmConfig& c, int64_t layer, const BatchToken& b,
+                      std::span<KvStore* const> seqs, const float* k, const float* v) {
+  const int64_t KV = c.n_head_kv * c.head_dim;
+  KvStore* kv = seqs[static_cast<size_t>(b.seq)];
+  if (kv->int8()) {
+    float *ks = nullptr, *vs = nullptr;
+    int8_t* kq = kv->K8(layer, b.pos, nullptr, &ks);  // sets ks: call before using it
+    int8_t* vq = kv->V8(layer, b.pos, nullptr, &vs);
+    QuantizeKvRow(k, KV, KvQuantGroup(c.head_dim), kq, ks);
+    QuantizeKvRow(v, KV, KvQuantGroup(c.head_dim), vq, vs);
+    return;
+  }
+  float* kd = kv->K(layer, b.pos, nullptr);
+  float* vd = kv->V(layer, b.pos, nullptr);
+  for (int64_t g = 0; g < c.n_head_kv; ++g) {  // each head into its own slab
+    std::copy_n(k + g * c.head_dim, c.head_dim, kd + g * kv->head_stride());
+    std::copy_n(v + g * c.head_dim, c.head_dim, vd + g * kv->head_stride());
+  }
+}
+
 // Splits the batch's attention into tiles: for each sequence and KV head, the query rows of
 // its tokens × the heads of the group, at most kAttnMaxRows per tile (so a vector lane holds
 // one row, kernels/f32_avx512.cc); 8-bit stores too, their rows dequantized per tile. Largest
@@ -335,48 +355,40 @@ Status Forward::Run(std::span<const BatchToken> batch, std::span<KvStore* const>
       for (int64_t t = b; t < e; ++t) fn(t);
     });
   };
-  auto add_bias = [&](float* y, const float* bias, int64_t width) {
+  auto add_bias = [](float* y, const float* bias, int64_t width) {  // one token's row
     if (bias == nullptr) return;
-    for (int64_t t = 0; t < n; ++t)
-      for (int64_t i = 0; i < width; ++i) y[t * width + i] += bias[i];
+    for (int64_t i = 0; i < width; ++i) y[i] += bias[i];
   };
 
+  // The residual adds, biases, RoPE and K/V stores run per token on the pool, each token's
+  // rows alone (the same operations in the same order as one thread would do them).
+  auto add_residual = [&](int64_t t) {
+    for (int64_t i = t * E; i < (t + 1) * E; ++i)
+      x_[static_cast<size_t>(i)] += tmp_[static_cast<size_t>(i)];
+  };
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
     per_token([&](int64_t t) {
+      if (l > 0) add_residual(t);  // the previous layer's FFN output
       ops::RmsNorm(x_.data() + t * E, lw.attn_norm, E, c.rms_eps, h_.data() + t * E);
     });
     const MatMulOut qkv[] = {{&lw.wq, q_.data()},    // [N, Q]
                              {&lw.wk, kx_.data()},   // [N, KV]
                              {&lw.wv, vx_.data()}};  // [N, KV]
     MatMulShared(k_, pool_, qkv, h_.data(), n, &mm_);
-    add_bias(q_.data(), lw.bq, Q);
-    add_bias(kx_.data(), lw.bk, KV);
-    add_bias(vx_.data(), lw.bv, KV);
-    for (int64_t t = 0; t < n; ++t) {
+    per_token([&](int64_t t) {
+      add_bias(q_.data() + t * Q, lw.bq, Q);
+      add_bias(kx_.data() + t * KV, lw.bk, KV);
+      add_bias(vx_.data() + t * KV, lw.bv, KV);
       ApplyRope(q_.data() + t * Q, c.n_head, t);
       ApplyRope(kx_.data() + t * KV, c.n_head_kv, t);
-      KvStore* kv = seqs[static_cast<size_t>(batch[t].seq)];
-      if (kv->int8()) {
-        float *ks = nullptr, *vs = nullptr;
-        int8_t* kq = kv->K8(l, batch[t].pos, nullptr, &ks);  // sets ks: call before using it
-        int8_t* vq = kv->V8(l, batch[t].pos, nullptr, &vs);
-        QuantizeKvRow(kx_.data() + t * KV, KV, KvQuantGroup(c.head_dim), kq, ks);
-        QuantizeKvRow(vx_.data() + t * KV, KV, KvQuantGroup(c.head_dim), vq, vs);
-      } else {
-        float* kd = kv->K(l, batch[t].pos, nullptr);
-        float* vd = kv->V(l, batch[t].pos, nullptr);
-        for (int64_t g = 0; g < c.n_head_kv; ++g) {
-          std::copy_n(kx_.data() + t * KV + g * c.head_dim, c.head_dim, kd + g * kv->head_stride());
-          std::copy_n(vx_.data() + t * KV + g * c.head_dim, c.head_dim, vd + g * kv->head_stride());
-        }
-      }
-    }
+      StoreKv(c, l, batch[static_cast<size_t>(t)], seqs, kx_.data() + t * KV, vx_.data() + t * KV);
+    });
     Attention(l, batch, seqs);                                    // [N, Q]
     MatMul(k_, pool_, lw.wo, att_.data(), n, tmp_.data(), &mm_);  // [N, E]
-    for (int64_t i = 0; i < n * E; ++i) x_[i] += tmp_[i];
 
     per_token([&](int64_t t) {
+      add_residual(t);
       ops::RmsNorm(x_.data() + t * E, lw.ffn_norm, E, c.rms_eps, h_.data() + t * E);
     });
     const MatMulOut gate_up[] = {{&lw.w_gate, gate_.data()}, {&lw.w_up, up_.data()}};  // [N, F]
@@ -389,8 +401,8 @@ Status Forward::Run(std::span<const BatchToken> batch, std::span<KvStore* const>
         ops::SiluMul(g, up_.data() + t * F, F, g);
     });
     MatMul(k_, pool_, lw.w_down, gate_.data(), n, tmp_.data(), &mm_);  // [N, E]
-    for (int64_t i = 0; i < n * E; ++i) x_[i] += tmp_[i];
   }
+  per_token(add_residual);  // the last layer's FFN output
 
   // Final norm and output projection for the tokens that want logits only: [n_logits, E].
   int64_t row = 0;
