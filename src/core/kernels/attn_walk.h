@@ -53,4 +53,70 @@ inline void PrefetchKvRows(const AttnTile& t, int64_t end, int64_t* j, AttnRunCu
   }
 }
 
+// P·V's walk over the positions: run r, `left` positions of it to go from `row` (the next
+// position's value row, element 0).
+struct AttnValueCursor {
+  int64_t r = 0, left = 0;
+  const float* row = nullptr;
+
+  void Start(const AttnTile& t) {
+    r = 0;
+    left = t.run[0];
+    row = t.v[0];
+    while (left == 0) Advance(t);
+  }
+  // Onto the next position; callers step only while one remains.
+  void Step(const AttnTile& t) {
+    --left;
+    row += t.kv_stride;
+    while (left == 0 && r + 1 < t.n_runs) Advance(t);
+  }
+
+ private:
+  void Advance(const AttnTile& t) {
+    ++r;
+    left = t.run[r];
+    row = t.v[r];
+  }
+};
+
+// P·V's prefetch of whole value rows into L1, one row per position walked, `distance` positions
+// ahead of the walk and never past position max_vis − 1.
+struct AttnValuePrefetch {
+  AttnValueCursor at;
+  int64_t left = 0;  // rows still to prefetch, the one at `at` included
+
+  void Start(const AttnTile& t, int64_t max_vis, int64_t distance) {
+    at.Start(t);
+    left = max_vis;
+    for (int64_t i = 0; i < distance && left > 1; ++i, --left) at.Step(t);
+  }
+  void Next(const AttnTile& t) {
+    if (left <= 0) return;
+    const int64_t row_bytes = t.head_dim * static_cast<int64_t>(sizeof(float));
+    for (int64_t b = 0; b < row_bytes; b += 64)
+      PrefetchL1(reinterpret_cast<const char*>(at.row) + b);
+    if (--left > 0) at.Step(t);
+  }
+};
+
+// P·V in blocks of `block` positions, so that each value row comes from memory once: a whole
+// tile's V (2 MB at 4096 positions, head size 128) does not stay in L2 from one value chunk's
+// walk to the next, a block's does. fn(j0, j1, at, pf) runs every row and value chunk of
+// positions [j0, j1) from cursor `at`, carrying its partial sums from the block before (exact:
+// the same FMA chains), and calls pf->Next once per position of its first pass.
+template <typename Fn>
+void ForValueBlocks(const AttnTile& t, int64_t max_vis, int64_t block, int64_t pf_distance,
+                    Fn&& fn) {
+  AttnValueCursor at;
+  at.Start(t);
+  AttnValuePrefetch pf;
+  pf.Start(t, max_vis, pf_distance);
+  for (int64_t j0 = 0; j0 < max_vis; j0 += block) {
+    const int64_t j1 = j0 + block < max_vis ? j0 + block : max_vis;
+    fn(j0, j1, at, &pf);
+    for (int64_t j = j0; j < j1 && j + 1 < max_vis; ++j) at.Step(t);
+  }
+}
+
 }  // namespace seekd::kernels

@@ -11,8 +11,8 @@
 // chains are the AVX-512 file's (scores: fma over d ascending from zero; P·V: fma(p, v, acc)
 // over positions ascending from zero, times 1/Σ), so both tables agree up to e^x.
 //
-// Scratch (floats): Qt [head_dim][Rp] · scale, then S/P [max_vis][Rp], with Rp the rows rounded
-// up to 8 (within AttnScratchFloats' 16).
+// Scratch (floats): Qt [head_dim][Rp] · scale, then S/P [max_vis][Rp], then P·V's partial sums
+// [rows][head_dim], with Rp the rows rounded up to 8 (within AttnScratchFloats, which counts 16).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -24,6 +24,8 @@
 namespace {
 
 using seekd::kernels::AttnTile;
+using seekd::kernels::AttnValueCursor;
+using seekd::kernels::AttnValuePrefetch;
 
 constexpr int kLanes = 8;
 constexpr int64_t kPfPositions = 16;  // K/V prefetch: positions ahead of the scores
@@ -31,6 +33,8 @@ constexpr int kPosTile = 6;           // positions per score microkernel: 6 × 2
 constexpr int kRowVecs = 2;           // row vectors per score microkernel
 constexpr int kDimVecs = 4;           // value vectors per P·V microkernel (32 elements)
 constexpr int kRowChunk = 3;          // rows per P·V microkernel: 3 × 4 accumulators
+constexpr int64_t kPvBlock = 128;     // positions per P·V block (as f32_avx512.cc)
+constexpr int64_t kPvPf = 16;         // P·V's value prefetch: positions ahead
 
 // e^x as in f32_avx512.cc: 2^n · p(r), r = x − n·ln2 (ln2 in two parts), degree-6 Taylor
 // polynomial, x clamped to [−87, 88]; 2^n (n in [−126, 127]) built in the exponent field.
@@ -77,25 +81,26 @@ template <int RV>
 constexpr ScoreFn kScoreFns[kPosTile] = {ScoreTile<RV, 1>, ScoreTile<RV, 2>, ScoreTile<RV, 3>,
                                          ScoreTile<RV, 4>, ScoreTile<RV, 5>, ScoreTile<RV, 6>};
 
-// out_i[d0 .. d0 + 8·NV) for rows i0 .. i0+NR: Σ over positions j < n_pos of P[i][j] · V[j][d],
-// in order of j, times inv[i] (f32_avx512.cc's ValueRows on 8 lanes; head_dim is a multiple of
-// 8, so every vector is whole).
+// Rows i0 .. i0+NR, value elements [d0, d0 + 8·NV), positions [j0, j1) from cursor c: adds
+// Σ_j P[i][j] · V[j][d] in order of j to the partial sums part[i][d] (zero when first), and when
+// last writes them times inv[i] to the outputs (f32_avx512.cc's ValueRows on 8 lanes; head_dim
+// is a multiple of 8, so every vector is whole). Given pf, one value row is prefetched per
+// position.
 template <int NR, int NV>
-void ValueRows(const AttnTile& t, const float* pt, int64_t rp, int64_t n_pos, int64_t i0,
-               int64_t d0, const float* inv) {
+void ValueRows(const AttnTile& t, const float* pt, int64_t rp, int64_t j0, int64_t j1,
+               AttnValueCursor c, AttnValuePrefetch* pf, int64_t i0, int64_t d0, float* part,
+               bool first, bool last, const float* inv) {
+  const int64_t hd = t.head_dim;
   __m256 acc[NR][NV];
 #pragma GCC unroll 4
   for (int i = 0; i < NR; ++i)
 #pragma GCC unroll 4
-    for (int u = 0; u < NV; ++u) acc[i][u] = _mm256_setzero_ps();
-  int64_t r = 0, left = t.run[0];
-  const float* vrow = t.v[0] + d0;
-  for (int64_t j = 0; j < n_pos; ++j, --left, vrow += t.kv_stride) {
-    while (left == 0) {
-      ++r;
-      left = t.run[r];
-      vrow = t.v[r] + d0;
-    }
+    for (int u = 0; u < NV; ++u)
+      acc[i][u] =
+          first ? _mm256_setzero_ps() : _mm256_loadu_ps(part + (i0 + i) * hd + d0 + u * kLanes);
+  for (int64_t j = j0; j < j1; ++j) {
+    if (pf != nullptr) pf->Next(t);
+    const float* vrow = c.row + d0;
     __m256 v[NV];
 #pragma GCC unroll 4
     for (int u = 0; u < NV; ++u) v[u] = _mm256_loadu_ps(vrow + u * kLanes);
@@ -106,18 +111,23 @@ void ValueRows(const AttnTile& t, const float* pt, int64_t rp, int64_t n_pos, in
 #pragma GCC unroll 4
       for (int u = 0; u < NV; ++u) acc[i][u] = _mm256_fmadd_ps(b, v[u], acc[i][u]);
     }
+    if (j + 1 < j1) c.Step(t);
   }
 #pragma GCC unroll 4
   for (int i = 0; i < NR; ++i) {
     const __m256 s = _mm256_set1_ps(inv[i0 + i]);
 #pragma GCC unroll 4
-    for (int u = 0; u < NV; ++u)
-      _mm256_storeu_ps(t.out[i0 + i] + d0 + u * kLanes, _mm256_mul_ps(acc[i][u], s));
+    for (int u = 0; u < NV; ++u) {
+      if (last)
+        _mm256_storeu_ps(t.out[i0 + i] + d0 + u * kLanes, _mm256_mul_ps(acc[i][u], s));
+      else
+        _mm256_storeu_ps(part + (i0 + i) * hd + d0 + u * kLanes, acc[i][u]);
+    }
   }
 }
 
-using ValueFn = void (*)(const AttnTile&, const float*, int64_t, int64_t, int64_t, int64_t,
-                         const float*);
+using ValueFn = void (*)(const AttnTile&, const float*, int64_t, int64_t, int64_t, AttnValueCursor,
+                         AttnValuePrefetch*, int64_t, int64_t, float*, bool, bool, const float*);
 template <int NR>
 constexpr ValueFn kValueByVecs[kDimVecs] = {ValueRows<NR, 1>, ValueRows<NR, 2>, ValueRows<NR, 3>,
                                             ValueRows<NR, 4>};
@@ -202,13 +212,21 @@ void AttendF32Avx2(const AttnTile& t) {
   float inv[kAttnMaxRows];
   Softmax(st, rp, max_vis, n_vis, inv);
 
-  for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
-    const int64_t nr = std::min<int64_t>(rows - i0, kRowChunk);
-    for (int64_t d0 = 0; d0 < hd; d0 += kDimVecs * kLanes) {
-      const int64_t nv = std::min<int64_t>((hd - d0) / kLanes, kDimVecs);
-      kValueFns[nr - 1][nv - 1](t, st, rp, max_vis, i0, d0, inv);
-    }
-  }
+  // P·V by blocks of positions (attn_walk.h), every row and value chunk of a block before the
+  // next: a 6-row tile walks its positions 8 times (2 row chunks × 4 value chunks), from L2.
+  float* part = st + max_vis * rp;  // [rows][hd]
+  ForValueBlocks(t, max_vis, kPvBlock, kPvPf,
+                 [&](int64_t j0, int64_t j1, const AttnValueCursor& at, AttnValuePrefetch* pf) {
+                   for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
+                     const int64_t nr = std::min<int64_t>(rows - i0, kRowChunk);
+                     for (int64_t d0 = 0; d0 < hd; d0 += kDimVecs * kLanes) {
+                       const int64_t nv = std::min<int64_t>((hd - d0) / kLanes, kDimVecs);
+                       kValueFns[nr - 1][nv - 1](t, st, rp, j0, j1, at,
+                                                 i0 == 0 && d0 == 0 ? pf : nullptr, i0, d0, part,
+                                                 j0 == 0, j1 == max_vis, inv);
+                     }
+                   }
+                 });
 }
 
 }  // namespace seekd::kernels

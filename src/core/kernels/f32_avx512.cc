@@ -25,9 +25,11 @@ namespace {
 
 using seekd::kernels::AttnRunCursor;
 using seekd::kernels::AttnTile;
+using seekd::kernels::AttnValueCursor;
+using seekd::kernels::AttnValuePrefetch;
+using seekd::kernels::ForValueBlocks;
 using seekd::kernels::NextKeyRows;
 using seekd::kernels::PrefetchKvRows;
-using seekd::kernels::PrefetchL1;
 
 constexpr int kLanes = 16;
 constexpr int64_t kPfPositions = 16;  // attention's K/V prefetch: positions ahead of the scores
@@ -87,31 +89,6 @@ constexpr ScoreFn kScoreFns[kPosTile] = {ScoreTile<RV, 1>, ScoreTile<RV, 2>, Sco
                                          ScoreTile<RV, 4>, ScoreTile<RV, 5>, ScoreTile<RV, 6>,
                                          ScoreTile<RV, 7>, ScoreTile<RV, 8>};
 
-// Where P·V's walk over the positions stands: run r, `left` positions of it to go from `row`
-// (the next position's value row, element 0).
-struct ValueCursor {
-  int64_t r = 0, left = 0;
-  const float* row = nullptr;
-  void Start(const AttnTile& t) {
-    r = 0;
-    left = t.run[0];
-    row = t.v[0];
-    Settle(t);
-  }
-  void Settle(const AttnTile& t) {  // onto the next non-empty run
-    while (left == 0) {
-      ++r;
-      left = t.run[r];
-      row = t.v[r];
-    }
-  }
-  void Step(const AttnTile& t) {
-    --left;
-    row += t.kv_stride;
-    if (left == 0 && r + 1 < t.n_runs) Settle(t);
-  }
-};
-
 // Rows i0 .. i0+NR, value elements [d0, d0 + 64), positions [j0, j1) from cursor c: adds
 // Σ_j P[i][j] · V[j][d] in order of j to the partial sums part[i][d] (zero when first), and when
 // last writes them times inv[i] to the outputs. The value elements go across the lanes (V's
@@ -119,13 +96,12 @@ struct ValueCursor {
 // of 16 lanes) does one FMA per row and 16 elements, not one per 16 lanes; each output is the
 // same chain of FMAs (fma(p, v, acc), j ascending, from zero) as with the rows across the lanes
 // — carried through part between position blocks, exactly — so its bits do not depend on the
-// tile. Lanes past head_dim are masked off. Given `ahead` (kPvPf positions on, *n_ahead rows
-// left to name from it), whole value rows are prefetched into L1, one per position, for this
-// value chunk and the next.
+// tile. Lanes past head_dim are masked off. Given pf, it prefetches one value row per position
+// (attn_walk.h) for this value chunk and the next.
 template <int NR>
 void ValueRows(const AttnTile& t, const float* pt, int64_t rp, int64_t j0, int64_t j1,
-               ValueCursor c, ValueCursor* ahead, int64_t* n_ahead, int64_t i0, int64_t d0,
-               float* part, bool first, bool last, const float* inv) {
+               AttnValueCursor c, AttnValuePrefetch* pf, int64_t i0, int64_t d0, float* part,
+               bool first, bool last, const float* inv) {
   constexpr int kVecs = kDimChunk / kLanes;
   const int64_t hd = t.head_dim;
   __mmask16 m[kVecs];
@@ -145,13 +121,8 @@ void ValueRows(const AttnTile& t, const float* pt, int64_t rp, int64_t j0, int64
                         : _mm512_maskz_loadu_ps(m[u], part + (i0 + i) * hd + d0 + u * kLanes);
   // One flat loop over the positions (nested run and position loops made GCC store all the
   // accumulators to the stack on every position).
-  const int64_t row_bytes = hd * static_cast<int64_t>(sizeof(float));
   for (int64_t j = j0; j < j1; ++j) {
-    if (ahead != nullptr && *n_ahead > 0) {
-      for (int64_t b = 0; b < row_bytes; b += 64)
-        PrefetchL1(reinterpret_cast<const char*>(ahead->row) + b);
-      if (--*n_ahead > 0) ahead->Step(t);
-    }
+    if (pf != nullptr) pf->Next(t);
     const float* vrow = c.row + d0;
     __m512 v[kVecs];
 #pragma GCC unroll 8
@@ -178,37 +149,25 @@ void ValueRows(const AttnTile& t, const float* pt, int64_t rp, int64_t j0, int64
   }
 }
 
-using ValueFn = void (*)(const AttnTile&, const float*, int64_t, int64_t, int64_t, ValueCursor,
-                         ValueCursor*, int64_t*, int64_t, int64_t, float*, bool, bool,
-                         const float*);
+using ValueFn = void (*)(const AttnTile&, const float*, int64_t, int64_t, int64_t, AttnValueCursor,
+                         AttnValuePrefetch*, int64_t, int64_t, float*, bool, bool, const float*);
 constexpr ValueFn kValueFns[kRowChunk] = {ValueRows<1>, ValueRows<2>, ValueRows<3>,
                                           ValueRows<4>, ValueRows<5>, ValueRows<6>};
 
-// P·V of a small tile (up to kRowsAcrossD rows) in blocks of kPvBlock positions: every row chunk
-// and value chunk of a block before the next block, so each value row comes from memory once
-// (a whole tile's V, 2 MB at 4096 positions, does not stay in L2 between value chunks), with
-// the block's rows prefetched kPvPf positions ahead during its first pass. The partial sums
-// wait in part [rows][head_dim] between blocks.
+// P·V of a small tile (up to kRowsAcrossD rows) in blocks of kPvBlock positions
+// (ForValueBlocks), the partial sums waiting in part [rows][head_dim] between blocks.
 void ValuesByBlock(const AttnTile& t, const float* st, int64_t rp, int64_t max_vis,
                    const float* inv, float* part) {
   const int64_t hd = t.head_dim, rows = t.n_rows;
-  ValueCursor at, ahead;
-  at.Start(t);
-  ahead.Start(t);
-  int64_t n_ahead = max_vis;  // rows the prefetch cursor has left to name
-  for (int64_t i = 0; i < kPvPf && n_ahead > 1; ++i, --n_ahead) ahead.Step(t);
-  for (int64_t j0 = 0; j0 < max_vis; j0 += kPvBlock) {
-    const int64_t j1 = std::min(max_vis, j0 + kPvBlock);
-    for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
-      const int64_t nr = std::min<int64_t>(rows - i0, kRowChunk);
-      for (int64_t d0 = 0; d0 < hd; d0 += kDimChunk) {
-        const bool pf = i0 == 0 && d0 == 0;
-        kValueFns[nr - 1](t, st, rp, j0, j1, at, pf ? &ahead : nullptr, &n_ahead, i0, d0, part,
-                          j0 == 0, j1 == max_vis, inv);
-      }
-    }
-    for (int64_t j = j0; j < j1 && j + 1 < max_vis; ++j) at.Step(t);
-  }
+  ForValueBlocks(t, max_vis, kPvBlock, kPvPf,
+                 [&](int64_t j0, int64_t j1, const AttnValueCursor& at, AttnValuePrefetch* pf) {
+                   for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
+                     const int64_t nr = std::min<int64_t>(rows - i0, kRowChunk);
+                     for (int64_t d0 = 0; d0 < hd; d0 += kDimChunk)
+                       kValueFns[nr - 1](t, st, rp, j0, j1, at, i0 == 0 && d0 == 0 ? pf : nullptr,
+                                         i0, d0, part, j0 == 0, j1 == max_vis, inv);
+                   }
+                 });
 }
 
 // Ot[d0 .. d0+8) for RV·16 rows, the rows across the lanes: the same sums as ValueRows, with
