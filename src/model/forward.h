@@ -123,7 +123,8 @@ class Forward {
   std::vector<AttnWork> attn_tiles_;
   struct AttnScratch {
     std::vector<float> f, kf, vf;  // kernel scratch; an 8-bit head's K and V as f32
-    std::vector<const float*> k, v, q;
+    std::vector<const float*> k, v, q, k8_scale, v8_scale;
+    std::vector<const int8_t*> k8, v8;
     std::vector<float*> out;
     std::vector<int64_t> run, n_vis;
   };

@@ -173,6 +173,89 @@ TEST(Attention, ARowIsBitIdenticalAloneInATileAndAcrossRunSplits) {
   }
 }
 
+// 8-bit keys and values read by the tile itself (AttnTile::k8/v8) against the f32 tile of the
+// same values converted up front (float(q) · scale): the same bits, for every table that takes
+// them, any row count and any run split.
+TEST(Attention, AnInt8TileGivesTheBitsOfItsF32Values) {
+  for (Isa isa : kernels::AvailableIsas()) {
+    const auto& k = kernels::KernelsFor(isa);
+    if (!k.attend_int8) continue;
+    for (int64_t hd : {128, 64, 24}) {
+      const int64_t heads = 2, width = heads * hd, G = hd % 32 == 0 ? 32 : hd, n_pos = 300;
+      std::mt19937 rng(static_cast<uint32_t>(hd));
+      std::uniform_int_distribution<int> qd(-127, 127);
+      std::uniform_real_distribution<float> sd(0.001f, 0.05f);
+      // Rows of both heads side by side (an 8-bit store's layout); the tile reads head 1.
+      std::vector<int8_t> kq(static_cast<size_t>(n_pos * width)), vq(kq.size());
+      std::vector<float> ks(static_cast<size_t>(n_pos * width / G)), vs(ks.size());
+      for (auto& x : kq) x = static_cast<int8_t>(qd(rng));
+      for (auto& x : vq) x = static_cast<int8_t>(qd(rng));
+      for (auto& x : ks) x = sd(rng);
+      for (auto& x : vs) x = sd(rng);
+      Head h{hd, hd, n_pos, {}, {}};  // the f32 values of head 1, one row per position
+      for (int64_t j = 0; j < n_pos; ++j)
+        for (int64_t d = 0; d < hd; ++d) {
+          const size_t qi = static_cast<size_t>(j * width + hd + d);
+          const size_t si = static_cast<size_t>((j * width + hd + d) / G);
+          h.k.push_back(static_cast<float>(kq[qi]) * ks[si]);
+          h.v.push_back(static_cast<float>(vq[qi]) * vs[si]);
+        }
+      for (int64_t rows : {1, 6, 12, 13, 48})
+        for (int64_t run_len : {4, 7, 0}) {
+          SCOPED_TRACE(std::string(kernels::IsaName(isa)) + " hd " + std::to_string(hd) + " rows " +
+                       std::to_string(rows) + " runs " + std::to_string(run_len));
+          const auto q = Queries(rows, hd, 2.0f, static_cast<uint32_t>(rows));
+          std::vector<int64_t> n_vis(static_cast<size_t>(rows));
+          for (int64_t i = 0; i < rows; ++i) n_vis[static_cast<size_t>(i)] = n_pos - (i * 37) % 200;
+          int64_t max_vis = 0;
+          for (int64_t n : n_vis) max_vis = std::max(max_vis, n);
+          const auto want = RunTile(k, h, q, n_vis, run_len);
+          std::vector<const int8_t*> k8, v8;
+          std::vector<const float*> k8s, v8s;
+          std::vector<int64_t> runs;
+          for (int64_t j = 0; j < max_vis;) {
+            const int64_t n = run_len > 0 ? std::min(run_len, max_vis - j) : max_vis - j;
+            k8.push_back(kq.data() + j * width + hd);
+            v8.push_back(vq.data() + j * width + hd);
+            k8s.push_back(ks.data() + (j * width + hd) / G);
+            v8s.push_back(vs.data() + (j * width + hd) / G);
+            runs.push_back(n);
+            j += n;
+          }
+          std::vector<float> out(static_cast<size_t>(rows * hd), -1.0f);
+          std::vector<const float*> qp;
+          std::vector<float*> op;
+          for (int64_t i = 0; i < rows; ++i) {
+            qp.push_back(q[static_cast<size_t>(i)].data());
+            op.push_back(out.data() + i * hd);
+          }
+          std::vector<float> scratch(
+              static_cast<size_t>(kernels::AttnScratchFloats(rows, max_vis, hd)),
+              std::numeric_limits<float>::quiet_NaN());
+          kernels::AttnTile t;
+          t.head_dim = hd;
+          t.n_rows = rows;
+          t.q = qp.data();
+          t.out = op.data();
+          t.n_vis = n_vis.data();
+          t.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+          t.run = runs.data();
+          t.n_runs = static_cast<int64_t>(runs.size());
+          t.scratch = scratch.data();
+          t.k8 = k8.data();
+          t.v8 = v8.data();
+          t.k8_scale = k8s.data();
+          t.v8_scale = v8s.data();
+          t.q8_stride = width;
+          t.q8_scale_stride = width / G;
+          t.q8_group = G;
+          kernels::Attend(k, t);
+          EXPECT_EQ(0, std::memcmp(out.data(), want.data(), out.size() * 4));
+        }
+    }
+  }
+}
+
 TEST(Attention, PositionsBeyondTheTileAreNeverRead) {
   for (Isa isa : kernels::AvailableIsas()) {
     const auto& k = kernels::KernelsFor(isa);

@@ -19,14 +19,61 @@ struct AttnRunCursor {
 
   // Steps onto the next position and returns its row's offset (floats) from the start of run
   // `run`'s keys and values.
-  int64_t Next(const AttnTile& t) {
+  int64_t Next(const AttnTile& t) { return NextIndex(t) * t.kv_stride; }
+  // The same step, returning the position's index within run `run`.
+  int64_t NextIndex(const AttnTile& t) {
     while (pos >= t.run[run]) {
       ++run;
       pos = 0;
     }
-    return pos++ * t.kv_stride;
+    return pos++;
   }
 };
+
+// PrefetchKvRows for an 8-bit tile: during the scores (keys set) each position's key slice
+// and scales into L1 and its value slice and scales into L2; during P·V the value slice and
+// scales into L1.
+inline void PrefetchQ8Rows(const AttnTile& t, int64_t end, int64_t* j, AttnRunCursor* c,
+                           bool keys) {
+  for (; *j < end; ++*j) {
+    const int64_t p = c->NextIndex(t);
+    const auto* k = reinterpret_cast<const char*>(t.k8[c->run] + p * t.q8_stride);
+    const auto* v = reinterpret_cast<const char*>(t.v8[c->run] + p * t.q8_stride);
+    const float* vs = t.v8_scale[c->run] + p * t.q8_scale_stride;
+    for (int64_t b = 0; b < t.head_dim; b += 64) {
+      if (keys) {
+        PrefetchL1(k + b);
+        PrefetchL2(v + b);
+      } else {
+        PrefetchL1(v + b);
+      }
+    }
+    if (keys) {
+      PrefetchL1(t.k8_scale[c->run] + p * t.q8_scale_stride);
+      PrefetchL2(vs);
+    } else {
+      PrefetchL1(vs);
+    }
+  }
+}
+
+// P·V of an 8-bit tile: the value rows of positions [j0, j1) as f32 into out, walking cursor vc,
+// 16 at a time with the prefetch cursor (pc, *jp) kept 32 positions ahead of them.
+template <typename RowFn>
+void DequantValueBlock(const AttnTile& t, int64_t j0, int64_t j1, int64_t max_vis,
+                       AttnRunCursor* vc, AttnRunCursor* pc, int64_t* jp, float* out, RowFn row);
+
+// 8-bit tiles: the next n positions' rows of K or V (base = t.k8 or t.v8, scales alike) as f32
+// into out [n][head_dim], walking cursor c; row(q, scales, out) converts one row.
+template <typename RowFn>
+void DequantNextRows(const AttnTile& t, const int8_t* const* base, const float* const* scales,
+                     int64_t n, AttnRunCursor* c, float* out, RowFn row) {
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t p = c->NextIndex(t);
+    row(base[c->run] + p * t.q8_stride, scales[c->run] + p * t.q8_scale_stride,
+        out + i * t.head_dim);
+  }
+}
 
 // The key rows of the cursor's next n positions, into kp[0 .. n).
 inline void NextKeyRows(const AttnTile& t, int n, AttnRunCursor* c, const float** kp) {
@@ -116,6 +163,16 @@ void ForValueBlocks(const AttnTile& t, int64_t max_vis, int64_t block, int64_t p
     const int64_t j1 = j0 + block < max_vis ? j0 + block : max_vis;
     fn(j0, j1, at, &pf);
     for (int64_t j = j0; j < j1 && j + 1 < max_vis; ++j) at.Step(t);
+  }
+}
+
+template <typename RowFn>
+void DequantValueBlock(const AttnTile& t, int64_t j0, int64_t j1, int64_t max_vis,
+                       AttnRunCursor* vc, AttnRunCursor* pc, int64_t* jp, float* out, RowFn row) {
+  for (int64_t j = j0; j < j1; j += 16) {
+    const int64_t n = j1 - j < 16 ? j1 - j : 16;
+    PrefetchQ8Rows(t, j + 48 < max_vis ? j + 48 : max_vis, jp, pc, false);
+    DequantNextRows(t, t.v8, t.v8_scale, n, vc, out + (j - j0) * t.head_dim, row);
   }
 }
 

@@ -18,6 +18,7 @@ const Kernels* Avx2Kernels() {
     for (DType d : {DType::kF16, DType::kBF16})
       t.packed[static_cast<int>(d)] = PackedFloatGemmAvx2(d);
     t.attend_f32 = AttendF32Avx2;
+    t.attend_int8 = true;
     t.silu_mul = SiluMulAvx2;
     return t;
   }();

@@ -14,6 +14,7 @@ const Kernels* Avx512Kernels() {
     Kernels t = MakeTable(Isa::kAvx512);
     AddPackedGemm(&t);  // Q8_0 and Q4_0 through the packed int8 GEMM (core/kernels/packed.h)
     t.attend_f32 = AttendF32Avx512;
+    t.attend_int8 = true;
     t.silu_mul = SiluMulAvx512;
     return t;
   }();

@@ -162,13 +162,18 @@ int64_t ActRowBytes(DType t, int64_t n) {
   return n * static_cast<int64_t>(sizeof(float));
 }
 
-int64_t AttnScratchFloats(int64_t n_rows, int64_t max_vis, int64_t head_dim) {
+int64_t AttnDequantOffset(int64_t n_rows, int64_t max_vis, int64_t head_dim) {
   const int64_t rp = (n_rows + 15) / 16 * 16, lp = (max_vis + 15) / 16 * 16;
-  return rp * (2 * head_dim + lp);
+  return rp * (2 * head_dim + lp);  // Qt, S/P, then Ot or P·V's partial sums
+}
+
+int64_t AttnScratchFloats(int64_t n_rows, int64_t max_vis, int64_t head_dim) {
+  return AttnDequantOffset(n_rows, max_vis, head_dim) + (kAttnKeyTile + kAttnValueBlock) * head_dim;
 }
 
 void Attend(const Kernels& k, const AttnTile& t) {
   SEEKD_CHECK(t.n_rows >= 1 && t.n_rows <= kAttnMaxRows);
+  SEEKD_CHECK(t.k8 == nullptr || (k.attend_int8 && t.head_dim % 8 == 0));
   if (k.attend_f32 != nullptr && t.head_dim % 8 == 0) {
     k.attend_f32(t);
     return;

@@ -33,8 +33,9 @@ constexpr int kPosTile = 6;           // positions per score microkernel: 6 × 2
 constexpr int kRowVecs = 2;           // row vectors per score microkernel
 constexpr int kDimVecs = 4;           // value vectors per P·V microkernel (32 elements)
 constexpr int kRowChunk = 3;          // rows per P·V microkernel: 3 × 4 accumulators
-constexpr int64_t kPvBlock = 128;     // positions per P·V block (as f32_avx512.cc)
-constexpr int64_t kPvPf = 16;         // P·V's value prefetch: positions ahead
+constexpr int64_t kPvBlock = seekd::kernels::kAttnValueBlock;  // positions per P·V block
+static_assert(kPosTile <= seekd::kernels::kAttnKeyTile);
+constexpr int64_t kPvPf = 16;  // P·V's value prefetch: positions ahead
 
 // e^x as in f32_avx512.cc: 2^n · p(r), r = x − n·ln2 (ln2 in two parts), degree-6 Taylor
 // polynomial, x clamped to [−87, 88]; 2^n (n in [−126, 127]) built in the exponent field.
@@ -133,6 +134,20 @@ constexpr ValueFn kValueByVecs[kDimVecs] = {ValueRows<NR, 1>, ValueRows<NR, 2>, 
                                             ValueRows<NR, 4>};
 constexpr const ValueFn* kValueFns[kRowChunk] = {kValueByVecs<1>, kValueByVecs<2>, kValueByVecs<3>};
 
+// One 8-bit row of an AttnTile (head_dim values, a scale per q8_group) as f32: float(q) · scale,
+// rounded once, 8 values at a time.
+inline void DequantRow(const AttnTile& t, const int8_t* q, const float* sc, float* out) {
+  const int64_t hd = t.head_dim, G = t.q8_group;
+  for (int64_t g0 = 0; g0 < hd; g0 += G, ++sc) {  // one scale per group, no division
+    const __m256 s = _mm256_set1_ps(*sc);
+    for (int64_t d = g0; d < g0 + G; d += kLanes) {
+      const __m256 x = _mm256_cvtepi32_ps(
+          _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + d))));
+      _mm256_storeu_ps(out + d, _mm256_mul_ps(x, s));
+    }
+  }
+}
+
 // Softmax per lane over its own positions (j < n_vis of the lane's row): the others become
 // exact zeros; inv[lane] = 1 / Σ.
 void Softmax(float* st, int64_t rp, int64_t max_vis, const int32_t* n_vis, float* inv) {
@@ -194,13 +209,25 @@ void AttendF32Avx2(const AttnTile& t) {
 
   // Scores: positions in tiles of up to kPosTile key rows, walking the runs, each tile against
   // every pair of row vectors; a second cursor prefetches kPfPositions ahead.
+  // An 8-bit tile's key rows are converted into kbuf first.
+  const bool q8 = t.k8 != nullptr;
+  float* kbuf = t.scratch + AttnDequantOffset(rows, max_vis, hd);
+  const auto row = [&t](const int8_t* q, const float* sc, float* out) {
+    DequantRow(t, q, sc, out);
+  };
   const float* kp[kPosTile];
   AttnRunCursor keys, ahead;
   int64_t ja = 0;
   for (int64_t j0 = 0; j0 < max_vis; j0 += kPosTile) {
     const int np = static_cast<int>(std::min<int64_t>(max_vis - j0, kPosTile));
-    PrefetchKvRows(t, std::min(max_vis, j0 + kPosTile + kPfPositions), &ja, &ahead);
-    NextKeyRows(t, np, &keys, kp);
+    if (q8) {
+      PrefetchQ8Rows(t, std::min(max_vis, j0 + kPosTile + kPfPositions), &ja, &ahead, true);
+      DequantNextRows(t, t.k8, t.k8_scale, np, &keys, kbuf, row);
+      for (int p = 0; p < np; ++p) kp[p] = kbuf + p * hd;
+    } else {
+      PrefetchKvRows(t, std::min(max_vis, j0 + kPosTile + kPfPositions), &ja, &ahead);
+      NextKeyRows(t, np, &keys, kp);
+    }
     for (int64_t c0 = 0; c0 < rp; c0 += kRowVecs * kLanes) {
       if (rp - c0 >= kRowVecs * kLanes)
         kScoreFns<kRowVecs>[np - 1](qt, rp, c0, hd, kp, st + j0 * rp);
@@ -213,20 +240,44 @@ void AttendF32Avx2(const AttnTile& t) {
   Softmax(st, rp, max_vis, n_vis, inv);
 
   // P·V by blocks of positions (attn_walk.h), every row and value chunk of a block before the
-  // next: a 6-row tile walks its positions 8 times (2 row chunks × 4 value chunks), from L2.
+  // next: a 6-row tile walks its positions 8 times (2 row chunks × 4 value chunks), from L2. An
+  // 8-bit tile's block of values is converted into vbuf and walked as one f32 run.
   float* part = st + max_vis * rp;  // [rows][hd]
-  ForValueBlocks(t, max_vis, kPvBlock, kPvPf,
-                 [&](int64_t j0, int64_t j1, const AttnValueCursor& at, AttnValuePrefetch* pf) {
-                   for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
-                     const int64_t nr = std::min<int64_t>(rows - i0, kRowChunk);
-                     for (int64_t d0 = 0; d0 < hd; d0 += kDimVecs * kLanes) {
-                       const int64_t nv = std::min<int64_t>((hd - d0) / kLanes, kDimVecs);
-                       kValueFns[nr - 1][nv - 1](t, st, rp, j0, j1, at,
-                                                 i0 == 0 && d0 == 0 ? pf : nullptr, i0, d0, part,
-                                                 j0 == 0, j1 == max_vis, inv);
-                     }
-                   }
-                 });
+  const auto chunks = [&](const AttnTile& tv, int64_t j0, int64_t j1, const AttnValueCursor& at,
+                          AttnValuePrefetch* pf) {
+    for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
+      const int64_t nr = std::min<int64_t>(rows - i0, kRowChunk);
+      for (int64_t d0 = 0; d0 < hd; d0 += kDimVecs * kLanes) {
+        const int64_t nv = std::min<int64_t>((hd - d0) / kLanes, kDimVecs);
+        kValueFns[nr - 1][nv - 1](tv, st, rp, j0, j1, at, i0 == 0 && d0 == 0 ? pf : nullptr, i0, d0,
+                                  part, j0 == 0, j1 == max_vis, inv);
+      }
+    }
+  };
+  if (!q8) {
+    ForValueBlocks(t, max_vis, kPvBlock, kPvPf,
+                   [&](int64_t j0, int64_t j1, const AttnValueCursor& at, AttnValuePrefetch* pf) {
+                     chunks(t, j0, j1, at, pf);
+                   });
+    return;
+  }
+  float* vbuf = kbuf + kAttnKeyTile * hd;  // [kPvBlock][hd]
+  AttnRunCursor vc, pc;
+  int64_t jp = 0;
+  for (int64_t j0 = 0; j0 < max_vis; j0 += kPvBlock) {
+    const int64_t j1 = std::min(max_vis, j0 + kPvBlock);
+    DequantValueBlock(t, j0, j1, max_vis, &vc, &pc, &jp, vbuf, row);
+    const float* vb[] = {vbuf};
+    const int64_t run[] = {j1 - j0};
+    AttnTile tb = t;
+    tb.v = vb;
+    tb.run = run;
+    tb.n_runs = 1;
+    tb.kv_stride = hd;
+    AttnValueCursor at;
+    at.Start(tb);
+    chunks(tb, j0, j1, at, nullptr);
+  }
 }
 
 }  // namespace seekd::kernels

@@ -27,14 +27,18 @@ using seekd::kernels::AttnRunCursor;
 using seekd::kernels::AttnTile;
 using seekd::kernels::AttnValueCursor;
 using seekd::kernels::AttnValuePrefetch;
+using seekd::kernels::DequantNextRows;
+using seekd::kernels::DequantValueBlock;
 using seekd::kernels::ForValueBlocks;
 using seekd::kernels::NextKeyRows;
 using seekd::kernels::PrefetchKvRows;
+using seekd::kernels::PrefetchQ8Rows;
 
 constexpr int kLanes = 16;
 constexpr int64_t kPfPositions = 16;  // attention's K/V prefetch: positions ahead of the scores
 
-constexpr int kPosTile = 8;    // positions per score microkernel: 8 × 3 accumulators at most
+constexpr int kPosTile = 8;  // positions per score microkernel: 8 × 3 accumulators at most
+static_assert(kPosTile <= seekd::kernels::kAttnKeyTile);
 constexpr int kDimTile = 8;    // value elements per P·V microkernel, rows across the lanes
 constexpr int kDimChunk = 64;  // value elements per P·V microkernel: 4 vectors
 constexpr int kRowChunk = 6;   // rows per P·V microkernel: 6 × 4 accumulators
@@ -43,8 +47,8 @@ constexpr int kRowChunk = 6;   // rows per P·V microkernel: 6 × 4 accumulators
 // with the rows across the lanes, 12 rows 0.72–0.77×; above 16 rows the rows-across-lanes pass is
 // level or faster (docs/BENCHMARKS.md, "Decode attention: P·V across the head dimension").
 constexpr int64_t kRowsAcrossD = 12;
-constexpr int64_t kPvBlock = 128;  // positions per P·V block (64 KB of values at head size 128)
-constexpr int64_t kPvPf = 16;      // P·V's value prefetch: positions ahead
+constexpr int64_t kPvBlock = seekd::kernels::kAttnValueBlock;  // positions per P·V block
+constexpr int64_t kPvPf = 16;  // P·V's value prefetch: positions ahead
 
 // e^x: 2^n · p(r) with r = x − n·ln2, |r| ≤ ln2/2, and a degree-6 Taylor polynomial
 // (relative error below 2e-7). x is clamped to [−87, 88]: below, ≈ 1e-38 instead of 0 (the
@@ -154,6 +158,54 @@ using ValueFn = void (*)(const AttnTile&, const float*, int64_t, int64_t, int64_
 constexpr ValueFn kValueFns[kRowChunk] = {ValueRows<1>, ValueRows<2>, ValueRows<3>,
                                           ValueRows<4>, ValueRows<5>, ValueRows<6>};
 
+// One 8-bit row of an AttnTile (head_dim values, a scale per q8_group) as f32: float(q) · scale,
+// rounded once, 16 values at a time (q8_group is a multiple of 16 or the whole head).
+inline void DequantRow(const AttnTile& t, const int8_t* q, const float* sc, float* out) {
+  const int64_t hd = t.head_dim, G = t.q8_group;
+  for (int64_t g0 = 0; g0 < hd; g0 += G, ++sc) {  // one scale per group, no division
+    const __m512 s = _mm512_set1_ps(*sc);
+    for (int64_t d = g0; d < g0 + G; d += kLanes) {
+      const int64_t n = g0 + G - d;
+      const __mmask16 m =
+          n >= kLanes ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << n) - 1);
+      const __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, q + d)));
+      _mm512_mask_storeu_ps(out + d, m, _mm512_mul_ps(x, s));
+    }
+  }
+}
+
+// P·V of an 8-bit tile, any row count: per block of kPvBlock positions the values are converted
+// into vbuf [kPvBlock][head_dim] and walked as one run of an f32 tile, every row and value chunk
+// of the block before the next (the same chains as the f32 tile's).
+void ValuesByBlockInt8(const AttnTile& t, const float* st, int64_t rp, int64_t max_vis,
+                       const float* inv, float* part, float* vbuf) {
+  const int64_t hd = t.head_dim, rows = t.n_rows;
+  AttnRunCursor vc, pc;
+  int64_t jp = 0;
+  const auto row = [&t](const int8_t* q, const float* sc, float* out) {
+    DequantRow(t, q, sc, out);
+  };
+  for (int64_t j0 = 0; j0 < max_vis; j0 += kPvBlock) {
+    const int64_t j1 = std::min(max_vis, j0 + kPvBlock);
+    DequantValueBlock(t, j0, j1, max_vis, &vc, &pc, &jp, vbuf, row);
+    const float* vb[] = {vbuf};
+    const int64_t run[] = {j1 - j0};
+    AttnTile tb = t;
+    tb.v = vb;
+    tb.run = run;
+    tb.n_runs = 1;
+    tb.kv_stride = hd;
+    AttnValueCursor at;
+    at.Start(tb);
+    for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
+      const int64_t nr = std::min<int64_t>(rows - i0, kRowChunk);
+      for (int64_t d0 = 0; d0 < hd; d0 += kDimChunk)
+        kValueFns[nr - 1](tb, st, rp, j0, j1, at, nullptr, i0, d0, part, j0 == 0, j1 == max_vis,
+                          inv);
+    }
+  }
+}
+
 // P·V of a small tile (up to kRowsAcrossD rows) in blocks of kPvBlock positions
 // (ForValueBlocks), the partial sums waiting in part [rows][head_dim] between blocks.
 void ValuesByBlock(const AttnTile& t, const float* st, int64_t rp, int64_t max_vis,
@@ -205,14 +257,26 @@ void AttendRv(const AttnTile& t, int64_t max_vis) {
     for (int64_t i = 0; i < rp; ++i) qt[d * rp + i] = i < rows ? t.q[i][d] * t.scale : 0.0f;
 
   // Scores: positions in tiles of up to 8 key rows, walking the runs. A second cursor runs
-  // kPfPositions ahead and prefetches each position's K and V rows (attn_walk.h).
+  // kPfPositions ahead and prefetches each position's K and V rows (attn_walk.h). An 8-bit
+  // tile's key rows are converted into kbuf first.
+  const bool q8 = t.k8 != nullptr;
+  float* kbuf = t.scratch + seekd::kernels::AttnDequantOffset(rows, max_vis, hd);
+  const auto key_row = [&t](const int8_t* q, const float* sc, float* out) {
+    DequantRow(t, q, sc, out);
+  };
   const float* kp[kPosTile];
   AttnRunCursor keys, ahead;
   int64_t ja = 0;
   for (int64_t j0 = 0; j0 < max_vis; j0 += kPosTile) {
     const int np = static_cast<int>(max_vis - j0 < kPosTile ? max_vis - j0 : kPosTile);
-    PrefetchKvRows(t, std::min(max_vis, j0 + kPosTile + kPfPositions), &ja, &ahead);
-    NextKeyRows(t, np, &keys, kp);
+    if (q8) {
+      PrefetchQ8Rows(t, std::min(max_vis, j0 + kPosTile + kPfPositions), &ja, &ahead, true);
+      DequantNextRows(t, t.k8, t.k8_scale, np, &keys, kbuf, key_row);
+      for (int p = 0; p < np; ++p) kp[p] = kbuf + p * hd;
+    } else {
+      PrefetchKvRows(t, std::min(max_vis, j0 + kPosTile + kPfPositions), &ja, &ahead);
+      NextKeyRows(t, np, &keys, kp);
+    }
     kScoreFns<RV>[np - 1](qt, rp, hd, kp, st + j0 * rp);
   }
 
@@ -237,7 +301,9 @@ void AttendRv(const AttnTile& t, int64_t max_vis) {
   }
 
   float* ot = st + (max_vis + kLanes - 1) / kLanes * kLanes * rp;  // [hd][rp]
-  if (rows <= kRowsAcrossD) {
+  if (q8) {
+    ValuesByBlockInt8(t, st, rp, max_vis, inv, ot, kbuf + seekd::kernels::kAttnKeyTile * hd);
+  } else if (rows <= kRowsAcrossD) {
     ValuesByBlock(t, st, rp, max_vis, inv, ot);  // part [rows][hd] in Ot's place
   } else {
     for (int64_t d0 = 0; d0 < hd; d0 += kDimTile) ValueTile<RV>(t, st, rp, max_vis, d0, ot);

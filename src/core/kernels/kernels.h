@@ -108,9 +108,27 @@ struct AttnTile {
   int64_t n_runs = 0;
   int64_t kv_stride = 0;     // floats from one position's row to the next within a run
   float* scratch = nullptr;  // AttnScratchFloats(n_rows, max n_vis, head_dim) floats
+  // 8-bit keys and values in place of k/v (null otherwise; only tables with attend_int8 take
+  // them): row p of run r is k8[r] + p·q8_stride int8 values, with one scale per q8_group values
+  // (a multiple of 16 that divides head_dim, or head_dim) at k8_scale[r] + p·q8_scale_stride. Each
+  // value is used as float(q) · scale, rounded once, so the tile gives the bits the f32 tile of
+  // those values gives; the kernel converts a few rows at a time instead of the whole head up
+  // front.
+  const int8_t* const* k8 = nullptr;  // [n_runs]
+  const int8_t* const* v8 = nullptr;
+  const float* const* k8_scale = nullptr;
+  const float* const* v8_scale = nullptr;
+  int64_t q8_stride = 0, q8_scale_stride = 0, q8_group = 0;
 };
 constexpr int64_t kAttnMaxRows = 48;
+// P·V walks the positions in blocks of this many (attn_walk.h); score tiles take at most
+// kAttnKeyTile positions. 8-bit tiles convert a block of values and a tile of keys into scratch.
+constexpr int64_t kAttnValueBlock = 128;
+constexpr int64_t kAttnKeyTile = 8;
 int64_t AttnScratchFloats(int64_t n_rows, int64_t max_vis, int64_t head_dim);
+// Where an 8-bit tile's converted rows start in the scratch: keys [kAttnKeyTile][head_dim],
+// then values [kAttnValueBlock][head_dim].
+int64_t AttnDequantOffset(int64_t n_rows, int64_t max_vis, int64_t head_dim);
 
 struct Kernels {
   Isa isa = Isa::kScalar;
@@ -131,6 +149,7 @@ struct Kernels {
   void (*silu_mul)(const float* gate, const float* up, int64_t n, float* y) = nullptr;
   // A whole attention tile (AttnTile); null = Attend's per-row loop over dot_f32 / axpy_f32.
   void (*attend_f32)(const AttnTile& tile) = nullptr;
+  bool attend_int8 = false;  // attend_f32 takes AttnTile's 8-bit keys and values
   // Peak-rate probes for bench-model: run the ISA's widest int8 dot-product (vpdpbusd /
   // vpmaddubsw) or f32 FMA instruction on registers only, `iters` rounds of independent
   // chains; return the multiply-adds done.

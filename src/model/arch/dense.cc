@@ -230,25 +230,38 @@ void Forward::AttendTile(int64_t layer, size_t tile, std::span<const BatchToken>
   const AttnWork& w = attn_tiles_[tile];
   AttnScratch& s = attn_scratch_[static_cast<size_t>(thread)];
   KvStore* kv = seqs[static_cast<size_t>(w.seq)];
-  s.k.clear();
-  s.v.clear();
+  for (auto* p : {&s.k, &s.v, &s.k8_scale, &s.v8_scale}) p->clear();
+  s.k8.clear();
+  s.v8.clear();
   s.run.clear();
   int64_t kv_stride = hd;  // f32 stores: a head's rows follow each other
-  if (kv->int8()) {
-    // 8-bit rows: this head's positions [0, max_vis) as f32 (q · scale), one run.
+  // 8-bit stores: the tile reads this head's int8 slices and converts them as it goes, where
+  // the table can; otherwise positions [0, max_vis) are converted into f32 rows here first.
+  const bool q8_tile = kv->int8() && k_.attend_int8 && hd % 8 == 0;
+  const int64_t KVW = c.n_head_kv * hd, G = KvQuantGroup(hd), hg = hd / G;
+  if (kv->int8() && !q8_tile) {
     DequantizeHead(layer, w.kv_head, w.max_vis, kv, &s.kf, &s.vf);
     s.k.push_back(s.kf.data());
     s.v.push_back(s.vf.data());
     s.run.push_back(w.max_vis);
-    kv_stride = hd;
   }
-  for (int64_t j = kv->int8() ? w.max_vis : 0; j < w.max_vis;) {  // the runs of [0, max_vis)
+  for (int64_t j = kv->int8() && !q8_tile ? w.max_vis : 0; j < w.max_vis;) {  // the runs
     int64_t run = 0;
-    const float* k = kv->K(layer, j, &run);
-    const float* v = kv->V(layer, j, nullptr);
+    if (q8_tile) {
+      float *ks = nullptr, *vs = nullptr;
+      const int8_t* kq = kv->K8(layer, j, &run, &ks);
+      const int8_t* vq = kv->V8(layer, j, nullptr, &vs);
+      s.k8.push_back(kq + w.kv_head * hd);  // rows of KVW int8, this head's slice
+      s.v8.push_back(vq + w.kv_head * hd);
+      s.k8_scale.push_back(ks + w.kv_head * hg);
+      s.v8_scale.push_back(vs + w.kv_head * hg);
+    } else {
+      const float* k = kv->K(layer, j, &run);
+      const float* v = kv->V(layer, j, nullptr);
+      s.k.push_back(k + w.kv_head * kv->head_stride());  // [run, hd]: this head's rows
+      s.v.push_back(v + w.kv_head * kv->head_stride());
+    }
     run = std::min(run, w.max_vis - j);
-    s.k.push_back(k + w.kv_head * kv->head_stride());  // [run, hd]: this head's rows
-    s.v.push_back(v + w.kv_head * kv->head_stride());
     s.run.push_back(run);
     j += run;
   }
@@ -275,6 +288,16 @@ void Forward::AttendTile(int64_t layer, size_t tile, std::span<const BatchToken>
   t.n_runs = static_cast<int64_t>(s.run.size());
   t.kv_stride = kv_stride;
   t.scratch = s.f.data();
+  if (q8_tile) {
+    t.k = t.v = nullptr;
+    t.k8 = s.k8.data();
+    t.v8 = s.v8.data();
+    t.k8_scale = s.k8_scale.data();
+    t.v8_scale = s.v8_scale.data();
+    t.q8_stride = KVW;
+    t.q8_scale_stride = KVW / G;
+    t.q8_group = G;
+  }
   kernels::Attend(k_, t);
 }
 
