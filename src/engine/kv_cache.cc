@@ -10,6 +10,7 @@ KvArena::KvArena(const model::LlmConfig& c, int32_t n_blocks, int32_t block_size
       block_size_(block_size),
       n_head_kv_(c.n_head_kv),
       head_dim_(c.head_dim),
+      head_groups_(c.head_dim / model::KvQuantGroup(c.head_dim)),
       int8_(int8),
       row_(static_cast<uint64_t>(c.n_head_kv * c.head_dim)),
       groups_(static_cast<uint64_t>(c.n_head_kv * c.head_dim / model::KvQuantGroup(c.head_dim))),
@@ -49,16 +50,17 @@ BlockPool::BlockPool(int32_t n_blocks, int32_t block_size)
 }
 
 void KvArena::CopyBlock(int32_t dst, int32_t src) {
-  if (int8_) {
-    std::memcpy(data_.get() + static_cast<uint64_t>(dst) * block_bytes_,
-                data_.get() + static_cast<uint64_t>(src) * block_bytes_, block_bytes_);
-    return;
-  }
-  const uint64_t slice = static_cast<uint64_t>(block_size_) * head_dim_;  // a block's floats
   const int64_t n_slabs = static_cast<int64_t>(rows_per_block_ / block_size_) * n_head_kv_;
+  // A block's piece of one slab: its values (4 or 1 bytes each), then for 8-bit its scales.
+  const uint64_t value_bytes = static_cast<uint64_t>(block_size_) * head_dim_ * (int8_ ? 1 : 4);
+  const uint64_t scale_bytes = static_cast<uint64_t>(block_size_) * head_groups_ * 4;
+  uint8_t* scales = data_.get() + static_cast<uint64_t>(n_blocks_) * rows_per_block_ * row_;
   for (int64_t s = 0; s < n_slabs; ++s) {  // s = (layer · 2 + kv) · n_head_kv + head
-    float* slab = reinterpret_cast<float*>(data_.get()) + s * head_stride();
-    std::memcpy(slab + dst * slice, slab + src * slice, slice * sizeof(float));
+    uint8_t* slab = data_.get() + s * n_blocks_ * value_bytes;
+    std::memcpy(slab + dst * value_bytes, slab + src * value_bytes, value_bytes);
+    if (!int8_) continue;
+    uint8_t* sslab = scales + s * n_blocks_ * scale_bytes;
+    std::memcpy(sslab + dst * scale_bytes, sslab + src * scale_bytes, scale_bytes);
   }
 }
 
@@ -155,7 +157,7 @@ Status BlockPool::CheckInvariants() const {
   return Status::Ok();
 }
 
-int64_t PagedSeq::F32Run(int64_t pos) const {
+int64_t PagedSeq::Run(int64_t pos) const {
   auto i = static_cast<size_t>(pos / block_size_);
   int64_t run = block_size_ - pos % block_size_;
   for (; i + 1 < blocks_.size() && blocks_[i + 1] == blocks_[i] + 1; ++i) run += block_size_;
@@ -164,27 +166,27 @@ int64_t PagedSeq::F32Run(int64_t pos) const {
 
 float* PagedSeq::K(int64_t layer, int64_t pos, int64_t* run) {
   const int32_t bs = block_size_;
-  if (run) *run = F32Run(pos);
+  if (run) *run = Run(pos);
   return arena_->K(blocks_[static_cast<size_t>(pos / bs)], layer, static_cast<int32_t>(pos % bs));
 }
 
 int8_t* PagedSeq::K8(int64_t layer, int64_t pos, int64_t* run, float** scales) {
   const int32_t bs = block_size_;
-  const auto off = static_cast<int32_t>(pos % bs);
-  if (run) *run = bs - off;
-  return arena_->K8(blocks_[static_cast<size_t>(pos / bs)], layer, off, scales);
+  if (run) *run = Run(pos);
+  return arena_->K8(blocks_[static_cast<size_t>(pos / bs)], layer, static_cast<int32_t>(pos % bs),
+                    scales);
 }
 
 int8_t* PagedSeq::V8(int64_t layer, int64_t pos, int64_t* run, float** scales) {
   const int32_t bs = block_size_;
-  const auto off = static_cast<int32_t>(pos % bs);
-  if (run) *run = bs - off;
-  return arena_->V8(blocks_[static_cast<size_t>(pos / bs)], layer, off, scales);
+  if (run) *run = Run(pos);
+  return arena_->V8(blocks_[static_cast<size_t>(pos / bs)], layer, static_cast<int32_t>(pos % bs),
+                    scales);
 }
 
 float* PagedSeq::V(int64_t layer, int64_t pos, int64_t* run) {
   const int32_t bs = block_size_;
-  if (run) *run = F32Run(pos);
+  if (run) *run = Run(pos);
   return arena_->V(blocks_[static_cast<size_t>(pos / bs)], layer, static_cast<int32_t>(pos % bs));
 }
 

@@ -25,8 +25,9 @@ namespace seekd::engine {
 // head, with the blocks side by side in it. A decode tile reads one slab, and the blocks the
 // pool hands out in order (0, 1, 2, …) make one run: a long sequence's keys of one head and layer
 // are one linear stream rather than a 2 KB piece per block (docs/BENCHMARKS.md, "Decode
-// attention: one stream per KV head"). 8-bit memory keeps whole rows per block: [block][layer]
-// [K | V][offset][n_head_kv · head_dim] int8, then the scales.
+// attention: one stream per KV head"). 8-bit memory has the same slabs of int8 rows
+// [layer][K|V][head][block][offset][head_dim], then slabs of their scales, one per group of
+// KvQuantGroup(head_dim) values: [layer][K|V][head][block][offset][head_dim / group] f32.
 class KvArena {
  public:
   // int8: rows stored as int8 with one f32 scale per 32 values (about 28% of f32).
@@ -43,7 +44,12 @@ class KvArena {
   // Head 0's slice; head g's is head_stride() floats further.
   float* K(int32_t block, int64_t layer, int32_t offset) { return F32(block, layer, 0, offset); }
   float* V(int32_t block, int64_t layer, int32_t offset) { return F32(block, layer, 1, offset); }
+  // Values (floats, or int8) from head g's slab to head g + 1's; for 8-bit scales,
+  // scale_head_stride() floats.
   int64_t head_stride() const { return static_cast<int64_t>(n_blocks_) * block_size_ * head_dim_; }
+  int64_t scale_head_stride() const {
+    return static_cast<int64_t>(n_blocks_) * block_size_ * head_groups_;
+  }
   int8_t* K8(int32_t block, int64_t layer, int32_t offset, float** scales) {
     return Q8(block, layer, 0, offset, scales);
   }
@@ -60,15 +66,18 @@ class KvArena {
     return reinterpret_cast<float*>(data_.get()) +
            ((slab * n_blocks_ + block) * block_size_ + offset) * head_dim_;
   }
-  // An int8 block: all rows' bytes, then all rows' scales.
+  // Head 0's int8 row and its scales: the int8 slabs, then (from n_blocks · rows_per_block ·
+  // row bytes on) the scale slabs.
   int8_t* Q8(int32_t block, int64_t layer, int kv, int32_t offset, float** scales) {
-    uint8_t* b = data_.get() + static_cast<uint64_t>(block) * block_bytes_;
-    const uint64_t r = RowIndex(layer, kv, offset);
-    *scales = reinterpret_cast<float*>(b + rows_per_block_ * row_) + r * groups_;
-    return reinterpret_cast<int8_t*>(b) + r * row_;
+    const uint64_t slab = static_cast<uint64_t>(layer * 2 + kv) * n_head_kv_;
+    const uint64_t r = (slab * n_blocks_ + block) * block_size_ + offset;  // row in its slab
+    auto* scale_base = reinterpret_cast<float*>(data_.get() + static_cast<uint64_t>(n_blocks_) *
+                                                                  rows_per_block_ * row_);
+    *scales = scale_base + r * head_groups_;
+    return reinterpret_cast<int8_t*>(data_.get()) + r * head_dim_;
   }
   int32_t n_blocks_, block_size_;
-  int64_t n_head_kv_, head_dim_;
+  int64_t n_head_kv_, head_dim_, head_groups_;
   bool int8_;
   uint64_t row_, groups_, rows_per_block_, block_bytes_;
   std::unique_ptr<uint8_t[]> data_;  // uninitialised: pages are touched as blocks are first used
@@ -136,6 +145,9 @@ class PagedSeq final : public model::KvStore {
   const std::vector<int32_t>& blocks() const { return blocks_; }
   int64_t capacity() const override { return static_cast<int64_t>(blocks_.size()) * block_size_; }
   int64_t head_stride() const override { return arena_ != nullptr ? arena_->head_stride() : 0; }
+  int64_t scale_head_stride() const override {
+    return arena_ != nullptr ? arena_->scale_head_stride() : 0;
+  }
   float* K(int64_t layer, int64_t pos, int64_t* run) override;
   float* V(int64_t layer, int64_t pos, int64_t* run) override;
   bool int8() const override { return arena_ != nullptr && arena_->int8(); }
@@ -143,9 +155,9 @@ class PagedSeq final : public model::KvStore {
   int8_t* V8(int64_t layer, int64_t pos, int64_t* run, float** scales) override;
 
  private:
-  // f32 positions from pos on that follow it in memory: the rest of its block, then each next
-  // block of the table that is also the arena's next block (same slabs, adjacent).
-  int64_t F32Run(int64_t pos) const;
+  // Positions from pos on that follow it in memory: the rest of its block, then each next block
+  // of the table that is also the arena's next block (same slabs, adjacent).
+  int64_t Run(int64_t pos) const;
 
   KvArena* arena_;
   int32_t block_size_;

@@ -37,11 +37,15 @@ class KvStore {
   // Head 0's slice at (layer, pos); *run receives how many positions from pos on follow it.
   virtual float* K(int64_t layer, int64_t pos, int64_t* run) = 0;
   virtual float* V(int64_t layer, int64_t pos, int64_t* run) = 0;
-  // Floats from head g's slice of K or V to head g + 1's at the same position.
+  // Values (floats, or int8 in 8-bit stores) from head g's slice of K or V to head g + 1's at
+  // the same position.
   virtual int64_t head_stride() const = 0;
-  // 8-bit stores: rows of n_head_kv · head_dim int8 with one float scale per group of
+  // 8-bit stores: head 0's head_dim int8 at (layer, pos) with one float scale per group of
   // KvQuantGroup(head_dim) values (value = q · scale); K/V are then not used. *scales receives
-  // the row's scales; rows and scales both advance by one position per row.
+  // its scales; a run's rows follow each other head_dim bytes apart, their scales
+  // head_dim / group floats apart; head g's are head_stride() bytes and scale_head_stride()
+  // floats further.
+  virtual int64_t scale_head_stride() const { return 0; }
   virtual bool int8() const { return false; }
   virtual int8_t* K8(int64_t layer, int64_t pos, int64_t* run, float** scales) { return nullptr; }
   virtual int8_t* V8(int64_t layer, int64_t pos, int64_t* run, float** scales) { return nullptr; }

@@ -59,6 +59,49 @@ TEST(KvArena, EveryBlockLayerHeadAndPositionHasItsOwnFloats) {
                   << b << " " << l << " " << kv << " " << h << " " << o;
 }
 
+// The same for 8-bit memory: each row's int8 values and its scale (one group per head of 8).
+TEST(KvArena, Int8RowsAndScalesEachHaveTheirOwnPlace) {
+  const model::LlmConfig c = Config();
+  KvArena a(c, 5, 4, /*int8=*/true);
+  const auto at = [&](int b, int l, int kv, int h, int o, float** sc) {
+    int8_t* q = kv == 0 ? a.K8(b, l, o, sc) : a.V8(b, l, o, sc);
+    *sc += h * a.scale_head_stride();
+    return q + h * a.head_stride();
+  };
+  std::set<const void*> seen;
+  float* first_scales = nullptr;
+  const auto* lo = reinterpret_cast<const char*>(a.K8(0, 0, 0, &first_scales));
+  for (int b = 0; b < 5; ++b)
+    for (int l = 0; l < 3; ++l)
+      for (int kv = 0; kv < 2; ++kv)
+        for (int h = 0; h < 2; ++h)
+          for (int o = 0; o < 4; ++o) {
+            float* sc = nullptr;
+            int8_t* q = at(b, l, kv, h, o, &sc);
+            ASSERT_LE(reinterpret_cast<const char*>(sc + 1), lo + a.bytes());
+            EXPECT_TRUE(seen.insert(sc).second);
+            *sc = Tag(b, l, kv, h, o, 0);
+            for (int d = 0; d < 8; ++d) {
+              EXPECT_TRUE(seen.insert(q + d).second);
+              q[d] = static_cast<int8_t>((b * 7 + l * 5 + kv * 3 + h * 2 + o + d) % 100);
+            }
+          }
+  a.CopyBlock(3, 1);
+  for (int b = 0; b < 5; ++b)
+    for (int l = 0; l < 3; ++l)
+      for (int kv = 0; kv < 2; ++kv)
+        for (int h = 0; h < 2; ++h)
+          for (int o = 0; o < 4; ++o) {
+            const int from = b == 3 ? 1 : b;
+            float* sc = nullptr;
+            const int8_t* q = at(b, l, kv, h, o, &sc);
+            ASSERT_EQ(*sc, Tag(from, l, kv, h, o, 0));
+            for (int d = 0; d < 8; ++d)
+              ASSERT_EQ(q[d],
+                        static_cast<int8_t>((from * 7 + l * 5 + kv * 3 + h * 2 + o + d) % 100));
+          }
+}
+
 TEST(KvArena, ConsecutiveBlocksOfATableAreOneRun) {
   const model::LlmConfig c = Config();
   KvArena a(c, 12, 4);

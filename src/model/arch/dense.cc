@@ -166,14 +166,17 @@ static void QuantizeKvRow(const float* x, int64_t width, int64_t G, int8_t* q, f
 
 void Forward::StoreKv(const LlmConfig& c, int64_t layer, const BatchToken& b,
                       std::span<KvStore* const> seqs, const float* k, const float* v) {
-  const int64_t KV = c.n_head_kv * c.head_dim;
   KvStore* kv = seqs[static_cast<size_t>(b.seq)];
-  if (kv->int8()) {
+  if (kv->int8()) {  // each head into its own slab (groups never straddle heads)
     float *ks = nullptr, *vs = nullptr;
     int8_t* kq = kv->K8(layer, b.pos, nullptr, &ks);  // sets ks: call before using it
     int8_t* vq = kv->V8(layer, b.pos, nullptr, &vs);
-    QuantizeKvRow(k, KV, KvQuantGroup(c.head_dim), kq, ks);
-    QuantizeKvRow(v, KV, KvQuantGroup(c.head_dim), vq, vs);
+    const int64_t hd = c.head_dim, G = KvQuantGroup(hd), hs = kv->head_stride();
+    const int64_t ss = kv->scale_head_stride();
+    for (int64_t g = 0; g < c.n_head_kv; ++g) {
+      QuantizeKvRow(k + g * hd, hd, G, kq + g * hs, ks + g * ss);
+      QuantizeKvRow(v + g * hd, hd, G, vq + g * hs, vs + g * ss);
+    }
     return;
   }
   float* kd = kv->K(layer, b.pos, nullptr);
@@ -238,7 +241,7 @@ void Forward::AttendTile(int64_t layer, size_t tile, std::span<const BatchToken>
   // 8-bit stores: the tile reads this head's int8 slices and converts them as it goes, where
   // the table can; otherwise positions [0, max_vis) are converted into f32 rows here first.
   const bool q8_tile = kv->int8() && k_.attend_int8 && hd % 8 == 0;
-  const int64_t KVW = c.n_head_kv * hd, G = KvQuantGroup(hd), hg = hd / G;
+  const int64_t G = KvQuantGroup(hd), hg = hd / G;
   if (kv->int8() && !q8_tile) {
     DequantizeHead(layer, w.kv_head, w.max_vis, kv, &s.kf, &s.vf);
     s.k.push_back(s.kf.data());
@@ -251,10 +254,10 @@ void Forward::AttendTile(int64_t layer, size_t tile, std::span<const BatchToken>
       float *ks = nullptr, *vs = nullptr;
       const int8_t* kq = kv->K8(layer, j, &run, &ks);
       const int8_t* vq = kv->V8(layer, j, nullptr, &vs);
-      s.k8.push_back(kq + w.kv_head * hd);  // rows of KVW int8, this head's slice
-      s.v8.push_back(vq + w.kv_head * hd);
-      s.k8_scale.push_back(ks + w.kv_head * hg);
-      s.v8_scale.push_back(vs + w.kv_head * hg);
+      s.k8.push_back(kq + w.kv_head * kv->head_stride());  // [run, hd] int8: this head's rows
+      s.v8.push_back(vq + w.kv_head * kv->head_stride());
+      s.k8_scale.push_back(ks + w.kv_head * kv->scale_head_stride());
+      s.v8_scale.push_back(vs + w.kv_head * kv->scale_head_stride());
     } else {
       const float* k = kv->K(layer, j, &run);
       const float* v = kv->V(layer, j, nullptr);
@@ -294,8 +297,8 @@ void Forward::AttendTile(int64_t layer, size_t tile, std::span<const BatchToken>
     t.v8 = s.v8.data();
     t.k8_scale = s.k8_scale.data();
     t.v8_scale = s.v8_scale.data();
-    t.q8_stride = KVW;
-    t.q8_scale_stride = KVW / G;
+    t.q8_stride = hd;
+    t.q8_scale_stride = hg;
     t.q8_group = G;
   }
   kernels::Attend(k_, t);
@@ -307,8 +310,7 @@ void Forward::AttendTile(int64_t layer, size_t tile, std::span<const BatchToken>
 void Forward::DequantizeHead(int64_t layer, int64_t g, int64_t n, KvStore* kv,
                              std::vector<float>* k_out, std::vector<float>* v_out) {
   const LlmConfig& c = llm_.config();
-  const int64_t hd = c.head_dim, KVW = c.n_head_kv * hd;
-  const int64_t G = KvQuantGroup(hd), NG = KVW / G, hg = hd / G;
+  const int64_t hd = c.head_dim, G = KvQuantGroup(hd), hg = hd / G;
   Resize(k_out, n * hd);
   Resize(v_out, n * hd);
   for (int half = 0; half < 2; ++half) {
@@ -317,11 +319,13 @@ void Forward::DequantizeHead(int64_t layer, int64_t g, int64_t n, KvStore* kv,
       int64_t run = 0;
       float* sc = nullptr;
       const int8_t* q = half == 0 ? kv->K8(layer, j, &run, &sc) : kv->V8(layer, j, &run, &sc);
+      q += g * kv->head_stride();  // head g's rows [run, hd] and scales [run, hg]
+      sc += g * kv->scale_head_stride();
       run = std::min(run, n - j);
       for (int64_t r = 0; r < run; ++r)
         for (int64_t b = 0; b < hg; ++b) {
-          const float scale = sc[r * NG + g * hg + b];
-          const int8_t* qr = q + r * KVW + g * hd + b * G;
+          const float scale = sc[r * hg + b];
+          const int8_t* qr = q + r * hd + b * G;
           float* o = out + (j + r) * hd + b * G;
           for (int64_t i = 0; i < G; ++i) o[i] = static_cast<float>(qr[i]) * scale;
         }
