@@ -57,12 +57,6 @@ inline void PrefetchQ8Rows(const AttnTile& t, int64_t end, int64_t* j, AttnRunCu
   }
 }
 
-// P·V of an 8-bit tile: the value rows of positions [j0, j1) as f32 into out, walking cursor vc,
-// 16 at a time with the prefetch cursor (pc, *jp) kept 32 positions ahead of them.
-template <typename RowFn>
-void DequantValueBlock(const AttnTile& t, int64_t j0, int64_t j1, int64_t max_vis,
-                       AttnRunCursor* vc, AttnRunCursor* pc, int64_t* jp, float* out, RowFn row);
-
 // 8-bit tiles: the next n positions' rows of K or V (base = t.k8 or t.v8, scales alike) as f32
 // into out [n][head_dim], walking cursor c; row(q, scales, out) converts one row.
 template <typename RowFn>
@@ -166,13 +160,32 @@ void ForValueBlocks(const AttnTile& t, int64_t max_vis, int64_t block, int64_t p
   }
 }
 
-template <typename RowFn>
-void DequantValueBlock(const AttnTile& t, int64_t j0, int64_t j1, int64_t max_vis,
-                       AttnRunCursor* vc, AttnRunCursor* pc, int64_t* jp, float* out, RowFn row) {
-  for (int64_t j = j0; j < j1; j += 16) {
-    const int64_t n = j1 - j < 16 ? j1 - j : 16;
-    PrefetchQ8Rows(t, j + 48 < max_vis ? j + 48 : max_vis, jp, pc, false);
-    DequantNextRows(t, t.v8, t.v8_scale, n, vc, out + (j - j0) * t.head_dim, row);
+// P·V of an 8-bit tile, as ForValueBlocks for f32 ones: per block of `block` positions the
+// value rows are converted into vbuf [block][head_dim] (row(q, scales, out) a row, 16 at a time
+// with the int8 rows prefetched 32 positions ahead of them) and fn(tb, j0, j1, at) runs every
+// row and value chunk over tb, an f32 tile whose one run is vbuf, from its start `at`.
+template <typename RowFn, typename Fn>
+void ForInt8ValueBlocks(const AttnTile& t, int64_t max_vis, int64_t block, float* vbuf, RowFn row,
+                        Fn&& fn) {
+  AttnRunCursor vc, pc;  // conversion, prefetch
+  int64_t jp = 0;
+  for (int64_t j0 = 0; j0 < max_vis; j0 += block) {
+    const int64_t j1 = j0 + block < max_vis ? j0 + block : max_vis;
+    for (int64_t j = j0; j < j1; j += 16) {
+      const int64_t n = j1 - j < 16 ? j1 - j : 16;
+      PrefetchQ8Rows(t, j + 48 < max_vis ? j + 48 : max_vis, &jp, &pc, false);
+      DequantNextRows(t, t.v8, t.v8_scale, n, &vc, vbuf + (j - j0) * t.head_dim, row);
+    }
+    const float* vb[] = {vbuf};
+    const int64_t run[] = {j1 - j0};
+    AttnTile tb = t;
+    tb.v = vb;
+    tb.run = run;
+    tb.n_runs = 1;
+    tb.kv_stride = t.head_dim;
+    AttnValueCursor at;
+    at.Start(tb);
+    fn(tb, j0, j1, at);
   }
 }
 

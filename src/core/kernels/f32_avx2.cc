@@ -261,23 +261,10 @@ void AttendF32Avx2(const AttnTile& t) {
                    });
     return;
   }
-  float* vbuf = kbuf + kAttnKeyTile * hd;  // [kPvBlock][hd]
-  AttnRunCursor vc, pc;
-  int64_t jp = 0;
-  for (int64_t j0 = 0; j0 < max_vis; j0 += kPvBlock) {
-    const int64_t j1 = std::min(max_vis, j0 + kPvBlock);
-    DequantValueBlock(t, j0, j1, max_vis, &vc, &pc, &jp, vbuf, row);
-    const float* vb[] = {vbuf};
-    const int64_t run[] = {j1 - j0};
-    AttnTile tb = t;
-    tb.v = vb;
-    tb.run = run;
-    tb.n_runs = 1;
-    tb.kv_stride = hd;
-    AttnValueCursor at;
-    at.Start(tb);
-    chunks(tb, j0, j1, at, nullptr);
-  }
+  ForInt8ValueBlocks(t, max_vis, kPvBlock, kbuf + kAttnKeyTile * hd, row,
+                     [&](const AttnTile& tb, int64_t j0, int64_t j1, const AttnValueCursor& at) {
+                       chunks(tb, j0, j1, at, nullptr);
+                     });
 }
 
 }  // namespace seekd::kernels

@@ -28,7 +28,7 @@ using seekd::kernels::AttnTile;
 using seekd::kernels::AttnValueCursor;
 using seekd::kernels::AttnValuePrefetch;
 using seekd::kernels::DequantNextRows;
-using seekd::kernels::DequantValueBlock;
+using seekd::kernels::ForInt8ValueBlocks;
 using seekd::kernels::ForValueBlocks;
 using seekd::kernels::NextKeyRows;
 using seekd::kernels::PrefetchKvRows;
@@ -180,30 +180,18 @@ inline void DequantRow(const AttnTile& t, const int8_t* q, const float* sc, floa
 void ValuesByBlockInt8(const AttnTile& t, const float* st, int64_t rp, int64_t max_vis,
                        const float* inv, float* part, float* vbuf) {
   const int64_t hd = t.head_dim, rows = t.n_rows;
-  AttnRunCursor vc, pc;
-  int64_t jp = 0;
   const auto row = [&t](const int8_t* q, const float* sc, float* out) {
     DequantRow(t, q, sc, out);
   };
-  for (int64_t j0 = 0; j0 < max_vis; j0 += kPvBlock) {
-    const int64_t j1 = std::min(max_vis, j0 + kPvBlock);
-    DequantValueBlock(t, j0, j1, max_vis, &vc, &pc, &jp, vbuf, row);
-    const float* vb[] = {vbuf};
-    const int64_t run[] = {j1 - j0};
-    AttnTile tb = t;
-    tb.v = vb;
-    tb.run = run;
-    tb.n_runs = 1;
-    tb.kv_stride = hd;
-    AttnValueCursor at;
-    at.Start(tb);
-    for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
-      const int64_t nr = std::min<int64_t>(rows - i0, kRowChunk);
-      for (int64_t d0 = 0; d0 < hd; d0 += kDimChunk)
-        kValueFns[nr - 1](tb, st, rp, j0, j1, at, nullptr, i0, d0, part, j0 == 0, j1 == max_vis,
-                          inv);
-    }
-  }
+  ForInt8ValueBlocks(t, max_vis, kPvBlock, vbuf, row,
+                     [&](const AttnTile& tb, int64_t j0, int64_t j1, const AttnValueCursor& at) {
+                       for (int64_t i0 = 0; i0 < rows; i0 += kRowChunk) {
+                         const int64_t nr = std::min<int64_t>(rows - i0, kRowChunk);
+                         for (int64_t d0 = 0; d0 < hd; d0 += kDimChunk)
+                           kValueFns[nr - 1](tb, st, rp, j0, j1, at, nullptr, i0, d0, part, j0 == 0,
+                                             j1 == max_vis, inv);
+                       }
+                     });
 }
 
 // P·V of a small tile (up to kRowsAcrossD rows) in blocks of kPvBlock positions
