@@ -118,15 +118,16 @@ void Forward::ShiftKeys(KvStore* kv, int64_t from, int64_t count, int64_t delta)
         int64_t run = 0;
         float* k = kv->K(layer, p, &run);  // per head: [run, hd]
         run = std::min(run, from + count - p);
-        for (int64_t j = 0; j < run * H; ++j) {
-          float* v = k + (j / run) * kv->head_stride() + (j % run) * hd;
-          for (int64_t i = 0; i < half; ++i) {
-            const int64_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
-            const float x0 = v[a], x1 = v[b];
-            v[a] = x0 * cs[static_cast<size_t>(i)] - x1 * sn[static_cast<size_t>(i)];
-            v[b] = x0 * sn[static_cast<size_t>(i)] + x1 * cs[static_cast<size_t>(i)];
+        for (int64_t g = 0; g < H; ++g)
+          for (int64_t j = 0; j < run; ++j) {
+            float* v = k + g * kv->head_stride() + j * hd;
+            for (int64_t i = 0; i < half; ++i) {
+              const int64_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+              const float x0 = v[a], x1 = v[b];
+              v[a] = x0 * cs[static_cast<size_t>(i)] - x1 * sn[static_cast<size_t>(i)];
+              v[b] = x0 * sn[static_cast<size_t>(i)] + x1 * cs[static_cast<size_t>(i)];
+            }
           }
-        }
         p += run;
       }
   });
@@ -237,7 +238,6 @@ void Forward::AttendTile(int64_t layer, size_t tile, std::span<const BatchToken>
   s.k8.clear();
   s.v8.clear();
   s.run.clear();
-  int64_t kv_stride = hd;  // f32 stores: a head's rows follow each other
   // 8-bit stores: the tile reads this head's int8 slices and converts them as it goes, where
   // the table can; otherwise positions [0, max_vis) are converted into f32 rows here first.
   const bool q8_tile = kv->int8() && k_.attend_int8 && hd % 8 == 0;
@@ -289,7 +289,7 @@ void Forward::AttendTile(int64_t layer, size_t tile, std::span<const BatchToken>
   t.v = s.v.data();
   t.run = s.run.data();
   t.n_runs = static_cast<int64_t>(s.run.size());
-  t.kv_stride = kv_stride;
+  t.kv_stride = hd;  // a head's rows follow each other (also the up-front 8-bit conversion's)
   t.scratch = s.f.data();
   if (q8_tile) {
     t.k = t.v = nullptr;
