@@ -29,7 +29,9 @@ double MeasureReadBandwidth(const kernels::Kernels& k, ThreadPool& pool, uint64_
   std::vector<uint64_t> sinks(n_threads);
   double best = 0;
   for (int r = 0; r < reps; ++r)
-    for (bool prefetch : {false, true})
+    for (kernels::ProbePrefetch prefetch :
+         {kernels::ProbePrefetch::kNone, kernels::ProbePrefetch::kL2,
+          kernels::ProbePrefetch::kNonTemporal})
       for (int streams : {1, 4, 8}) {  // one stream, and several kept in flight at once
         const double t0 = Now();
         pool.ParallelFor(pool.size(), [&](int64_t b, int64_t e, int thread) {

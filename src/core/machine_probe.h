@@ -11,9 +11,9 @@
 namespace seekd {
 
 // Bytes per second read from a buffer of `bytes` (well beyond the caches), each pool thread
-// reading its own part with k.read_streams as 1, 4 and 8 streams at once, each with and without
-// a software prefetch into L2; the best of those patterns over `reps` repetitions (the limit a
-// decode kernel can be held to).
+// reading its own part with k.read_streams as 1, 4 and 8 streams at once, each with no software
+// prefetch, one into L2 and a non-temporal one; the best of those patterns over `reps`
+// repetitions (the limit a decode kernel can be held to).
 double MeasureReadBandwidth(const kernels::Kernels& k, ThreadPool& pool,
                             uint64_t bytes = 1ull << 30, int reps = 3);
 

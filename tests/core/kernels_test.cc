@@ -286,15 +286,19 @@ TEST(Kernels, ReadStreamsReadsEveryByteInEveryPattern) {
   for (uint64_t i = 0; i < n; ++i) buf[i] = static_cast<uint8_t>(rng());
   for (Isa isa : kernels::AvailableIsas()) {
     const auto& k = kernels::KernelsFor(isa);
-    const uint64_t want = k.read_streams(buf, n, 1, false);
+    const uint64_t want = k.read_streams(buf, n, 1, kernels::ProbePrefetch::kNone);
     for (int streams : {1, 4, 8})
-      for (bool prefetch : {false, true}) {
+      for (kernels::ProbePrefetch prefetch :
+           {kernels::ProbePrefetch::kNone, kernels::ProbePrefetch::kL2,
+            kernels::ProbePrefetch::kNonTemporal}) {
         EXPECT_EQ(k.read_streams(buf, n, streams, prefetch), want)
-            << kernels::IsaName(isa) << " streams " << streams << " prefetch " << prefetch;
+            << kernels::IsaName(isa) << " streams " << streams << " prefetch "
+            << static_cast<int>(prefetch);
         const uint64_t last = n / streams - 1;  // stream 0's last byte
         buf[last] ^= 0x10;
         EXPECT_NE(k.read_streams(buf, n, streams, prefetch), want)
-            << kernels::IsaName(isa) << " streams " << streams << " prefetch " << prefetch;
+            << kernels::IsaName(isa) << " streams " << streams << " prefetch "
+            << static_cast<int>(prefetch);
         buf[last] ^= 0x10;
       }
   }

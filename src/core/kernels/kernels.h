@@ -130,6 +130,10 @@ int64_t AttnScratchFloats(int64_t n_rows, int64_t max_vis, int64_t head_dim);
 // then values [kAttnValueBlock][head_dim].
 int64_t AttnDequantOffset(int64_t n_rows, int64_t max_vis, int64_t head_dim);
 
+// The bandwidth probe's software prefetch (Kernels::read_streams): none, prefetcht1 (into L2)
+// or prefetchnta (the packed decode kernels' weight streams).
+enum class ProbePrefetch { kNone, kL2, kNonTemporal };
+
 struct Kernels {
   Isa isa = Isa::kScalar;
   VecDotFn vec_dot[40] = {};             // by DType id; null = type has no kernel
@@ -159,10 +163,11 @@ struct Kernels {
   // n_streams equal contiguous parts in lock step, with the ISA's widest loads; returns a
   // checksum so the reads cannot be elided. Several streams keep more cache-line misses in
   // flight than one, as the packed decode kernels do across row groups; `prefetch` adds, per
-  // stream, a software prefetch into L2 4 KiB ahead, as those kernels issue.
-  uint64_t (*read_streams)(const uint8_t* p, uint64_t n, int n_streams, bool prefetch) = nullptr;
+  // stream, a software prefetch 4 KiB ahead: into L2, or non-temporal, as those kernels issue.
+  uint64_t (*read_streams)(const uint8_t* p, uint64_t n, int n_streams,
+                           ProbePrefetch prefetch) = nullptr;
 };
-// How far ahead read_streams' prefetching variant asks for lines (the packed decode kernels'
+// How far ahead read_streams' prefetching variants ask for lines (the packed decode kernels'
 // distance).
 constexpr uint64_t kProbePrefetch = 4096;
 

@@ -16,4 +16,10 @@ inline void PrefetchL2(const void* p) {
   __asm__ volatile("prefetcht1 %0" : : "m"(*static_cast<const char*>(p)));
 }
 
+// A non-temporal prefetch (prefetchnta) for data read once: the packed decode kernels' weight
+// streams.
+inline void PrefetchStream(const void* p) {
+  __asm__ volatile("prefetchnta %0" : : "m"(*static_cast<const char*>(p)));
+}
+
 }  // namespace seekd::kernels

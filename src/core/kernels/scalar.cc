@@ -116,13 +116,18 @@ uint64_t SpinF32(int64_t iters) {
   return static_cast<uint64_t>(iters) * 8;
 }
 
-uint64_t ReadStreams(const uint8_t* p, uint64_t n, int n_streams, bool prefetch) {
+uint64_t ReadStreams(const uint8_t* p, uint64_t n, int n_streams, ProbePrefetch prefetch) {
   const uint64_t part = n / static_cast<uint64_t>(n_streams);
   uint64_t acc[8] = {};
   for (uint64_t i = 0; i < part; i += 64)
     for (int s = 0; s < n_streams; ++s) {
-      if (prefetch && i + kProbePrefetch < part)
-        __builtin_prefetch(p + static_cast<uint64_t>(s) * part + i + kProbePrefetch, 0, 2);
+      if (prefetch != ProbePrefetch::kNone && i + kProbePrefetch < part) {
+        const uint8_t* line = p + static_cast<uint64_t>(s) * part + i + kProbePrefetch;
+        if (prefetch == ProbePrefetch::kL2)
+          __builtin_prefetch(line, 0, 2);
+        else
+          __builtin_prefetch(line, 0, 0);
+      }
       for (int j = 0; j < 8; ++j) {
         uint64_t v;
         std::memcpy(&v, p + static_cast<uint64_t>(s) * part + i + 8 * j, 8);
