@@ -116,7 +116,7 @@ void GemmF16(const uint8_t* w, int64_t n_rows, int64_t n_cols, const uint8_t* pa
 
 // Decode: four groups at a time, so four FMA chains hide the latency of each. The four streams
 // are prefetched non-temporally (read once): against prefetcht1 into L2, F16 decode read a
-// median 93% of the bandwidth limit against 89% (7 alternating pairs on Zen 5;
+// median 92% of the bandwidth limit against 89% (7 alternating pairs on Zen 5;
 // docs/BENCHMARKS.md, "Non-temporal decode prefetch").
 void GemvF16(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* xv, float* y,
              int64_t g0, int64_t g1) {
