@@ -386,15 +386,17 @@ int Register() {
             if (n_tok > 1 && v.pg.gemv_multi == nullptr) continue;
             const std::string size =
                 kb < 1024 ? std::to_string(kb) + "KB" : std::to_string(kb / 1024) + "MB";
-            benchmark::RegisterBenchmark(
-                ("gemv/" + gemv_name + "/" + size + "/" + std::to_string(n_tok) + "tok").c_str(),
-                BM_PackedGemv, v.t, v.pg, kb << 10, n_tok, false, int64_t{1536})
+            std::string base = "gemv/";
+            base += gemv_name;
+            base += '/';
+            base += size;
+            const std::string tok = std::to_string(n_tok) + "tok";
+            benchmark::RegisterBenchmark((base + '/').append(tok).c_str(), BM_PackedGemv, v.t, v.pg,
+                                         kb << 10, n_tok, false, int64_t{1536})
                 ->Unit(benchmark::kMillisecond);
             if (n_tok == 1 || n_tok == 10)
-              benchmark::RegisterBenchmark(
-                  ("gemv/" + gemv_name + "/" + size + "/K8960/" + std::to_string(n_tok) + "tok")
-                      .c_str(),
-                  BM_PackedGemv, v.t, v.pg, kb << 10, n_tok, false, int64_t{8960})
+              benchmark::RegisterBenchmark((base + "/K8960/").append(tok).c_str(), BM_PackedGemv,
+                                           v.t, v.pg, kb << 10, n_tok, false, int64_t{8960})
                   ->Unit(benchmark::kMillisecond);
           }
       // The GEMM on decode-batch sizes from DRAM: where it overtakes gemv_multi.

@@ -200,7 +200,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "port_mix: this CPU has no AVX-512 VNNI\n");
     return 1;
   }
-  const int rounds = argc > 1 ? std::atoi(argv[1]) : 3;
+  int rounds = 3;
+  if (argc > 1) {
+    char* end = nullptr;
+    const long n = std::strtol(argv[1], &end, 10);
+    if (end == argv[1] || *end != '\0' || n < 1 || n > 1000) {
+      std::fprintf(stderr, "port_mix: rounds must be a number from 1 to 1000, not '%s'\n", argv[1]);
+      return 2;
+    }
+    rounds = static_cast<int>(n);
+  }
   constexpr long kTurns = 20'000'000;
   for (int r = 0; r < rounds; ++r) {
     // Each round measures the bare loop right before each variant: the ratio compares two runs
