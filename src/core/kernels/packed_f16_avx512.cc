@@ -128,10 +128,10 @@ void GemvF16(const uint8_t* w, int64_t /*n_rows*/, int64_t n_cols, const void* x
     const int64_t gs = n_cols * kRows;
     __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     for (int64_t k = 0; k < n_cols; ++k) {
-      _mm_prefetch(reinterpret_cast<const char*>(a + (k + 64) * kRows), _MM_HINT_NTA);
-      _mm_prefetch(reinterpret_cast<const char*>(a + gs + (k + 64) * kRows), _MM_HINT_NTA);
-      _mm_prefetch(reinterpret_cast<const char*>(a + 2 * gs + (k + 64) * kRows), _MM_HINT_NTA);
-      _mm_prefetch(reinterpret_cast<const char*>(a + 3 * gs + (k + 64) * kRows), _MM_HINT_NTA);
+      seekd::kernels::PrefetchStream(a + (k + 64) * kRows);
+      seekd::kernels::PrefetchStream(a + gs + (k + 64) * kRows);
+      seekd::kernels::PrefetchStream(a + 2 * gs + (k + 64) * kRows);
+      seekd::kernels::PrefetchStream(a + 3 * gs + (k + 64) * kRows);
       const __m512 xk = _mm512_set1_ps(x[k]);
       s0 = _mm512_fmadd_ps(Widen(a + k * kRows), xk, s0);
       s1 = _mm512_fmadd_ps(Widen(a + gs + k * kRows), xk, s1);
